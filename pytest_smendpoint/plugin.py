@@ -1,0 +1,1 @@
+"""pytest hooks and fixtures (placeholder while the plugin is wired)."""

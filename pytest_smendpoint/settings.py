@@ -1,0 +1,356 @@
+"""Every setting, declared once: registered as `--sm-NAME` and ini `sm_NAME`, read and validated
+into one frozen `Settings` at start-up, so a bad value stops the run before any AWS call."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import pytest
+
+# SageMaker's rule for endpoint, endpoint config and model names.
+RESOURCE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+ENV_KEY = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,1023}$")
+S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+$")
+BACKENDS = ("moto", "aws")
+REALTIME_PAYLOAD_CEILING_MB = 6.0
+MODEL_SOURCE_OPTIONS = ("model_data", "training_job", "existing_endpoint")
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """One setting: its name (`--sm-<name>` / `sm_<name>`), kind, default and help."""
+
+    name: str
+    help: str
+    kind: str = "str"  # str | int | float | bool | list | choice
+    default: Any = None
+    choices: tuple[str, ...] = ()
+
+    @property
+    def flag(self) -> str:
+        return "--sm-" + self.name.replace("_", "-")
+
+    @property
+    def ini(self) -> str:
+        return "sm_" + self.name
+
+
+OPTIONS: tuple[OptionSpec, ...] = (
+    OptionSpec("backend", "moto (mocked account, offline; default) or aws (real AWS, as boto3 "
+               "resolves credentials, region and AWS_ENDPOINT_URL).", "choice", "moto", BACKENDS),
+    OptionSpec("region", "AWS region (default: boto3's, else us-east-1 under moto)."),
+    OptionSpec("role", "IAM role ARN or name for the model (default under moto: a role in the "
+               "mocked account)."),
+    OptionSpec("model_data", "Model artifacts: s3:// URI, or a local .tar.gz or folder that is "
+               "packed and uploaded to s3://sagemaker-{region}-{account}/pytest-smendpoint/."),
+    OptionSpec("image_uri", "Inference container image URI (with --sm-model-data)."),
+    OptionSpec("training_job", "Name of a completed training job whose artifacts and image to "
+               "deploy, as Estimator.attach(...).deploy() does."),
+    OptionSpec("existing_endpoint", "Use this endpoint as it is: nothing is created, changed or "
+               "deleted."),
+    OptionSpec("endpoint_name", "Name of the endpoint (and its config) the session creates "
+               "(default: unique per session)."),
+    OptionSpec("model_name", "Name of the model the session creates (default: unique per session)."),
+    OptionSpec("instance_type", "Endpoint instance type.", "str", "ml.m5.large"),
+    OptionSpec("instance_count", "Endpoint instance count.", "int", 1),
+    OptionSpec("env", "Container environment variable KEY=VALUE (repeatable; one per ini line).",
+               "list", ()),
+    OptionSpec("model_data_download_timeout", "Seconds SageMaker may take to download the model "
+               "(ModelDataDownloadTimeoutInSeconds).", "int"),
+    OptionSpec("container_startup_health_check_timeout", "Seconds the container may take to pass "
+               "its first /ping (ContainerStartupHealthCheckTimeoutInSeconds).", "int"),
+    OptionSpec("deploy_timeout", "Seconds to wait for the endpoint to be InService.", "int", 1800),
+    OptionSpec("keep_endpoint", "Do not delete what the session created; print the commands that "
+               "would.", "bool", False),
+    OptionSpec("serve_command", "Under moto: start this serving program (answering GET /ping and "
+               "POST /invocations on {port}) instead of the inference-handler contract."),
+    OptionSpec("label", "Label column(s) sm_invoke drops before sending (repeatable; default: "
+               "'label' when present).", "list", ()),
+    OptionSpec("features", "Feature columns sm_invoke expects, in order (repeatable), or a count.",
+               "list", ()),
+    OptionSpec("max_payload_mb", "Largest request sm_invoke sends, in MB (ceiling 6, SageMaker's "
+               "real-time limit).", "float", 5.0),
+    OptionSpec("max_rows_per_request", "Most rows sm_invoke puts in one request.", "int"),
+    OptionSpec("max_concurrency", "Requests sm_invoke keeps in flight at once.", "int", 4),
+    OptionSpec("accept", "Accept type sm_invoke asks the endpoint for.", "str", "text/csv"),
+)
+OPTIONS_BY_NAME: Mapping[str, OptionSpec] = {spec.name: spec for spec in OPTIONS}
+
+
+@dataclass(frozen=True)
+class RawValue:
+    """A setting's value as given, and where it came from, for error messages."""
+
+    value: Any
+    source: str  # "command line" | "ini" | "default"
+
+    def describe(self, spec: OptionSpec, inifile: str) -> str:
+        if self.source == "command line":
+            shown = self.value if not isinstance(self.value, list) else " ".join(self.value)
+            return f"{spec.flag}={shown} (command line)"
+        if self.source == "ini":
+            return f"{spec.ini} = {self.value} in {inifile}"
+        return f"{spec.flag} (default {self.value})"
+
+
+@dataclass(frozen=True)
+class InvokeSettings:
+    """How sm_invoke splits, sends and checks a DataFrame."""
+
+    label: tuple[str, ...] = ()
+    label_explicit: bool = False
+    features: tuple[str, ...] | int | None = None
+    max_payload_bytes: int = 5_000_000
+    max_rows_per_request: int | None = None
+    max_concurrency: int = 4
+    accept: str = "text/csv"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole configuration of a run, validated; built once in pytest_configure."""
+
+    backend: str = "moto"
+    region: str | None = None
+    role: str | None = None
+    model_data: str | None = None
+    image_uri: str | None = None
+    training_job: str | None = None
+    existing_endpoint: str | None = None
+    endpoint_name: str | None = None
+    model_name: str | None = None
+    instance_type: str = "ml.m5.large"
+    instance_count: int = 1
+    env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    model_data_download_timeout: int | None = None
+    container_startup_health_check_timeout: int | None = None
+    deploy_timeout: int = 1800
+    keep_endpoint: bool = False
+    serve_command: str | None = None
+    invoke: InvokeSettings = field(default_factory=InvokeSettings)
+
+    @property
+    def model_source(self) -> str | None:
+        """A one-line description of where the model comes from, or None when nothing says."""
+        if self.existing_endpoint:
+            return f"existing endpoint {self.existing_endpoint}"
+        if self.training_job:
+            return f"training job {self.training_job}"
+        if self.model_data:
+            return f"model data {self.model_data}"
+        return None
+
+
+def add_options(parser: pytest.Parser) -> None:
+    """Register every setting as a CLI option and an ini key, in one help group."""
+    group = parser.getgroup("smendpoint", "SageMaker endpoint testing (pytest-smendpoint)")
+    for spec in OPTIONS:
+        kwargs: dict[str, Any] = {"dest": spec.ini, "default": None, "help": spec.help}
+        if spec.kind == "bool":
+            kwargs["action"] = "store_const"
+            kwargs["const"] = True
+        elif spec.kind == "list":
+            kwargs["action"] = "append"
+        # Choices are checked by the validator, not argparse, so that the CLI and the ini
+        # give the same message.
+        if spec.name == "keep_endpoint":
+            group.addoption(spec.flag, **kwargs)
+            group.addoption("--sm-no-keep-endpoint", dest=spec.ini, action="store_const",
+                            const=False, default=None, help="Override sm_keep_endpoint from ini.")
+            parser.addini(spec.ini, spec.help, type="bool", default=None)
+            continue
+        group.addoption(spec.flag, **kwargs)
+        ini_type = {"bool": "bool", "list": "linelist"}.get(spec.kind, "string")
+        parser.addini(spec.ini, spec.help, type=ini_type, default=None)  # type: ignore[arg-type]
+
+
+def read_raw(config: pytest.Config) -> dict[str, RawValue]:
+    """Each setting's value by precedence: command line, then ini, then default."""
+    raw: dict[str, RawValue] = {}
+    for spec in OPTIONS:
+        cli = config.getoption(spec.ini)
+        if cli is not None:
+            raw[spec.name] = RawValue(cli, "command line")
+            continue
+        ini = config.getini(spec.ini)
+        if ini is not None and ini != [] and ini != "":
+            raw[spec.name] = RawValue(ini, "ini")
+        else:
+            raw[spec.name] = RawValue(spec.default, "default")
+    return raw
+
+
+def build_settings(config: pytest.Config) -> Settings:
+    """Read and validate every setting; raise pytest.UsageError naming the first bad one."""
+    inifile = config.inipath.name if config.inipath else "the ini file"
+    cli_sources = [n for n in MODEL_SOURCE_OPTIONS if config.getoption("sm_" + n) is not None]
+    raw = read_raw(config)
+    if cli_sources:  # a source on the command line replaces every source from the ini
+        for name in MODEL_SOURCE_OPTIONS:
+            if name not in cli_sources:
+                raw[name] = RawValue(None, "default")
+    return _Validator(raw, inifile, Path(config.invocation_params.dir)).settings()
+
+
+class _Validator:
+    """Turns raw values into a Settings; every message names the option and where it was set."""
+
+    def __init__(self, raw: dict[str, RawValue], inifile: str, cwd: Path) -> None:
+        self.raw = raw
+        self.inifile = inifile
+        self.cwd = cwd
+
+    def fail(self, name: str, problem: str) -> pytest.UsageError:
+        spec = OPTIONS_BY_NAME[name]
+        return pytest.UsageError(f"{self.raw[name].describe(spec, self.inifile)}: {problem}")
+
+    def text(self, name: str) -> str | None:
+        value = self.raw[name].value
+        if value is None:
+            return None
+        value = str(value).strip()
+        if not value:
+            raise self.fail(name, "must not be empty")
+        return value
+
+    def positive_int(self, name: str) -> int | None:
+        value = self.raw[name].value
+        if value is None:
+            return None
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            raise self.fail(name, "must be a positive integer") from None
+        if number <= 0:
+            raise self.fail(name, "must be a positive integer")
+        return number
+
+    def checked(self, name: str, test: Callable[[str], bool], problem: str) -> str | None:
+        value = self.text(name)
+        if value is not None and not test(value):
+            raise self.fail(name, problem)
+        return value
+
+    def settings(self) -> Settings:
+        backend = self.text("backend") or "moto"
+        if backend not in BACKENDS:
+            raise self.fail("backend", f"unknown backend; choose one of {', '.join(BACKENDS)}")
+        sources = [n for n in MODEL_SOURCE_OPTIONS if self.raw[n].value is not None]
+        if len(sources) > 1:
+            flags = " and ".join(OPTIONS_BY_NAME[n].flag for n in sources)
+            where = self.raw[sources[0]].source
+            raise pytest.UsageError(
+                f"{flags} are both given ({where}): choose one model source"
+            )
+        invoke = self.invoke_settings()
+        settings = Settings(
+            backend=backend,
+            region=self.checked("region", REGION.match, "is not an AWS region name"),
+            role=self.checked(
+                "role",
+                lambda v: bool(ROLE_ARN.match(v) or ROLE_NAME.match(v)),
+                "is neither an IAM role ARN nor a valid role name",
+            ),
+            model_data=self.model_data(),
+            image_uri=self.text("image_uri"),
+            training_job=self.checked("training_job", RESOURCE_NAME.match,
+                                      "is not a valid training job name"),
+            existing_endpoint=self.resource_name("existing_endpoint"),
+            endpoint_name=self.resource_name("endpoint_name"),
+            model_name=self.resource_name("model_name"),
+            instance_type=self.checked("instance_type", lambda v: v.startswith("ml."),
+                                       "must be a SageMaker instance type such as ml.m5.large")
+            or "ml.m5.large",
+            instance_count=self.positive_int("instance_count") or 1,
+            env=self.environment(),
+            model_data_download_timeout=self.positive_int("model_data_download_timeout"),
+            container_startup_health_check_timeout=self.positive_int(
+                "container_startup_health_check_timeout"
+            ),
+            deploy_timeout=self.positive_int("deploy_timeout") or 1800,
+            keep_endpoint=bool(self.raw["keep_endpoint"].value),
+            serve_command=self.text("serve_command"),
+            invoke=invoke,
+        )
+        if settings.model_data and not settings.image_uri:
+            raise self.fail("model_data", "needs --sm-image-uri (or sm_image_uri) as well")
+        return settings
+
+    def resource_name(self, name: str) -> str | None:
+        return self.checked(
+            name,
+            RESOURCE_NAME.match,
+            "breaks SageMaker's naming rule ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$ "
+            "(letters, digits and hyphens, at most 63)",
+        )
+
+    def model_data(self) -> str | None:
+        value = self.text("model_data")
+        if value is None or value.startswith("s3://"):
+            if value is not None and not S3_URI.match(value):
+                raise self.fail("model_data", "is not an s3://bucket/key URI")
+            return value
+        path = Path(os.path.expanduser(value))
+        if not path.is_absolute():
+            path = self.cwd / path
+        if not path.exists():
+            raise self.fail("model_data", f"no such file or folder: {path}")
+        if path.is_file() and not path.name.endswith((".tar.gz", ".tgz")):
+            raise self.fail("model_data", "a local file must be a .tar.gz (or give a folder)")
+        return str(path)
+
+    def environment(self) -> Mapping[str, str]:
+        items = self.raw["env"].value or ()
+        env: dict[str, str] = {}
+        for item in items:
+            key, sep, value = str(item).partition("=")
+            key = key.strip()
+            if not sep or not ENV_KEY.match(key):
+                raise self.fail("env", f"{item!r} is not KEY=VALUE with a valid variable name")
+            env[key] = value
+        return MappingProxyType(env)
+
+    def invoke_settings(self) -> InvokeSettings:
+        max_mb_raw = self.raw["max_payload_mb"].value
+        try:
+            max_mb = float(str(max_mb_raw).strip())
+        except ValueError:
+            raise self.fail("max_payload_mb", "must be a number of megabytes") from None
+        if not 0 < max_mb <= REALTIME_PAYLOAD_CEILING_MB:
+            raise self.fail(
+                "max_payload_mb",
+                f"must be above 0 and at most {REALTIME_PAYLOAD_CEILING_MB:g} "
+                "(SageMaker's real-time payload limit)",
+            )
+        labels = tuple(self._split_list("label"))
+        features_items = self._split_list("features")
+        features: tuple[str, ...] | int | None = None
+        if len(features_items) == 1 and features_items[0].isdigit():
+            features = int(features_items[0])
+            if features <= 0:
+                raise self.fail("features", "a feature count must be a positive integer")
+        elif features_items:
+            features = tuple(features_items)
+        return InvokeSettings(
+            label=labels or ("label",),
+            label_explicit=bool(labels),
+            features=features,
+            max_payload_bytes=int(max_mb * 1_000_000),
+            max_rows_per_request=self.positive_int("max_rows_per_request"),
+            max_concurrency=self.positive_int("max_concurrency") or 4,
+            accept=self.text("accept") or "text/csv",
+        )
+
+    def _split_list(self, name: str) -> list[str]:
+        """List options take repeats and comma-separated values alike."""
+        items: Sequence[str] = self.raw[name].value or ()
+        return [part.strip() for item in items for part in str(item).split(",") if part.strip()]
