@@ -198,16 +198,19 @@ def build_settings(config: pytest.Config) -> Settings:
         for name in MODEL_SOURCE_OPTIONS:
             if name not in cli_sources:
                 raw[name] = RawValue(None, "default")
-    return _Validator(raw, inifile, Path(config.invocation_params.dir)).settings()
+    cwd = Path(config.invocation_params.dir)
+    inidir = config.inipath.parent if config.inipath else cwd
+    return _Validator(raw, inifile, cwd, inidir).settings()
 
 
 class _Validator:
     """Turns raw values into a Settings; every message names the option and where it was set."""
 
-    def __init__(self, raw: dict[str, RawValue], inifile: str, cwd: Path) -> None:
+    def __init__(self, raw: dict[str, RawValue], inifile: str, cwd: Path, inidir: Path) -> None:
         self.raw = raw
         self.inifile = inifile
         self.cwd = cwd
+        self.inidir = inidir
 
     def fail(self, name: str, problem: str) -> pytest.UsageError:
         spec = OPTIONS_BY_NAME[name]
@@ -300,8 +303,8 @@ class _Validator:
                 raise self.fail("model_data", "is not an s3://bucket/key URI")
             return value
         path = Path(os.path.expanduser(value))
-        if not path.is_absolute():
-            path = self.cwd / path
+        if not path.is_absolute():  # relative to where it was written: the cwd or the ini's folder
+            path = (self.inidir if self.raw["model_data"].source == "ini" else self.cwd) / path
         if not path.exists():
             raise self.fail("model_data", f"no such file or folder: {path}")
         if path.is_file() and not path.name.endswith((".tar.gz", ".tgz")):

@@ -1,0 +1,74 @@
+"""One deploy + teardown cycle on the moto default: the plugin's lifecycle against what a user
+writes by hand with SageMaker SDK v2 (`Model(...).deploy(...)`, then `delete_endpoint()`).
+
+Both run in this one process, in the same moto-mocked account, imports excluded from the timing.
+The plugin's cycle includes loading the real model for local serving; the SDK's does not (under
+moto its `deploy(wait=True)` spends its time in a fixed 30 s poll). Needs SDK v2 for the second
+half; with SDK v3 only the plugin's figure is printed.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+MODEL_TAR = HERE.parent / "examples" / "quickstart" / "build" / "model.tar.gz"
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+ROLE = "arn:aws:iam::123456789012:role/bench"
+PLUGIN_CYCLES = 20
+
+
+def main() -> None:
+    if not MODEL_TAR.exists():
+        sys.exit(f"run `python examples/quickstart/train.py` first ({MODEL_TAR} is missing)")
+    os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    from pytest_smendpoint.backends import open_backend
+    from pytest_smendpoint.deployment import open_endpoint
+    from pytest_smendpoint.naming import SessionIdentity
+    from pytest_smendpoint.resolve import ModelSpec
+    from pytest_smendpoint.settings import Settings
+
+    settings = Settings(image_uri=IMAGE, env={"SAGEMAKER_PROGRAM": "inference.py"})
+    with open_backend(settings) as backend:
+        s3 = backend.boto_session.client("s3")
+        s3.create_bucket(Bucket="bench")
+        s3.upload_file(str(MODEL_TAR), "bench", "model.tar.gz")
+        spec = ModelSpec(image_uri=IMAGE, role_arn=ROLE, model_data_url="s3://bench/model.tar.gz",
+                         environment={"SAGEMAKER_PROGRAM": "inference.py"})
+        plugin_times = []
+        for _ in range(PLUGIN_CYCLES):
+            identity = SessionIdentity.new()
+            started = time.perf_counter()
+            with open_endpoint(spec, settings=settings, backend=backend, identity=identity):
+                pass
+            plugin_times.append(time.perf_counter() - started)
+        plugin = statistics.median(plugin_times)
+        print(f"plugin deploy + teardown (moto, real model loaded), median of {PLUGIN_CYCLES}: "
+              f"{plugin:.3f} s (goal < 0.5 s)")
+
+        try:
+            import sagemaker
+            from sagemaker.model import Model
+            from sagemaker.predictor import Predictor
+        except ImportError:
+            print("SageMaker SDK v2 not installed: no hand-written comparison")
+            return
+        session = sagemaker.Session(boto_session=backend.boto_session)
+        model = Model(image_uri=IMAGE, model_data="s3://bench/model.tar.gz", role=ROLE,
+                      sagemaker_session=session, predictor_cls=Predictor)
+        started = time.perf_counter()
+        predictor = model.deploy(initial_instance_count=1, instance_type="ml.m5.large",
+                                 endpoint_name="by-hand")
+        predictor.delete_model()  # before delete_endpoint: the other order fails (NOTES.md)
+        predictor.delete_endpoint()
+        by_hand = time.perf_counter() - started
+        print(f"SDK v2 Model.deploy() + delete by hand (moto), 1 cycle:       {by_hand:.3f} s")
+        print(f"ratio: the plugin's cycle is {by_hand / plugin:.0f}x faster")
+
+
+if __name__ == "__main__":
+    main()
