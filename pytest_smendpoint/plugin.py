@@ -83,6 +83,7 @@ def pytest_report_header(config: pytest.Config) -> str:
     )
 
 
+@pytest.hookimpl(trylast=True)  # after -k/-m deselection: only tests that will run count
 def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.Item]) -> None:
     """Fail at start-up, not mid-run, when a test needs an endpoint and nothing says which."""
     settings = session.config.stash[SETTINGS_KEY]

@@ -94,11 +94,11 @@ class RawValue:
     source: str  # "command line" | "ini" | "default"
 
     def describe(self, spec: OptionSpec, inifile: str) -> str:
+        shown = ", ".join(self.value) if isinstance(self.value, list) else self.value
         if self.source == "command line":
-            shown = self.value if not isinstance(self.value, list) else " ".join(self.value)
             return f"{spec.flag}={shown} (command line)"
         if self.source == "ini":
-            return f"{spec.ini} = {self.value} in {inifile}"
+            return f"{spec.ini} = {shown} in {inifile}"
         return f"{spec.flag} (default {self.value})"
 
 
@@ -181,7 +181,11 @@ def read_raw(config: pytest.Config) -> dict[str, RawValue]:
         if cli is not None:
             raw[spec.name] = RawValue(cli, "command line")
             continue
-        ini = config.getini(spec.ini)
+        try:
+            ini = config.getini(spec.ini)
+        except (ValueError, pytest.UsageError) as error:  # a bool key that is not a truth value
+            inifile = config.inipath.name if config.inipath else "the ini file"
+            raise pytest.UsageError(f"{spec.ini} in {inifile}: {error}") from None
         if ini is not None and ini != [] and ini != "":
             raw[spec.name] = RawValue(ini, "ini")
         else:
@@ -249,11 +253,14 @@ class _Validator:
             raise self.fail("backend", f"unknown backend; choose one of {', '.join(BACKENDS)}")
         sources = [n for n in MODEL_SOURCE_OPTIONS if self.raw[n].value is not None]
         if len(sources) > 1:
-            flags = " and ".join(OPTIONS_BY_NAME[n].flag for n in sources)
-            where = self.raw[sources[0]].source
-            raise pytest.UsageError(
-                f"{flags} are both given ({where}): choose one model source"
-            )
+            if self.raw[sources[0]].source == "ini":
+                names = " and ".join(OPTIONS_BY_NAME[n].ini for n in sources)
+                where = f"in {self.inifile}"
+            else:
+                names = " and ".join(OPTIONS_BY_NAME[n].flag for n in sources)
+                where = "(command line)"
+            both = "both" if len(sources) == 2 else "all"
+            raise pytest.UsageError(f"{names} are {both} given {where}: choose one model source")
         invoke = self.invoke_settings()
         settings = Settings(
             backend=backend,

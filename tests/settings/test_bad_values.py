@@ -1,0 +1,396 @@
+"""Every bad value stops the run with a pytest.UsageError (exit code 4) that names the option and
+where it was set, before anything is collected and before any AWS call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+UsageErrorCheck = Callable[..., None]
+
+NAMING_RULE = (
+    "breaks SageMaker's naming rule ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$ "
+    "(letters, digits and hyphens, at most 63)"
+)
+NOT_POSITIVE = "must be a positive integer"
+PAYLOAD_RANGE = "must be above 0 and at most 6 (SageMaker's real-time payload limit)"
+IMAGE = "--sm-image-uri=123456789012.dkr.ecr.us-east-1.amazonaws.com/inference:1"
+NEEDS_ENDPOINT = "def test_needs_endpoint(sm_endpoint):\n    pass\n"
+
+COUNTS = (
+    "instance_count",
+    "deploy_timeout",
+    "model_data_download_timeout",
+    "container_startup_health_check_timeout",
+    "max_rows_per_request",
+    "max_concurrency",
+)
+
+
+def flag(name: str) -> str:
+    return "--sm-" + name.replace("_", "-")
+
+
+CLI_CASES = (
+    [
+        pytest.param(
+            (f"{flag(name)}={value}",),
+            f"{flag(name)}={value} (command line): {NOT_POSITIVE}",
+            id=f"{name}={value}",
+        )
+        for name in COUNTS
+        for value in ("0", "-3", "2.5", "ten", "")
+    ]
+    + [
+        pytest.param(
+            ("--sm-backend=localstack",),
+            "--sm-backend=localstack (command line): unknown backend; choose one of moto, aws",
+            id="backend-unknown",
+        ),
+        pytest.param(
+            ("--sm-backend=Moto",),
+            "--sm-backend=Moto (command line): unknown backend; choose one of moto, aws",
+            id="backend-wrong-case",
+        ),
+        pytest.param(
+            ("--sm-instance-type=m5.large",),
+            "--sm-instance-type=m5.large (command line): "
+            "must be a SageMaker instance type such as ml.m5.large",
+            id="instance-type-without-ml",
+        ),
+        pytest.param(
+            ("--sm-model-data=s3://Bad_Bucket/model.tar.gz", IMAGE),
+            "--sm-model-data=s3://Bad_Bucket/model.tar.gz (command line): "
+            "is not an s3://bucket/key URI",
+            id="s3-uri-bad-bucket",
+        ),
+        pytest.param(
+            ("--sm-model-data=s3://bucket-only", IMAGE),
+            "--sm-model-data=s3://bucket-only (command line): is not an s3://bucket/key URI",
+            id="s3-uri-without-key",
+        ),
+        pytest.param(
+            ("--sm-model-data=s3://bucket/", IMAGE),
+            "--sm-model-data=s3://bucket/ (command line): is not an s3://bucket/key URI",
+            id="s3-uri-empty-key",
+        ),
+        pytest.param(
+            ("--sm-role=arn:aws:iam::12345:role/Short",),
+            "--sm-role=arn:aws:iam::12345:role/Short (command line): "
+            "is neither an IAM role ARN nor a valid role name",
+            id="role-arn-short-account",
+        ),
+        pytest.param(
+            ("--sm-role=my role",),
+            "--sm-role=my role (command line): is neither an IAM role ARN nor a valid role name",
+            id="role-name-with-space",
+        ),
+        pytest.param(
+            (f"--sm-role={'r' * 65}",),
+            f"--sm-role={'r' * 65} (command line): "
+            "is neither an IAM role ARN nor a valid role name",
+            id="role-name-too-long",
+        ),
+        pytest.param(
+            ("--sm-region=useast1",),
+            "--sm-region=useast1 (command line): is not an AWS region name",
+            id="region",
+        ),
+        pytest.param(
+            ("--sm-training-job=job_1",),
+            "--sm-training-job=job_1 (command line): is not a valid training job name",
+            id="training-job-name",
+        ),
+        pytest.param(
+            ("--sm-env=NOEQUALS",),
+            "--sm-env=NOEQUALS (command line): "
+            "'NOEQUALS' is not KEY=VALUE with a valid variable name",
+            id="env-without-equals",
+        ),
+        pytest.param(
+            ("--sm-env=1A=x",),
+            "--sm-env=1A=x (command line): '1A=x' is not KEY=VALUE with a valid variable name",
+            id="env-key-starts-with-digit",
+        ),
+        pytest.param(
+            ("--sm-env==x",),
+            "--sm-env==x (command line): '=x' is not KEY=VALUE with a valid variable name",
+            id="env-empty-key",
+        ),
+        pytest.param(
+            ("--sm-env=MY-VAR=x",),
+            "--sm-env=MY-VAR=x (command line): "
+            "'MY-VAR=x' is not KEY=VALUE with a valid variable name",
+            id="env-key-with-hyphen",
+        ),
+        pytest.param(
+            ("--sm-max-payload-mb=0",),
+            f"--sm-max-payload-mb=0 (command line): {PAYLOAD_RANGE}",
+            id="payload-0",
+        ),
+        pytest.param(
+            ("--sm-max-payload-mb=7",),
+            f"--sm-max-payload-mb=7 (command line): {PAYLOAD_RANGE}",
+            id="payload-7",
+        ),
+        pytest.param(
+            ("--sm-max-payload-mb=-1",),
+            f"--sm-max-payload-mb=-1 (command line): {PAYLOAD_RANGE}",
+            id="payload-negative",
+        ),
+        pytest.param(
+            ("--sm-max-payload-mb=nan",),
+            f"--sm-max-payload-mb=nan (command line): {PAYLOAD_RANGE}",
+            id="payload-nan",
+        ),
+        pytest.param(
+            ("--sm-max-payload-mb=abc",),
+            "--sm-max-payload-mb=abc (command line): must be a number of megabytes",
+            id="payload-abc",
+        ),
+        pytest.param(
+            ("--sm-features=0",),
+            "--sm-features=0 (command line): a feature count must be a positive integer",
+            id="features-count-0",
+        ),
+        pytest.param(
+            ("--sm-model-data=s3://bucket/model.tar.gz",),
+            "--sm-model-data=s3://bucket/model.tar.gz (command line): "
+            "needs --sm-image-uri (or sm_image_uri) as well",
+            id="model-data-without-image",
+        ),
+        pytest.param(
+            ("--sm-model-data=s3://bucket/model.tar.gz", IMAGE, "--sm-training-job=job-1"),
+            "--sm-model-data and --sm-training-job are both given (command line): "
+            "choose one model source",
+            id="two-sources",
+        ),
+        pytest.param(
+            ("--sm-training-job=job-1", "--sm-existing-endpoint=live"),
+            "--sm-training-job and --sm-existing-endpoint are both given (command line): "
+            "choose one model source",
+            id="two-sources-job-and-endpoint",
+        ),
+        pytest.param(
+            ("--sm-image-uri=",),
+            "--sm-image-uri= (command line): must not be empty",
+            id="empty-image-uri",
+        ),
+        pytest.param(
+            ("--sm-accept=  ",),
+            "--sm-accept=   (command line): must not be empty",
+            id="blank-accept",
+        ),
+    ]
+    + [
+        pytest.param(
+            (f"{flag(name)}={value}",),
+            f"{flag(name)}={value} (command line): {NAMING_RULE}",
+            id=f"{name}-{why}",
+        )
+        for name in ("endpoint_name", "model_name", "existing_endpoint")
+        for why, value in (
+            ("64-chars", "e" * 64),
+            ("underscore", "my_endpoint"),
+            ("leading-hyphen", "-endpoint"),
+            ("trailing-hyphen", "endpoint-"),
+            ("dot", "end.point"),
+        )
+    ]
+)
+
+
+@pytest.fixture(autouse=True)
+def aws_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every botocore API call made in the process (inner runs are in-process), refused."""
+    from botocore.client import BaseClient
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):  # no credential lookup either
+        monkeypatch.setenv(name, "testing")
+    calls: list[str] = []
+
+    def refuse(client: BaseClient, operation: str, params: object) -> object:
+        calls.append(operation)
+        raise AssertionError(f"AWS call {operation} made despite a bad setting")
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", refuse)
+    yield calls
+    assert calls == []
+
+
+@pytest.mark.parametrize(("args", "message"), CLI_CASES)
+def test_bad_command_line_value_is_a_usage_error(
+    pytester: pytest.Pytester,
+    assert_usage_error: UsageErrorCheck,
+    args: tuple[str, ...],
+    message: str,
+) -> None:
+    pytester.makepyfile(NEEDS_ENDPOINT)
+    assert_usage_error(pytester.runpytest(*args), message)
+
+
+INI_CASES = (
+    [
+        pytest.param(f"sm_{name} = 0", f"sm_{name} = 0 in tox.ini: {NOT_POSITIVE}", id=f"{name}=0")
+        for name in COUNTS
+    ]
+    + [
+        pytest.param(
+            f"sm_{name} = 1.5", f"sm_{name} = 1.5 in tox.ini: {NOT_POSITIVE}", id=f"{name}=1.5"
+        )
+        for name in COUNTS
+    ]
+    + [
+        pytest.param(
+            "sm_backend = localstack",
+            "sm_backend = localstack in tox.ini: unknown backend; choose one of moto, aws",
+            id="backend",
+        ),
+        pytest.param(
+            "sm_instance_type = c5.xlarge",
+            "sm_instance_type = c5.xlarge in tox.ini: "
+            "must be a SageMaker instance type such as ml.m5.large",
+            id="instance-type",
+        ),
+        pytest.param(
+            "sm_model_data = s3://b/model.tar.gz\nsm_image_uri = registry/inference:1",
+            "sm_model_data = s3://b/model.tar.gz in tox.ini: is not an s3://bucket/key URI",
+            id="s3-uri-short-bucket",
+        ),
+        pytest.param(
+            "sm_role = arn:aws:iam::123456789012:user/Someone",
+            "sm_role = arn:aws:iam::123456789012:user/Someone in tox.ini: "
+            "is neither an IAM role ARN nor a valid role name",
+            id="role-user-arn",
+        ),
+        pytest.param(
+            "sm_endpoint_name = my_endpoint",
+            f"sm_endpoint_name = my_endpoint in tox.ini: {NAMING_RULE}",
+            id="endpoint-name",
+        ),
+        pytest.param(
+            f"sm_model_name = {'m' * 64}",
+            f"sm_model_name = {'m' * 64} in tox.ini: {NAMING_RULE}",
+            id="model-name",
+        ),
+        pytest.param(
+            "sm_max_payload_mb = 7",
+            f"sm_max_payload_mb = 7 in tox.ini: {PAYLOAD_RANGE}",
+            id="payload-7",
+        ),
+        pytest.param(
+            "sm_max_payload_mb = abc",
+            "sm_max_payload_mb = abc in tox.ini: must be a number of megabytes",
+            id="payload-abc",
+        ),
+        pytest.param(
+            "sm_model_data = s3://bucket/model.tar.gz",
+            "sm_model_data = s3://bucket/model.tar.gz in tox.ini: "
+            "needs --sm-image-uri (or sm_image_uri) as well",
+            id="model-data-without-image",
+        ),
+    ]
+)
+
+
+@pytest.mark.parametrize(("ini", "message"), INI_CASES)
+def test_bad_ini_value_is_a_usage_error_naming_key_and_file(
+    pytester: pytest.Pytester, assert_usage_error: UsageErrorCheck, ini: str, message: str
+) -> None:
+    pytester.makeini(f"[pytest]\n{ini}\n")
+    pytester.makepyfile(NEEDS_ENDPOINT)
+    assert_usage_error(pytester.runpytest(), message)
+
+
+def test_bad_ini_env_entry_names_key_file_and_entry(
+    pytester: pytest.Pytester, assert_usage_error: UsageErrorCheck
+) -> None:
+    pytester.makeini("[pytest]\nsm_env =\n    GOOD=1\n    BAD\n")
+    pytester.makepyfile(NEEDS_ENDPOINT)
+    # How the ini's list is shown is left open; the key, file and bad entry are not.
+    assert_usage_error(
+        pytester.runpytest(),
+        "sm_env = *BAD* in tox.ini: 'BAD' is not KEY=VALUE with a valid variable name",
+        pattern=True,
+    )
+
+
+def test_bad_ini_keep_endpoint_names_key_and_file(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nsm_keep_endpoint = maybe\n")
+    pytester.makepyfile(NEEDS_ENDPOINT)
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stderr.str()
+    # The wording is open; that it names the key, the file and the bad value is not.
+    [line] = [line for line in result.stderr.lines if line.startswith("ERROR: ")]
+    assert line.startswith("ERROR: sm_keep_endpoint "), line
+    assert "tox.ini" in line, line
+    assert "maybe" in line, line
+
+
+def test_two_model_sources_in_the_ini_name_the_ini_keys_and_file(
+    pytester: pytest.Pytester, assert_usage_error: UsageErrorCheck
+) -> None:
+    pytester.makeini(
+        "[pytest]\nsm_model_data = s3://bucket/model.tar.gz\nsm_training_job = job-1\n"
+        "sm_image_uri = 123456789012.dkr.ecr.us-east-1.amazonaws.com/inference:1\n"
+    )
+    pytester.makepyfile(NEEDS_ENDPOINT)
+    assert_usage_error(
+        pytester.runpytest(),
+        "sm_model_data and sm_training_job are both given in tox.ini: choose one model source",
+    )
+
+
+def test_missing_local_model_data_names_the_resolved_path(
+    pytester: pytest.Pytester, assert_usage_error: UsageErrorCheck
+) -> None:
+    pytester.makepyfile(NEEDS_ENDPOINT)
+    result = pytester.runpytest("--sm-model-data=missing.tar.gz", IMAGE)
+    assert_usage_error(
+        result,
+        f"--sm-model-data=missing.tar.gz (command line): "
+        f"no such file or folder: {pytester.path / 'missing.tar.gz'}",
+    )
+
+
+def test_missing_local_model_data_from_ini(
+    pytester: pytest.Pytester, assert_usage_error: UsageErrorCheck
+) -> None:
+    pytester.makeini(
+        "[pytest]\nsm_model_data = models/missing\n"
+        "sm_image_uri = 123456789012.dkr.ecr.us-east-1.amazonaws.com/inference:1\n"
+    )
+    pytester.makepyfile(NEEDS_ENDPOINT)
+    assert_usage_error(
+        pytester.runpytest(),
+        f"sm_model_data = models/missing in tox.ini: "
+        f"no such file or folder: {pytester.path / 'models' / 'missing'}",
+    )
+
+
+@pytest.mark.parametrize("name", ["model.joblib", "model.tar"])
+def test_local_model_data_file_must_be_a_tarball(
+    pytester: pytest.Pytester, assert_usage_error: UsageErrorCheck, name: str
+) -> None:
+    (pytester.path / name).write_bytes(b"not a tarball")
+    pytester.makepyfile(NEEDS_ENDPOINT)
+    assert_usage_error(
+        pytester.runpytest(f"--sm-model-data={name}", IMAGE),
+        f"--sm-model-data={name} (command line): a local file must be a .tar.gz (or give a folder)",
+    )
+
+
+def test_bad_value_stops_the_run_before_any_aws_call(
+    pytester: pytest.Pytester, assert_usage_error: UsageErrorCheck, aws_calls: list[str]
+) -> None:
+    # Everything else would deploy against real AWS: only the bad count stands in the way.
+    pytester.makepyfile(NEEDS_ENDPOINT)
+    result = pytester.runpytest(
+        "--sm-backend=aws",
+        "--sm-region=us-east-1",
+        "--sm-existing-endpoint=live",
+        "--sm-instance-count=0",
+    )
+    assert_usage_error(result, f"--sm-instance-count=0 (command line): {NOT_POSITIVE}")
+    assert aws_calls == []
