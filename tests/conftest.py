@@ -13,6 +13,15 @@ from typing import Any
 
 import pytest
 
+try:
+    # SageMaker SDK v2 depends on the importlib_metadata backport, whose import deletes the stdlib
+    # PathFinder.find_distributions and puts its own finder on sys.meta_path. Imported for the
+    # first time inside an in-process pytester run, its finder is then removed again by
+    # pytester's sys.meta_path snapshot, and every later run finds no entry points (so no
+    # plugin). Importing it here, before any snapshot, keeps the finder in place.
+    import importlib_metadata  # noqa: F401
+except ImportError:
+    pass
 # Dropped into a pytester project: at session end, after the plugin's own teardown and before
 # the mocked account goes away, it writes what is left there to $SM_AUDIT_FILE.
 AUDIT_CONFTEST = '''

@@ -24,7 +24,7 @@ def test_deploys_predicts_for_real_and_leaves_nothing(
         def test_predictions(sm_endpoint):
             features, _ = load_iris(return_X_y=True)
             expected = joblib.load({str(sklearn_model_dir / "model.joblib")!r}).predict(features[:3])
-            body = "\\n".join(",".join(repr(v) for v in row) for row in features[:3])
+            body = "\\n".join(",".join(repr(float(v)) for v in row) for row in features[:3])
             runtime = boto3.client("sagemaker-runtime")
             answer = runtime.invoke_endpoint(EndpointName=sm_endpoint.name, ContentType="text/csv",
                                              Accept="text/csv", Body=body)["Body"].read()
@@ -109,7 +109,7 @@ def test_environment_is_isolated_during_the_session_and_restored(
 ) -> None:
     monkeypatch.setenv("AWS_PROFILE", "production-admin")
     monkeypatch.setenv("AWS_ENDPOINT_URL", "https://example.invalid")
-    before = dict(os.environ)
+    before = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
     pytester.makepyfile(
         """
         import os
@@ -122,4 +122,4 @@ def test_environment_is_isolated_during_the_session_and_restored(
     )
     result = pytester.runpytest("--sm-region=eu-west-1")
     result.assert_outcomes(passed=1)
-    assert dict(os.environ) == before
+    assert {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"} == before
