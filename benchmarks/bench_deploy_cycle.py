@@ -37,8 +37,12 @@ def main() -> None:
         s3 = backend.boto_session.client("s3")
         s3.create_bucket(Bucket="bench")
         s3.upload_file(str(MODEL_TAR), "bench", "model.tar.gz")
-        spec = ModelSpec(image_uri=IMAGE, role_arn=ROLE, model_data_url="s3://bench/model.tar.gz",
-                         environment={"SAGEMAKER_PROGRAM": "inference.py"})
+        spec = ModelSpec(
+            image_uri=IMAGE,
+            role_arn=ROLE,
+            model_data_url="s3://bench/model.tar.gz",
+            environment={"SAGEMAKER_PROGRAM": "inference.py"},
+        )
         plugin_times = []
         for _ in range(PLUGIN_CYCLES):
             identity = SessionIdentity.new()
@@ -47,8 +51,10 @@ def main() -> None:
                 pass
             plugin_times.append(time.perf_counter() - started)
         plugin = statistics.median(plugin_times)
-        print(f"plugin deploy + teardown (moto, real model loaded), median of {PLUGIN_CYCLES}: "
-              f"{plugin:.3f} s (goal < 0.5 s)")
+        print(
+            f"plugin deploy + teardown (moto, real model loaded), median of {PLUGIN_CYCLES}: "
+            f"{plugin:.3f} s (goal < 0.5 s)"
+        )
 
         try:
             import sagemaker
@@ -58,11 +64,17 @@ def main() -> None:
             print("SageMaker SDK v2 not installed: no hand-written comparison")
             return
         session = sagemaker.Session(boto_session=backend.boto_session)
-        model = Model(image_uri=IMAGE, model_data="s3://bench/model.tar.gz", role=ROLE,
-                      sagemaker_session=session, predictor_cls=Predictor)
+        model = Model(
+            image_uri=IMAGE,
+            model_data="s3://bench/model.tar.gz",
+            role=ROLE,
+            sagemaker_session=session,
+            predictor_cls=Predictor,
+        )
         started = time.perf_counter()
-        predictor = model.deploy(initial_instance_count=1, instance_type="ml.m5.large",
-                                 endpoint_name="by-hand")
+        predictor = model.deploy(
+            initial_instance_count=1, instance_type="ml.m5.large", endpoint_name="by-hand"
+        )
         predictor.delete_model()  # before delete_endpoint: the other order fails (NOTES.md)
         predictor.delete_endpoint()
         by_hand = time.perf_counter() - started

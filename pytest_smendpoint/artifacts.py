@@ -41,9 +41,7 @@ def pack_folder(folder: Path, into: Path) -> Path:
     return archive
 
 
-def upload_model_data(
-    local: Path, *, s3: Any, sts: Any, region: str, key_prefix: str
-) -> str:
+def upload_model_data(local: Path, *, s3: Any, sts: Any, region: str, key_prefix: str) -> str:
     """Upload a local .tar.gz, or a folder packed as one, and return its s3:// URI."""
     bucket = default_bucket(s3, sts, region)
     key = f"{key_prefix}/model.tar.gz"

@@ -84,7 +84,7 @@ def _moto_backend(settings: Settings) -> Iterator[Backend]:
         from .local import MOTO_CONFIG, LocalServing
         from .moto_compat import sdk_v3_compatibility
 
-        mock = moto.mock_aws(config=MOTO_CONFIG)
+        mock = moto.mock_aws(config=MOTO_CONFIG)  # type: ignore[call-overload]
         mock.start()
         serving = LocalServing(
             region=region,

@@ -6,7 +6,16 @@ raise them without importing the invoker; `invoke.py` re-exports every one of th
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+
 from pytest_smendpoint.errors import AwsCallError, SmEndpointError
+
+
+def shown(label: Any) -> str:
+    """repr of an index label or column name, numpy scalars shown as plain Python values."""
+    return repr(label.item() if isinstance(label, np.generic) else label)
 
 
 class InvokeError(SmEndpointError):
@@ -30,7 +39,7 @@ class RowTooLargeError(FrameError):
         self.size = size
         self.budget = budget
         super().__init__(
-            f"row {label!r} (position {position}) encodes to {size:,} bytes of CSV, more than "
+            f"row {shown(label)} (position {position}) encodes to {size:,} bytes of CSV, more than "
             f"the payload budget of {budget:,} bytes (max_payload_bytes): no request can carry it"
         )
 

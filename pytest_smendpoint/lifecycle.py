@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from .errors import AwsCallError, DeployError, TeardownError
 from .naming import TAG_SESSION
 from .resolve import ExistingEndpoint, ModelSpec
-from .waiting import Backoff, wait_in_service
+from .waiting import DEFAULT_BACKOFF, Backoff, wait_in_service
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ class Lifecycle:
         region: str,
         backend: str,
         serving: ServingHooks | None = None,
-        backoff: Backoff = Backoff(),
+        backoff: Backoff = DEFAULT_BACKOFF,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         on_status: Callable[[str, float], None] | None = None,
@@ -177,7 +177,9 @@ class Lifecycle:
             # A failed or interrupted deploy is always cleaned up, --sm-keep-endpoint or not.
             summary = self._cleanup_after_failed_deploy(created, plan)
             if isinstance(error, DeployError):
-                raise DeployError(error.endpoint_name, error.status, error.reason, summary) from None
+                raise DeployError(
+                    error.endpoint_name, error.status, error.reason, summary
+                ) from None
             raise
         record = EndpointRecord(
             name=plan.endpoint_name,
@@ -283,15 +285,27 @@ class Lifecycle:
                 models.append(extra)
         steps: list[tuple[str, str, Callable[..., Any], dict[str, str]]] = []
         if created.endpoint:
-            steps.append(("DeleteEndpoint", f"endpoint {created.endpoint}",
-                          self.sagemaker.delete_endpoint, {"EndpointName": created.endpoint}))
+            steps.append(
+                (
+                    "DeleteEndpoint",
+                    f"endpoint {created.endpoint}",
+                    self.sagemaker.delete_endpoint,
+                    {"EndpointName": created.endpoint},
+                )
+            )
         if created.config:
-            steps.append(("DeleteEndpointConfig", f"endpoint config {created.config}",
-                          self.sagemaker.delete_endpoint_config,
-                          {"EndpointConfigName": created.config}))
+            steps.append(
+                (
+                    "DeleteEndpointConfig",
+                    f"endpoint config {created.config}",
+                    self.sagemaker.delete_endpoint_config,
+                    {"EndpointConfigName": created.config},
+                )
+            )
         for model in models:
-            steps.append(("DeleteModel", f"model {model}", self.sagemaker.delete_model,
-                          {"ModelName": model}))
+            steps.append(
+                ("DeleteModel", f"model {model}", self.sagemaker.delete_model, {"ModelName": model})
+            )
         deleted: list[str] = []
         failures: list[str] = []
         commands: list[str] = []
@@ -344,11 +358,17 @@ class Lifecycle:
         return commands
 
     def _command(self, operation: str, kwargs: dict[str, str]) -> str:
-        verb = {"DeleteEndpoint": "delete-endpoint", "DeleteEndpointConfig":
-                "delete-endpoint-config", "DeleteModel": "delete-model"}[operation]
-        (key, value), = kwargs.items()
-        flag = {"EndpointName": "--endpoint-name", "EndpointConfigName":
-                "--endpoint-config-name", "ModelName": "--model-name"}[key]
+        verb = {
+            "DeleteEndpoint": "delete-endpoint",
+            "DeleteEndpointConfig": "delete-endpoint-config",
+            "DeleteModel": "delete-model",
+        }[operation]
+        ((key, value),) = kwargs.items()
+        flag = {
+            "EndpointName": "--endpoint-name",
+            "EndpointConfigName": "--endpoint-config-name",
+            "ModelName": "--model-name",
+        }[key]
         return f"aws sagemaker {verb} {flag} {value} --region {self.region}"
 
     def _call(self, operation: str, resource: str, call: Callable[..., Any], **kwargs: Any) -> Any:

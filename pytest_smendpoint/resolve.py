@@ -1,4 +1,4 @@
-"""From a model source (settings, training job, SDK object) to one `ModelSpec` the lifecycle deploys."""
+"""From a model source (settings, training job, SDK object) to the `ModelSpec` to deploy."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from .artifacts import upload_model_data
 from .errors import AwsCallError, ModelResolutionError
 from .settings import ROLE_ARN, Settings
 
-# Under moto any role ARN of the mocked account is accepted; this one saves a flag in the quickstart.
+# Under moto any role ARN of the mocked account works; this one saves a flag in the quickstart.
 MOTO_DEFAULT_ROLE = "arn:aws:iam::123456789012:role/pytest-smendpoint-moto"
 
 
@@ -145,8 +145,8 @@ def from_training_job(job_name: str, settings: Settings, aws: AwsContext) -> Mod
 
 
 def from_user_object(obj: Any, settings: Settings, aws: AwsContext) -> ModelSpec | ExistingEndpoint:
-    """An `sm_model` fixture's return value: our own specs, or a SageMaker SDK v2 Model/Estimator."""
-    if isinstance(obj, ModelSpec | ExistingEndpoint):
+    """What an `sm_model` fixture returned: our own specs, or an SDK v2 Model or Estimator."""
+    if isinstance(obj, (ModelSpec, ExistingEndpoint)):  # noqa: UP038 (Python 3.10 floor)
         return obj
     if hasattr(obj, "create_model") and hasattr(obj, "latest_training_job"):  # SDK v2 Estimator
         obj = obj.create_model()
@@ -156,9 +156,7 @@ def from_user_object(obj: Any, settings: Settings, aws: AwsContext) -> ModelSpec
             image_uri=container["Image"],
             role_arn=role_arn(getattr(obj, "role", None) or settings.role, aws),
             model_data_url=container.get("ModelDataUrl"),
-            environment=MappingProxyType(
-                {**container.get("Environment", {}), **settings.env}
-            ),
+            environment=MappingProxyType({**container.get("Environment", {}), **settings.env}),
             name=getattr(obj, "name", None) or settings.model_name,
             source=f"SDK object {type(obj).__module__}.{type(obj).__qualname__}",
         )

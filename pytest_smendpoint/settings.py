@@ -45,40 +45,90 @@ class OptionSpec:
 
 
 OPTIONS: tuple[OptionSpec, ...] = (
-    OptionSpec("backend", "moto (mocked account, offline; default) or aws (real AWS, as boto3 "
-               "resolves credentials, region and AWS_ENDPOINT_URL).", "choice", "moto", BACKENDS),
+    OptionSpec(
+        "backend",
+        "moto (mocked account, offline; default) or aws (real AWS, as boto3 "
+        "resolves credentials, region and AWS_ENDPOINT_URL).",
+        "choice",
+        "moto",
+        BACKENDS,
+    ),
     OptionSpec("region", "AWS region (default: boto3's, else us-east-1 under moto)."),
-    OptionSpec("role", "IAM role ARN or name for the model (default under moto: a role in the "
-               "mocked account)."),
-    OptionSpec("model_data", "Model artifacts: s3:// URI, or a local .tar.gz or folder that is "
-               "packed and uploaded to s3://sagemaker-{region}-{account}/pytest-smendpoint/."),
+    OptionSpec(
+        "role",
+        "IAM role ARN or name for the model (default under moto: a role in the mocked account).",
+    ),
+    OptionSpec(
+        "model_data",
+        "Model artifacts: s3:// URI, or a local .tar.gz or folder that is "
+        "packed and uploaded to s3://sagemaker-{region}-{account}/pytest-smendpoint/.",
+    ),
     OptionSpec("image_uri", "Inference container image URI (with --sm-model-data)."),
-    OptionSpec("training_job", "Name of a completed training job whose artifacts and image to "
-               "deploy, as Estimator.attach(...).deploy() does."),
-    OptionSpec("existing_endpoint", "Use this endpoint as it is: nothing is created, changed or "
-               "deleted."),
-    OptionSpec("endpoint_name", "Name of the endpoint (and its config) the session creates "
-               "(default: unique per session)."),
-    OptionSpec("model_name", "Name of the model the session creates (default: unique per session)."),
+    OptionSpec(
+        "training_job",
+        "Name of a completed training job whose artifacts and image to "
+        "deploy, as Estimator.attach(...).deploy() does.",
+    ),
+    OptionSpec(
+        "existing_endpoint", "Use this endpoint as it is: nothing is created, changed or deleted."
+    ),
+    OptionSpec(
+        "endpoint_name",
+        "Name of the endpoint (and its config) the session creates (default: unique per session).",
+    ),
+    OptionSpec(
+        "model_name", "Name of the model the session creates (default: unique per session)."
+    ),
     OptionSpec("instance_type", "Endpoint instance type.", "str", "ml.m5.large"),
     OptionSpec("instance_count", "Endpoint instance count.", "int", 1),
-    OptionSpec("env", "Container environment variable KEY=VALUE (repeatable; one per ini line).",
-               "list", ()),
-    OptionSpec("model_data_download_timeout", "Seconds SageMaker may take to download the model "
-               "(ModelDataDownloadTimeoutInSeconds).", "int"),
-    OptionSpec("container_startup_health_check_timeout", "Seconds the container may take to pass "
-               "its first /ping (ContainerStartupHealthCheckTimeoutInSeconds).", "int"),
+    OptionSpec(
+        "env",
+        "Container environment variable KEY=VALUE (repeatable; one per ini line).",
+        "list",
+        (),
+    ),
+    OptionSpec(
+        "model_data_download_timeout",
+        "Seconds SageMaker may take to download the model (ModelDataDownloadTimeoutInSeconds).",
+        "int",
+    ),
+    OptionSpec(
+        "container_startup_health_check_timeout",
+        "Seconds the container may take to pass "
+        "its first /ping (ContainerStartupHealthCheckTimeoutInSeconds).",
+        "int",
+    ),
     OptionSpec("deploy_timeout", "Seconds to wait for the endpoint to be InService.", "int", 1800),
-    OptionSpec("keep_endpoint", "Do not delete what the session created; print the commands that "
-               "would.", "bool", False),
-    OptionSpec("serve_command", "Under moto: start this serving program (answering GET /ping and "
-               "POST /invocations on {port}) instead of the inference-handler contract."),
-    OptionSpec("label", "Label column(s) sm_invoke drops before sending (repeatable; default: "
-               "'label' when present).", "list", ()),
-    OptionSpec("features", "Feature columns sm_invoke expects, in order (repeatable), or a count.",
-               "list", ()),
-    OptionSpec("max_payload_mb", "Largest request sm_invoke sends, in MB (ceiling 6, SageMaker's "
-               "real-time limit).", "float", 5.0),
+    OptionSpec(
+        "keep_endpoint",
+        "Do not delete what the session created; print the commands that would.",
+        "bool",
+        False,
+    ),
+    OptionSpec(
+        "serve_command",
+        "Under moto: start this serving program (answering GET /ping and "
+        "POST /invocations on {port}) instead of the inference-handler contract.",
+    ),
+    OptionSpec(
+        "label",
+        "Label column(s) sm_invoke drops before sending (repeatable; default: "
+        "'label' when present).",
+        "list",
+        (),
+    ),
+    OptionSpec(
+        "features",
+        "Feature columns sm_invoke expects, in order (repeatable), or a count.",
+        "list",
+        (),
+    ),
+    OptionSpec(
+        "max_payload_mb",
+        "Largest request sm_invoke sends, in MB (ceiling 6, SageMaker's real-time limit).",
+        "float",
+        5.0,
+    ),
     OptionSpec("max_rows_per_request", "Most rows sm_invoke puts in one request.", "int"),
     OptionSpec("max_concurrency", "Requests sm_invoke keeps in flight at once.", "int", 4),
     OptionSpec("accept", "Accept type sm_invoke asks the endpoint for.", "str", "text/csv"),
@@ -164,8 +214,14 @@ def add_options(parser: pytest.Parser) -> None:
         # give the same message.
         if spec.name == "keep_endpoint":
             group.addoption(spec.flag, **kwargs)
-            group.addoption("--sm-no-keep-endpoint", dest=spec.ini, action="store_const",
-                            const=False, default=None, help="Override sm_keep_endpoint from ini.")
+            group.addoption(
+                "--sm-no-keep-endpoint",
+                dest=spec.ini,
+                action="store_const",
+                const=False,
+                default=None,
+                help="Override sm_keep_endpoint from ini.",
+            )
             parser.addini(spec.ini, spec.help, type="bool", default=None)
             continue
         group.addoption(spec.flag, **kwargs)
@@ -241,7 +297,7 @@ class _Validator:
             raise self.fail(name, "must be a positive integer")
         return number
 
-    def checked(self, name: str, test: Callable[[str], bool], problem: str) -> str | None:
+    def checked(self, name: str, test: Callable[[str], object], problem: str) -> str | None:
         value = self.text(name)
         if value is not None and not test(value):
             raise self.fail(name, problem)
@@ -272,13 +328,17 @@ class _Validator:
             ),
             model_data=self.model_data(),
             image_uri=self.text("image_uri"),
-            training_job=self.checked("training_job", RESOURCE_NAME.match,
-                                      "is not a valid training job name"),
+            training_job=self.checked(
+                "training_job", RESOURCE_NAME.match, "is not a valid training job name"
+            ),
             existing_endpoint=self.resource_name("existing_endpoint"),
             endpoint_name=self.resource_name("endpoint_name"),
             model_name=self.resource_name("model_name"),
-            instance_type=self.checked("instance_type", lambda v: v.startswith("ml."),
-                                       "must be a SageMaker instance type such as ml.m5.large")
+            instance_type=self.checked(
+                "instance_type",
+                lambda v: v.startswith("ml."),
+                "must be a SageMaker instance type such as ml.m5.large",
+            )
             or "ml.m5.large",
             instance_count=self.positive_int("instance_count") or 1,
             env=self.environment(),

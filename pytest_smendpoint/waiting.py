@@ -1,8 +1,8 @@
-"""Wait for an endpoint to leave its transitional states, polling with backoff under a deadline.
+"""Wait for an endpoint to leave its transitional states: poll with backoff, under a deadline.
 
-botocore's `endpoint_in_service` waiter polls at a fixed delay (30 s by default) and counts attempts,
-not seconds; a deploy wants a short first poll that backs off, a deadline in seconds and the
-FailureReason in the error, so this loop is written out.
+botocore's `endpoint_in_service` waiter polls at a fixed delay (30 s by default) and counts
+attempts, not seconds; a deploy wants a short first poll that backs off, a deadline in seconds
+and the FailureReason in the error, so this loop is written out.
 """
 
 from __future__ import annotations
@@ -34,12 +34,15 @@ class Backoff:
             delay = min(delay * self.factor, self.ceiling)
 
 
+DEFAULT_BACKOFF = Backoff()
+
+
 def wait_in_service(
     sagemaker: Any,
     endpoint_name: str,
     timeout: float,
     *,
-    backoff: Backoff = Backoff(),
+    backoff: Backoff = DEFAULT_BACKOFF,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     on_status: Callable[[str, float], None] | None = None,

@@ -3,6 +3,7 @@ audit conftest that reports what a pytester run left in its mocked account."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import urllib.request
@@ -13,18 +14,16 @@ from typing import Any
 
 import pytest
 
-try:
+with contextlib.suppress(ImportError):
     # SageMaker SDK v2 depends on the importlib_metadata backport, whose import deletes the stdlib
     # PathFinder.find_distributions and puts its own finder on sys.meta_path. Imported for the
     # first time inside an in-process pytester run, its finder is then removed again by
     # pytester's sys.meta_path snapshot, and every later run finds no entry points (so no
     # plugin). Importing it here, before any snapshot, keeps the finder in place.
     import importlib_metadata  # noqa: F401
-except ImportError:
-    pass
 # Dropped into a pytester project: at session end, after the plugin's own teardown and before
 # the mocked account goes away, it writes what is left there to $SM_AUDIT_FILE.
-AUDIT_CONFTEST = '''
+AUDIT_CONFTEST = """
 import json, os
 import pytest
 
@@ -40,7 +39,7 @@ def _audit_account(sm_backend):
     }
     with open(os.environ["SM_AUDIT_FILE"], "w") as handle:
         json.dump(left, handle)
-'''
+"""
 
 
 @pytest.fixture(autouse=True)
@@ -70,7 +69,10 @@ def inventory_of(sagemaker: Any) -> Inventory:
     return Inventory(
         endpoints=tuple(sorted(e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"])),
         configs=tuple(
-            sorted(c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"])
+            sorted(
+                c["EndpointConfigName"]
+                for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]
+            )
         ),
         models=tuple(sorted(m["ModelName"] for m in sagemaker.list_models()["Models"])),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import boto3
@@ -21,18 +22,25 @@ def test_endpoint_serves_exactly_the_trained_model(sm_invoke, holdout_df, tmp_pa
     with tarfile.open(Path(__file__).parent / "build" / "model.tar.gz") as archive:
         archive.extract("model.joblib", tmp_path)
     model = joblib.load(tmp_path / "model.joblib")
-    features = holdout_df.drop(columns="label").to_numpy()
-    np.testing.assert_array_equal(sm_invoke(holdout_df).to_numpy(), model.predict_proba(features)[:, 1])
+    # The container decodes CSV into a C-ordered array; a DataFrame's values are Fortran-ordered,
+    # which changes BLAS's summation order in the last bit. Same layout, same bits.
+    features = np.ascontiguousarray(holdout_df.drop(columns="label").to_numpy())
+    expected = model.predict_proba(features)[:, 1]
+    np.testing.assert_array_equal(sm_invoke(holdout_df).to_numpy(), expected)
 
 
 def test_sdk_predictor_seed_style(sm_predictor, holdout_df):
     rows = holdout_df.drop(columns="label").values[:5]
     if hasattr(sm_predictor, "predict"):  # SageMaker SDK v2 Predictor with a CSVSerializer
-        answer = sm_predictor.predict(rows).decode("utf-8")
+        # The SDK's default deserializer accepts */*, which the container answers in JSON.
+        answer = json.loads(sm_predictor.predict(rows).decode("utf-8"))
     else:  # SDK v3 sagemaker.core.resources.Endpoint
         body = "\n".join(",".join(repr(float(v)) for v in row) for row in rows)
-        answer = sm_predictor.invoke(body=body, content_type="text/csv", accept="text/csv").body.read().decode("utf-8")
-    assert len(answer.strip().splitlines()) == 5
+        response = sm_predictor.invoke(
+            body=body, content_type="text/csv", accept="application/json"
+        )
+        answer = json.loads(response.body.read().decode("utf-8"))
+    assert len(answer) == 5 and all(0.0 <= p <= 1.0 for p in answer)
 
 
 def test_plain_boto3_client(sm_endpoint, holdout_df):

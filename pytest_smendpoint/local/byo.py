@@ -45,8 +45,15 @@ def command_line(template: str, port: int, model_dir: Path) -> list[str]:
 class ByoServer:
     """One serving process for one endpoint; start() returns once /ping answers 200."""
 
-    def __init__(self, endpoint_name: str, command: str, model_dir: Path, log_path: Path,
-                 environment: Mapping[str, str], startup_timeout: float) -> None:
+    def __init__(
+        self,
+        endpoint_name: str,
+        command: str,
+        model_dir: Path,
+        log_path: Path,
+        environment: Mapping[str, str],
+        startup_timeout: float,
+    ) -> None:
         self.endpoint_name = endpoint_name
         self.command = command
         self.model_dir = model_dir
@@ -60,13 +67,22 @@ class ByoServer:
     def start(self) -> None:
         self.port = free_port()
         argv = command_line(self.command, self.port, self.model_dir)
-        env = {**os.environ, **self.environment,
-               "SAGEMAKER_BIND_TO_PORT": str(self.port), "SM_MODEL_DIR": str(self.model_dir)}
+        env = {
+            **os.environ,
+            **self.environment,
+            "SAGEMAKER_BIND_TO_PORT": str(self.port),
+            "SM_MODEL_DIR": str(self.model_dir),
+        }
         with self.log_path.open("wb") as log:
             try:
                 self.process = subprocess.Popen(
-                    argv, env=env, cwd=self.model_dir, stdin=subprocess.DEVNULL, stdout=log,
-                    stderr=subprocess.STDOUT, start_new_session=True,  # stop its children too
+                    argv,
+                    env=env,
+                    cwd=self.model_dir,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # stop its children too
                 )
             except OSError as error:
                 raise ModelLoadError(f"serve command {argv!r} could not start: {error}") from None
@@ -130,8 +146,12 @@ class ByoServer:
             connection.close()
         if response.status >= 400:
             message = body.decode("utf-8", "replace")
-            logger.error("serving process of endpoint %s answered %s: %s",
-                         self.endpoint_name, response.status, message)
+            logger.error(
+                "serving process of endpoint %s answered %s: %s",
+                self.endpoint_name,
+                response.status,
+                message,
+            )
             raise InvocationError(response.status, message)
         return InvokeResult(
             body=body,

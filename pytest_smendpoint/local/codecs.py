@@ -65,17 +65,22 @@ def encode(prediction: Any, accept: str) -> tuple[bytes, str]:
 def _csv_to_numpy(body: bytes) -> Any:
     if len(body) < SMALL_CSV_BYTES:
         try:
-            rows = [[float(v) for v in line.split(",")] for line in body.decode().splitlines()
-                    if line.strip()]
+            rows = [
+                [float(v) for v in line.split(",")]
+                for line in body.decode().splitlines()
+                if line.strip()
+            ]
             return np.array(rows, dtype=np.float64)
         except ValueError:
             pass  # text or ragged rows: let pandas say what is wrong, as for a large body
     import pandas as pd  # imported on first use: pandas costs ~0.5 s to import
 
     frame = pd.read_csv(io.BytesIO(body), header=None, engine="pyarrow")
+    # pandas hands back column-major arrays; BLAS then sums in another order and predictions
+    # differ from model.predict(rows) in the last bit. Row-major, as np.loadtxt gives.
     if all(dtype.kind in "iuf" for dtype in frame.dtypes):
-        return frame.to_numpy(dtype=np.float64)  # same dtype as the small-body path
-    return frame.to_numpy()
+        return np.ascontiguousarray(frame.to_numpy(dtype=np.float64))  # as the small path
+    return np.ascontiguousarray(frame.to_numpy())
 
 
 def _numpy_to_csv(prediction: Any) -> bytes:
@@ -84,10 +89,7 @@ def _numpy_to_csv(prediction: Any) -> bytes:
     if array.ndim == 0:
         array = array.reshape(1)
     values = array.tolist()
-    if array.ndim == 1:
-        lines = map(str, values)
-    else:
-        lines = (",".join(map(str, row)) for row in values)
+    lines = map(str, values) if array.ndim == 1 else (",".join(map(str, r)) for r in values)
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 

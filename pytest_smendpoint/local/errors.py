@@ -23,7 +23,7 @@ class EndpointNotFound(LocalServingError):
 
 
 class EndpointNotServed(LocalServingError):
-    """The endpoint exists but cannot answer (its model failed to load, or the call is unsupported)."""
+    """The endpoint exists but cannot answer: its model failed to load."""
 
 
 class InvocationError(LocalServingError):

@@ -1,5 +1,5 @@
-"""The inference-handler contract of SageMaker's framework containers (sagemaker-inference-toolkit):
-model_fn / input_fn / predict_fn / output_fn or transform_fn from the entry script, else defaults."""
+"""The inference-handler contract of SageMaker's framework containers (inference toolkit):
+model_fn, input_fn, predict_fn, output_fn or transform_fn from the entry script, else defaults."""
 
 from __future__ import annotations
 
@@ -97,8 +97,13 @@ class HandlerModel:
     """A model served in-process through the handler functions; invoke() is thread-safe as long
     as the user's predict is (scikit-learn's is)."""
 
-    def __init__(self, model: Any, functions: Mapping[str, _Function | None],
-                 environment: Mapping[str, str], module_name: str | None) -> None:
+    def __init__(
+        self,
+        model: Any,
+        functions: Mapping[str, _Function | None],
+        environment: Mapping[str, str],
+        module_name: str | None,
+    ) -> None:
         self.model = model
         self.functions = functions
         self.module_name = module_name
@@ -116,7 +121,9 @@ class HandlerModel:
             try:
                 data = request.body.decode("utf-8")
             except UnicodeDecodeError as error:
-                raise InvocationError(400, f"request body is not UTF-8 {content_type}: {error}")
+                raise InvocationError(
+                    400, f"request body is not UTF-8 {content_type}: {error}"
+                ) from None
         try:
             result = self._run(data, content_type, accept, context)
         except InvocationError:
@@ -136,22 +143,35 @@ class HandlerModel:
             body=bytes(body),
             content_type=str(response_type),
             custom_attributes=context.response_headers.get(CUSTOM_ATTRIBUTES)
-            or next((v for k, v in context.response_headers.items()
-                     if k.lower() == CUSTOM_ATTRIBUTES.lower()), None),
+            or next(
+                (
+                    v
+                    for k, v in context.response_headers.items()
+                    if k.lower() == CUSTOM_ATTRIBUTES.lower()
+                ),
+                None,
+            ),
         )
 
-    def _run(self, data: bytes | str, content_type: str | None, accept: str,
-             context: InvocationContext) -> Any:
+    def _run(
+        self, data: bytes | str, content_type: str | None, accept: str, context: InvocationContext
+    ) -> Any:
         transform = self.functions.get("transform_fn")
         if transform is not None:
             return transform(self.model, data, content_type, accept, context=context)
         input_fn = self.functions.get("input_fn")
         predict_fn = self.functions.get("predict_fn")
         output_fn = self.functions.get("output_fn")
-        decoded = (input_fn(data, content_type, context=context) if input_fn
-                   else codecs.decode(data, content_type))
-        prediction = (predict_fn(decoded, self.model, context=context) if predict_fn
-                      else _default_predict_fn(decoded, self.model))
+        decoded = (
+            input_fn(data, content_type, context=context)
+            if input_fn
+            else codecs.decode(data, content_type)
+        )
+        prediction = (
+            predict_fn(decoded, self.model, context=context)
+            if predict_fn
+            else _default_predict_fn(decoded, self.model)
+        )
         if output_fn:
             return output_fn(prediction, accept, context=context)
         return codecs.encode(prediction, accept)
@@ -171,8 +191,9 @@ def _request_headers(request: InvokeRequest) -> dict[str, str]:
     return headers
 
 
-def find_entry_script(model_dir: Path, code_dir: Path, environment: Mapping[str, str]
-                      ) -> Path | None:
+def find_entry_script(
+    model_dir: Path, code_dir: Path, environment: Mapping[str, str]
+) -> Path | None:
     """SAGEMAKER_PROGRAM in the code directory, else code/inference.py when present, else none."""
     program = environment.get("SAGEMAKER_PROGRAM")
     if program:
@@ -194,8 +215,9 @@ def _shown(path: Path, model_dir: Path) -> str:
         return str(path)
 
 
-def load_handler_model(model_dir: Path, code_dir: Path, environment: Mapping[str, str]
-                       ) -> HandlerModel:
+def load_handler_model(
+    model_dir: Path, code_dir: Path, environment: Mapping[str, str]
+) -> HandlerModel:
     """Import the entry script (if any) and run model_fn, as the container does at start-up."""
     script = find_entry_script(model_dir, code_dir, environment)
     module: ModuleType | None = None

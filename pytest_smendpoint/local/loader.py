@@ -46,7 +46,7 @@ class LoadedEndpoint:
 
 
 def load_endpoint(spec: ContainerSpec, s3: Any, options: LoadOptions) -> LoadedEndpoint:
-    """Fetch and serve; on any failure the private directory is removed and ModelLoadError says why."""
+    """Fetch and serve; on failure remove the private directory and raise (ModelLoadError: why)."""
     workdir = Path(tempfile.mkdtemp(prefix=f"smendpoint-{spec.endpoint_name}-"))
     try:
         model_dir = workdir / "model"
@@ -57,8 +57,14 @@ def load_endpoint(spec: ContainerSpec, s3: Any, options: LoadOptions) -> LoadedE
             download_s3_prefix(s3, spec.uncompressed_prefix, model_dir)
         served: ServedModel
         if options.serve_command:
-            server = ByoServer(spec.endpoint_name, options.serve_command, model_dir,
-                               workdir / "serve.log", spec.environment, options.startup_timeout)
+            server = ByoServer(
+                spec.endpoint_name,
+                options.serve_command,
+                model_dir,
+                workdir / "serve.log",
+                spec.environment,
+                options.startup_timeout,
+            )
             try:
                 server.start()
             except BaseException:
@@ -85,7 +91,7 @@ def _code_dir(spec: ContainerSpec, s3: Any, model_dir: Path, workdir: Path) -> P
         return code_dir
     if submit == CONTAINER_MODEL_DIR or submit.startswith(CONTAINER_MODEL_DIR + "/"):
         # The SDK's repacked models say /opt/ml/model/code: that is our private model dir.
-        return model_dir / submit[len(CONTAINER_MODEL_DIR):].lstrip("/")
+        return model_dir / submit[len(CONTAINER_MODEL_DIR) :].lstrip("/")
     path = Path(submit).expanduser()
     if not path.is_dir():
         raise ModelLoadError(f"SAGEMAKER_SUBMIT_DIRECTORY={submit} is not a folder")

@@ -34,7 +34,7 @@ def sagemaker_backend(account_id: str, region: str) -> Any:
 
 
 def container_for(backend: Any, endpoint: Any) -> ContainerSpec:
-    """endpoint -> endpoint config -> first variant's model -> PrimaryContainer (or Containers[0])."""
+    """endpoint -> config -> first variant's model -> PrimaryContainer (or Containers[0])."""
     name = endpoint.endpoint_name
     config = backend.endpoint_configs.get(endpoint.endpoint_config_name)
     if config is None:
@@ -72,7 +72,7 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     """s3://bucket/key -> (bucket, key)."""
     if not uri.startswith("s3://"):
         raise ModelLoadError(f"{uri} is not an s3:// URI")
-    bucket, _, key = uri[len("s3://"):].partition("/")
+    bucket, _, key = uri[len("s3://") :].partition("/")
     return bucket, key
 
 
@@ -101,7 +101,7 @@ def download_s3_prefix(s3: Any, uri: str, into: Path) -> None:
     found = False
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for item in page.get("Contents", []):
-            relative = item["Key"][len(prefix):].lstrip("/")
+            relative = item["Key"][len(prefix) :].lstrip("/")
             if not relative or relative.endswith("/"):
                 continue
             target = (into / relative).resolve()

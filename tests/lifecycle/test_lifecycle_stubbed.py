@@ -84,13 +84,26 @@ def arn(kind: str, name: str) -> str:
 
 
 def add_creates(stub: Any) -> None:
-    stub.add_response("create_model", {"ModelArn": arn("model", "ep-model")},
-                      {"ModelName": "ep-model", "PrimaryContainer": ANY,
-                       "ExecutionRoleArn": MODEL.role_arn, "Tags": ANY})
-    stub.add_response("create_endpoint_config", {"EndpointConfigArn": arn("endpoint-config", "ep")},
-                      {"EndpointConfigName": "ep", "ProductionVariants": ANY, "Tags": ANY})
-    stub.add_response("create_endpoint", {"EndpointArn": arn("endpoint", "ep")},
-                      {"EndpointName": "ep", "EndpointConfigName": "ep", "Tags": ANY})
+    stub.add_response(
+        "create_model",
+        {"ModelArn": arn("model", "ep-model")},
+        {
+            "ModelName": "ep-model",
+            "PrimaryContainer": ANY,
+            "ExecutionRoleArn": MODEL.role_arn,
+            "Tags": ANY,
+        },
+    )
+    stub.add_response(
+        "create_endpoint_config",
+        {"EndpointConfigArn": arn("endpoint-config", "ep")},
+        {"EndpointConfigName": "ep", "ProductionVariants": ANY, "Tags": ANY},
+    )
+    stub.add_response(
+        "create_endpoint",
+        {"EndpointArn": arn("endpoint", "ep")},
+        {"EndpointName": "ep", "EndpointConfigName": "ep", "Tags": ANY},
+    )
 
 
 def described(status: str, reason: str | None = None) -> dict[str, Any]:
@@ -113,8 +126,9 @@ def add_config_read(stub: Any, models: tuple[str, ...] = ("ep-model",)) -> None:
         {
             "EndpointConfigName": "ep",
             "EndpointConfigArn": arn("endpoint-config", "ep"),
-            "ProductionVariants": [{"VariantName": f"v{i}", "ModelName": m}
-                                   for i, m in enumerate(models)],
+            "ProductionVariants": [
+                {"VariantName": f"v{i}", "ModelName": m} for i, m in enumerate(models)
+            ],
             "CreationTime": NOW,
         },
         {"EndpointConfigName": "ep"},
@@ -153,8 +167,11 @@ def test_failed_endpoint_raises_failure_reason_and_deletes_everything(
     stub.add_response("describe_endpoint", described("Creating"), {"EndpointName": "ep"})
     stub.add_response(
         "describe_endpoint",
-        described("Failed", "The primary container for production variant AllTraffic did not "
-                  "pass the ping health check."),
+        described(
+            "Failed",
+            "The primary container for production variant AllTraffic did not "
+            "pass the ping health check.",
+        ),
         {"EndpointName": "ep"},
     )
     add_config_read(stub)
@@ -204,8 +221,9 @@ def test_interrupt_during_wait_deletes_what_was_created(
     def interrupted_sleep(seconds: float) -> None:
         raise KeyboardInterrupt
 
-    lifecycle = Lifecycle(sagemaker, region="us-east-1", backend="aws", sleep=interrupted_sleep,
-                          clock=clock)
+    lifecycle = Lifecycle(
+        sagemaker, region="us-east-1", backend="aws", sleep=interrupted_sleep, clock=clock
+    )
     add_creates(stub)
     stub.add_response("describe_endpoint", described("Creating"), {"EndpointName": "ep"})
     add_config_read(stub)
@@ -221,9 +239,8 @@ def test_teardown_tries_every_delete_and_reports_commands(lifecycle: Lifecycle, 
     stub.add_client_error("delete_endpoint", "InternalFailure", "try again", 500)
     stub.add_response("delete_endpoint_config", {}, {"EndpointConfigName": "ep"})
     stub.add_client_error("delete_model", "AccessDeniedException", "not allowed", 400)
-    with pytest.raises(TeardownError) as caught:
-        with lifecycle.deployed(MODEL, PLAN) as record:
-            pass
+    with pytest.raises(TeardownError) as caught, lifecycle.deployed(MODEL, PLAN) as record:
+        pass
     assert record.teardown == "failed"
     assert caught.value.commands == [
         "aws sagemaker delete-endpoint --endpoint-name ep --region us-east-1",
@@ -237,7 +254,7 @@ def test_already_deleted_resources_count_as_deleted(lifecycle: Lifecycle, stub: 
     add_creates(stub)
     stub.add_response("describe_endpoint", described("InService"), {"EndpointName": "ep"})
     add_config_read(stub)
-    gone = "Could not find endpoint \"arn:aws:sagemaker:us-east-1:123456789012:endpoint/ep\"."
+    gone = 'Could not find endpoint "arn:aws:sagemaker:us-east-1:123456789012:endpoint/ep".'
     stub.add_client_error("delete_endpoint", "ValidationException", gone, 400)
     stub.add_response("delete_endpoint_config", {}, {"EndpointConfigName": "ep"})
     stub.add_response("delete_model", {}, {"ModelName": "ep-model"})
@@ -253,12 +270,21 @@ def test_models_another_party_added_are_deleted_only_with_this_sessions_tag(
     stub.add_response("describe_endpoint", described("InService"), {"EndpointName": "ep"})
     add_config_read(stub, models=("ep-model", "ours-too", "someone-elses"))
     for name, session in (("ours-too", "s1"), ("someone-elses", "other")):
-        stub.add_response("describe_model", {
-            "ModelName": name, "ModelArn": arn("model", name), "CreationTime": NOW,
-            "ExecutionRoleArn": MODEL.role_arn,
-        }, {"ModelName": name})
-        stub.add_response("list_tags", {"Tags": [{"Key": TAG_SESSION, "Value": session}]},
-                          {"ResourceArn": arn("model", name)})
+        stub.add_response(
+            "describe_model",
+            {
+                "ModelName": name,
+                "ModelArn": arn("model", name),
+                "CreationTime": NOW,
+                "ExecutionRoleArn": MODEL.role_arn,
+            },
+            {"ModelName": name},
+        )
+        stub.add_response(
+            "list_tags",
+            {"Tags": [{"Key": TAG_SESSION, "Value": session}]},
+            {"ResourceArn": arn("model", name)},
+        )
     add_deletes(stub, models=("ep-model", "ours-too"))
     with lifecycle.deployed(MODEL, PLAN):
         pass
@@ -300,7 +326,10 @@ def test_throttling_that_outlasts_retries_names_operation_and_reason(clock: Fake
     from botocore.config import Config
 
     client = boto3.client(
-        "sagemaker", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x",
+        "sagemaker",
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
         config=Config(retries={"mode": "standard", "max_attempts": 3}),
     )
     lifecycle = Lifecycle(client, region="us-east-1", backend="aws", sleep=clock.sleep, clock=clock)
@@ -311,7 +340,9 @@ def test_throttling_that_outlasts_retries_names_operation_and_reason(clock: Fake
         add_deletes(stub)
         # Stubber answers before retries apply, so the throttle surfaces here: the lifecycle
         # must name the operation and the reason, not swallow it.
-        with pytest.raises(AwsCallError, match="DescribeEndpoint failed for endpoint ep: "
-                                               "ThrottlingException: Rate exceeded"):
+        with pytest.raises(
+            AwsCallError,
+            match="DescribeEndpoint failed for endpoint ep: ThrottlingException: Rate exceeded",
+        ):
             with lifecycle.deployed(MODEL, PLAN):
                 pass

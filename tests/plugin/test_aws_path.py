@@ -20,11 +20,22 @@ def aws_args(*extra: str) -> list[str]:
 
 def create_endpoint(server: MotoServer, name: str) -> None:
     sm = server.client("sagemaker")
-    sm.create_model(ModelName=f"{name}-model", ExecutionRoleArn=ROLE,
-                    PrimaryContainer={"Image": IMAGE, "ModelDataUrl": "s3://b/m.tar.gz"})
-    sm.create_endpoint_config(EndpointConfigName=f"{name}-config", ProductionVariants=[{
-        "VariantName": "AllTraffic", "ModelName": f"{name}-model",
-        "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}])
+    sm.create_model(
+        ModelName=f"{name}-model",
+        ExecutionRoleArn=ROLE,
+        PrimaryContainer={"Image": IMAGE, "ModelDataUrl": "s3://b/m.tar.gz"},
+    )
+    sm.create_endpoint_config(
+        EndpointConfigName=f"{name}-config",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": f"{name}-model",
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+            }
+        ],
+    )
     sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config")
 
 
@@ -33,7 +44,9 @@ def snapshot(server: MotoServer) -> dict[str, Any]:
     sm = server.client("sagemaker")
     state: dict[str, Any] = {}
     for endpoint in sm.list_endpoints()["Endpoints"]:
-        state[endpoint["EndpointName"]] = sm.describe_endpoint(EndpointName=endpoint["EndpointName"])
+        state[endpoint["EndpointName"]] = sm.describe_endpoint(
+            EndpointName=endpoint["EndpointName"]
+        )
     for config in sm.list_endpoint_configs()["EndpointConfigs"]:
         name = config["EndpointConfigName"]
         state[name] = sm.describe_endpoint_config(EndpointConfigName=name)
@@ -53,7 +66,8 @@ def test_local_folder_is_packed_uploaded_deployed_and_torn_down(
         """
         def test_deployed(sm_endpoint, sm_boto_session):
             sm = sm_boto_session.client("sagemaker")
-            assert sm.describe_endpoint(EndpointName=sm_endpoint.name)["EndpointStatus"] == "InService"
+            status = sm.describe_endpoint(EndpointName=sm_endpoint.name)["EndpointStatus"]
+            assert status == "InService"
             model = sm.describe_model(ModelName=sm_endpoint.model_names[0])
             url = model["PrimaryContainer"]["ModelDataUrl"]
             assert url.startswith("s3://sagemaker-us-east-1-123456789012/pytest-smendpoint/")
@@ -72,9 +86,7 @@ def test_local_folder_is_packed_uploaded_deployed_and_torn_down(
     assert [o["Key"].rsplit("/", 1)[-1] for o in objects["Contents"]] == ["model.tar.gz"]
 
 
-def test_failing_tests_still_tear_down(
-    pytester: pytest.Pytester, moto_server: MotoServer
-) -> None:
+def test_failing_tests_still_tear_down(pytester: pytest.Pytester, moto_server: MotoServer) -> None:
     pytester.makepyfile(
         """
         def test_fails(sm_endpoint):
@@ -101,7 +113,9 @@ def test_existing_endpoint_leaves_the_account_exactly_as_it_was(
     )
     result = pytester.runpytest("--sm-backend=aws", "--sm-existing-endpoint=production")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["production (aws, us-east-1): deployed in 0.00 s, teardown not owned"])
+    result.stdout.fnmatch_lines(
+        ["production (aws, us-east-1): deployed in 0.00 s, teardown not owned"]
+    )
     assert snapshot(moto_server) == before
 
 
@@ -110,19 +124,29 @@ def test_keep_endpoint_keeps_everything_and_prints_the_delete_commands(
 ) -> None:
     pytester.makepyfile("def test_one(sm_endpoint): pass")
     result = pytester.runpytest(
-        *aws_args("--sm-model-data=s3://bucket/model.tar.gz", "--sm-keep-endpoint",
-                  "--sm-endpoint-name=kept-ep", "--sm-model-name=kept-model")
+        *aws_args(
+            "--sm-model-data=s3://bucket/model.tar.gz",
+            "--sm-keep-endpoint",
+            "--sm-endpoint-name=kept-ep",
+            "--sm-model-name=kept-model",
+        )
     )
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines([
-        "kept-ep (aws, us-east-1): deployed in *teardown kept",
-        "  aws sagemaker delete-endpoint --endpoint-name kept-ep --region us-east-1",
-        "  aws sagemaker delete-endpoint-config --endpoint-config-name kept-ep --region us-east-1",
-        "  aws sagemaker delete-model --model-name kept-model --region us-east-1",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "kept-ep (aws, us-east-1): deployed in *teardown kept",
+            "  aws sagemaker delete-endpoint --endpoint-name kept-ep --region us-east-1",
+            "  aws sagemaker delete-endpoint-config --endpoint-config-name kept-ep"
+            " --region us-east-1",
+            "  aws sagemaker delete-model --model-name kept-model --region us-east-1",
+        ]
+    )
     inventory = moto_server.inventory()
     assert (inventory.endpoints, inventory.configs, inventory.models) == (
-        ("kept-ep",), ("kept-ep",), ("kept-model",))
+        ("kept-ep",),
+        ("kept-ep",),
+        ("kept-model",),
+    )
 
 
 def test_training_job_artifacts_and_image_are_deployed(
@@ -140,7 +164,8 @@ def test_training_job_artifacts_and_image_are_deployed(
         StoppingCondition={"MaxRuntimeInSeconds": 600},
     )
     artifacts = sm.describe_training_job(TrainingJobName="iris-train")["ModelArtifacts"][
-        "S3ModelArtifacts"]
+        "S3ModelArtifacts"
+    ]
     pytester.makepyfile(
         f"""
         def test_model(sm_endpoint, sm_boto_session):
@@ -203,10 +228,17 @@ def test_variant_timeouts_reach_the_endpoint_config(
             assert model["PrimaryContainer"]["Environment"] == {"A": "1", "B": "x=y"}
         """
     )
-    result = pytester.runpytest(*aws_args(
-        "--sm-model-data=s3://bucket/model.tar.gz", "--sm-instance-type=ml.m5.4xlarge",
-        "--sm-instance-count=3", "--sm-model-data-download-timeout=900",
-        "--sm-container-startup-health-check-timeout=600", "--sm-env=A=1", "--sm-env=B=x=y"))
+    result = pytester.runpytest(
+        *aws_args(
+            "--sm-model-data=s3://bucket/model.tar.gz",
+            "--sm-instance-type=ml.m5.4xlarge",
+            "--sm-instance-count=3",
+            "--sm-model-data-download-timeout=900",
+            "--sm-container-startup-health-check-timeout=600",
+            "--sm-env=A=1",
+            "--sm-env=B=x=y",
+        )
+    )
     result.assert_outcomes(passed=1)
 
 
@@ -216,8 +248,12 @@ def test_a_missing_existing_endpoint_fails_with_sagemakers_reason(
     pytester.makepyfile("def test_one(sm_endpoint): pass")
     result = pytester.runpytest("--sm-backend=aws", "--sm-existing-endpoint=nope")
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*AwsCallError: DescribeEndpoint failed for endpoint nope: "
-                                 "ValidationException: Could not find endpoint*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*AwsCallError: DescribeEndpoint failed for endpoint nope: "
+            "ValidationException: Could not find endpoint*"
+        ]
+    )
     assert moto_server.inventory().empty
 
 

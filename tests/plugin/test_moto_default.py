@@ -23,7 +23,8 @@ def test_deploys_predicts_for_real_and_leaves_nothing(
 
         def test_predictions(sm_endpoint):
             features, _ = load_iris(return_X_y=True)
-            expected = joblib.load({str(sklearn_model_dir / "model.joblib")!r}).predict(features[:3])
+            model = joblib.load({str(sklearn_model_dir / "model.joblib")!r})
+            expected = model.predict(features[:3])
             body = "\\n".join(",".join(repr(float(v)) for v in row) for row in features[:3])
             runtime = boto3.client("sagemaker-runtime")
             answer = runtime.invoke_endpoint(EndpointName=sm_endpoint.name, ContentType="text/csv",
@@ -31,7 +32,8 @@ def test_deploys_predicts_for_real_and_leaves_nothing(
             assert [float(x) for x in answer.decode().split()] == [float(x) for x in expected]
 
         def test_users_own_clients_talk_to_the_mock(sm_endpoint):
-            names = [e["EndpointName"] for e in boto3.client("sagemaker").list_endpoints()["Endpoints"]]
+            listed = boto3.client("sagemaker").list_endpoints()["Endpoints"]
+            names = [e["EndpointName"] for e in listed]
             assert names == [sm_endpoint.name]
             assert boto3.client("sts").get_caller_identity()["Account"] == "123456789012"
         """
@@ -53,11 +55,14 @@ def test_model_that_fails_to_load_fails_the_deploy_and_leaves_nothing(
     pytester.makepyfile("def test_one(sm_endpoint): pass")
     result = pytester.runpytest(f"--sm-model-data={model}", f"--sm-image-uri={IMAGE}")
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines([
-        "*DeployError: endpoint 'pytest-sm-*' ended Failed: *weights are corrupt*",
-    ])
-    result.stdout.fnmatch_lines(["*Cleaned up: endpoint pytest-sm-*, endpoint config pytest-sm-*, "
-                                 "model pytest-sm-*-model*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*DeployError: endpoint 'pytest-sm-*' ended Failed: *weights are corrupt*",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        ["*Cleaned up: endpoint pytest-sm-*, endpoint config pytest-sm-*, model pytest-sm-*-model*"]
+    )
     assert audit().empty
 
 

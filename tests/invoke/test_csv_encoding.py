@@ -1,0 +1,135 @@
+"""The CSV on the wire: headerless, exact for every float64, properly quoted text."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+import pandas as pd
+
+from pytest_smendpoint.csv_payloads import CsvEncoder
+from pytest_smendpoint.invoke import Invoker
+
+SPECIAL = [
+    0.1,
+    1e-300,
+    1 / 3,
+    -0.0,
+    0.0,
+    5e-324,
+    2.2250738585072014e-308,
+    1.7976931348623157e308,
+    -1.7976931348623157e308,
+    2.0**53 + 2,
+    1e16,
+    1e22,
+    123456789.0,
+    0.000025,
+    -2.5e-5,
+    np.nextafter(1.0, 2.0),
+    np.nextafter(0.1, 0.0),
+]
+
+
+def parse_floats(body: bytes) -> np.ndarray:
+    return np.array([[float(v) for v in row] for row in csv.reader(io.StringIO(body.decode()))])
+
+
+def test_float64_round_trip_is_bit_exact(fake_runtime):
+    rng = np.random.default_rng(3)
+    bits = rng.integers(0, 2**64, size=40_000, dtype=np.uint64).view(np.float64)
+    randoms = bits[np.isfinite(bits)][: 4 * 9_000]
+    values = np.concatenate([np.array(SPECIAL), randoms])[: 4 * 9_000].reshape(-1, 4)
+    df = pd.DataFrame(values, columns=list("abcd"))
+    runtime = fake_runtime(answer=lambda rows: (b"0\n" * len(rows), "text/csv"))
+    Invoker(runtime, "ep")(df, max_payload_bytes=100_000)
+    assert len(runtime.bodies) > 5
+    back = np.concatenate([parse_floats(body) for body in runtime.bodies])
+    assert back.shape == values.shape
+    assert np.array_equal(back.view(np.uint64), values.view(np.uint64))  # -0.0 included
+    # pyarrow's reader (what pandas' read_csv(engine="pyarrow") uses) agrees.
+    again = pd.read_csv(
+        io.BytesIO(b"".join(runtime.bodies)), header=None, engine="pyarrow"
+    ).to_numpy()
+    assert np.array_equal(again.view(np.uint64), values.view(np.uint64))
+
+
+def test_no_header_no_index_and_the_written_forms():
+    df = pd.DataFrame({"x": [0.1, -0.0, 1e-300, 1 / 3, 2.0**53 + 2]}, index=[10, 20, 30, 40, 50])
+    df["big"] = [2**63 - 1, -(2**63), 2**53 + 1, 0, 7]
+    df["u"] = np.array([2**64 - 1, 0, 1, 2, 3], dtype=np.uint64)
+    assert CsvEncoder(df).encode(0, 5) == (
+        b"0.1,9223372036854775807,18446744073709551615\n"
+        b"-0,-9223372036854775808,0\n"
+        b"1e-300,9007199254740993,1\n"
+        b"0.3333333333333333,0,2\n"
+        b"9.007199254740994e+15,7,3\n"
+    )
+
+
+def test_narrow_floats_are_widened_exactly(fake_runtime):
+    # The model reads the frame's float32 value itself, as a local predict on the frame would.
+    runtime = fake_runtime()
+    df = pd.DataFrame(
+        {"a": np.array([0.1, 1.5], dtype=np.float32), "b": np.array([0.1, 2.0], dtype=np.float16)}
+    )
+    Invoker(runtime, "ep")(df)
+    back = parse_floats(runtime.bodies[0])
+    assert np.array_equal(back, df.to_numpy(dtype=np.float64))
+    assert runtime.bodies[0].startswith(b"0.10000000149011612,0.0999755859375\n")
+
+
+def test_nullable_and_arrow_backed_columns_are_sent(fake_runtime):
+    runtime = fake_runtime()
+    df = pd.DataFrame(
+        {
+            "i": pd.array([1, None], dtype="Int64"),
+            "f": pd.array([0.5, None], dtype="Float64"),
+            "p": pd.array([0.25, None], dtype="double[pyarrow]"),
+            "c": pd.Categorical([2.5, 3.5]),
+        }
+    )
+    Invoker(runtime, "ep")(df, allow_nan=True)
+    assert runtime.bodies == [b"1,0.5,0.25,2.5\n,,,3.5\n"]
+
+
+def test_text_is_quoted_whatever_it_holds(fake_runtime):
+    texts = ["plain", "comma, inside", 'say "hi"', "line\nbreak", "cr\rhere", "", "é ü", " pad "]
+    runtime = fake_runtime()
+    df = pd.DataFrame({"t": texts, "n": range(len(texts))})
+    Invoker(runtime, "ep")(df, allow_strings=True)
+    body = runtime.bodies[0]
+    assert body.startswith(b'"plain",0\n"comma, inside",1\n"say ""hi""",2\n"line\nbreak",3\n')
+    rows = list(csv.reader(io.StringIO(body.decode(), newline="")))
+    assert [row[0] for row in rows] == texts
+    assert [row[1] for row in rows] == [str(i) for i in range(len(texts))]
+
+
+def test_missing_text_is_an_empty_field_and_empty_text_is_quoted(fake_runtime):
+    runtime = fake_runtime()
+    df = pd.DataFrame({"t": ["", None], "n": [1, 2]})
+    Invoker(runtime, "ep")(df, allow_strings=True, allow_nan=True)
+    assert runtime.bodies == [b'"",1\n,2\n']
+
+
+def test_text_categories_are_sent_as_their_values(fake_runtime):
+    runtime = fake_runtime()
+    df = pd.DataFrame({"t": pd.Categorical(["b,c", "a"]), "n": [1.0, 2.0]})
+    Invoker(runtime, "ep")(df, allow_strings=True)
+    assert runtime.bodies == [b'"b,c",1\n"a",2\n']
+
+
+def test_long_double_falls_back_to_pandas_with_full_precision():
+    value = np.longdouble(1) / np.longdouble(3)
+    df = pd.DataFrame({"a": np.array([value], dtype=np.longdouble), "b": [1.0]})
+    encoder = CsvEncoder(df)
+    assert encoder.writer == "pandas"
+    assert encoder.fallback_reason == f"column 'a' is {df['a'].dtype}, which Arrow cannot hold"
+    field = encoder.encode(0, 1).decode().split(",")[0]
+    assert np.longdouble(field) == value
+
+
+def test_plain_numbers_use_pyarrows_writer():
+    encoder = CsvEncoder(pd.DataFrame({"a": [1.0], "b": [2]}))
+    assert (encoder.writer, encoder.fallback_reason) == ("pyarrow", None)

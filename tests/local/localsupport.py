@@ -1,0 +1,67 @@
+"""Constants and helpers shared by the local-serving tests (conftest holds the fixtures)."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import textwrap
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import joblib
+import numpy as np
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+BUCKET = "models"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/sm"
+
+FEATURES = np.array(
+    [
+        [0.1, 1.2, 3.3],
+        [2.5, 0.4, 1.1],
+        [1.7, 2.2, 0.3],
+        [3.1, 0.9, 2.8],
+        [0.2, 0.1, 0.5],
+        [2.9, 3.0, 1.9],
+        [1.1, 1.4, 2.2],
+        [0.6, 2.7, 0.8],
+    ]
+)
+CLASSES = np.array([0, 1, 0, 1, 0, 1, 1, 0])
+
+
+def pack(files: Mapping[str, Any]) -> bytes:
+    """A model.tar.gz from {relative path: model object | text | bytes}."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, content in files.items():
+            if isinstance(content, str):
+                data = textwrap.dedent(content).encode("utf-8")
+            elif isinstance(content, bytes):
+                data = content
+            else:
+                held = io.BytesIO()
+                joblib.dump(content, held)
+                data = held.getvalue()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class Deployed:
+    name: str
+    model_name: str
+    config_name: str
+    variant: str
+
+
+def csv_rows(rows: np.ndarray) -> bytes:
+    return "".join(",".join(repr(float(v)) for v in row) + "\n" for row in rows).encode()
+
+
+def csv_predictions(body: bytes) -> list[float]:
+    return [float(line) for line in body.decode().splitlines()]
