@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .lifecycle import NoServing, ServingHooks
@@ -91,6 +92,7 @@ def _moto_backend(settings: Settings) -> Iterator[Backend]:
             account_id=MOTO_ACCOUNT_ID,
             serve_command=settings.serve_command,
             startup_timeout=settings.container_startup_health_check_timeout,
+            serve_directory=Path(settings.serve_directory) if settings.serve_directory else None,
         )
         try:
             serving.install()

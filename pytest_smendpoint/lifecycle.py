@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from .errors import AwsCallError, DeployError, TeardownError
 from .naming import TAG_SESSION
@@ -376,3 +376,5 @@ class Lifecycle:
             return call(**kwargs)
         except ClientError as error:
             raise AwsCallError(operation, resource, _reason(error)) from None
+        except BotoCoreError as error:  # parameter validation, connection and credential errors
+            raise AwsCallError(operation, resource, f"{type(error).__name__}: {error}") from None

@@ -36,6 +36,8 @@ class SessionState:
     identity: SessionIdentity
     open_stacks: list[contextlib.ExitStack] = field(default_factory=list)
     endpoints: list[EndpointRecord] = field(default_factory=list)
+    # Per endpoint name, the invokers' counters (pytest_smendpoint.invoke.InvocationStats).
+    invocation_stats: dict[str, Any] = field(default_factory=dict)
 
     @contextlib.contextmanager
     def holding(self) -> Iterator[contextlib.ExitStack]:
@@ -116,6 +118,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             f"{endpoint.name} ({endpoint.backend}, {endpoint.region}): "
             f"deployed in {endpoint.deploy_seconds:.2f} s, teardown {endpoint.teardown}"
         )
+        stats = state.invocation_stats.get(endpoint.name)
+        if stats is not None and stats.requests:
+            terminalreporter.write_line(f"  sm_invoke: {stats.summary()}")
         for command in endpoint.manual_commands:
             terminalreporter.write_line(f"  {command}")
 
@@ -198,12 +203,20 @@ def sm_predictor(sm_endpoint: EndpointRecord, sm_boto_session: Any) -> Any:
 
 
 @pytest.fixture(scope="session")
-def sm_invoke(sm_endpoint: EndpointRecord, sm_boto_session: Any, sm_settings: Settings) -> Any:
-    """Call with a DataFrame: predictions for every row, aligned with its index."""
+def sm_invoke(
+    pytestconfig: pytest.Config,
+    sm_endpoint: EndpointRecord,
+    sm_boto_session: Any,
+    sm_settings: Settings,
+) -> Any:
+    """Call with a DataFrame: predictions for every row, aligned with its index
+    (`sm_invoke.rows(df)` sends one request per row)."""
     from .invoke import Invoker, make_runtime_client
 
     runtime = make_runtime_client(sm_boto_session, sm_settings.invoke)
-    return Invoker(runtime, sm_endpoint.name, sm_settings.invoke)
+    invoker = Invoker(runtime, sm_endpoint.name, sm_settings.invoke)
+    pytestconfig.stash[STATE_KEY].invocation_stats[sm_endpoint.name] = invoker.stats
+    return invoker
 
 
 def _progress_printer(config: pytest.Config) -> Any:

@@ -107,8 +107,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
     ),
     OptionSpec(
         "serve_command",
-        "Under moto: start this serving program (answering GET /ping and "
-        "POST /invocations on {port}) instead of the inference-handler contract.",
+        "Under moto: run this serving program (answering GET /ping and POST /invocations on "
+        "{port}; {model_dir} and {python} are filled in too) from the folder the option was "
+        "given in, instead of the inference-handler contract.",
     ),
     OptionSpec(
         "label",
@@ -186,6 +187,7 @@ class Settings:
     deploy_timeout: int = 1800
     keep_endpoint: bool = False
     serve_command: str | None = None
+    serve_directory: str | None = None  # the folder --sm-serve-command is relative to
     invoke: InvokeSettings = field(default_factory=InvokeSettings)
 
     @property
@@ -297,6 +299,13 @@ class _Validator:
             raise self.fail(name, "must be a positive integer")
         return number
 
+    def variant_seconds(self, name: str) -> int | None:
+        """SageMaker accepts 60 to 3600 s for the production variant's timeouts."""
+        seconds = self.positive_int(name)
+        if seconds is not None and not 60 <= seconds <= 3600:
+            raise self.fail(name, "must be between 60 and 3600 seconds (SageMaker's range)")
+        return seconds
+
     def checked(self, name: str, test: Callable[[str], object], problem: str) -> str | None:
         value = self.text(name)
         if value is not None and not test(value):
@@ -342,13 +351,16 @@ class _Validator:
             or "ml.m5.large",
             instance_count=self.positive_int("instance_count") or 1,
             env=self.environment(),
-            model_data_download_timeout=self.positive_int("model_data_download_timeout"),
-            container_startup_health_check_timeout=self.positive_int(
+            model_data_download_timeout=self.variant_seconds("model_data_download_timeout"),
+            container_startup_health_check_timeout=self.variant_seconds(
                 "container_startup_health_check_timeout"
             ),
             deploy_timeout=self.positive_int("deploy_timeout") or 1800,
             keep_endpoint=bool(self.raw["keep_endpoint"].value),
             serve_command=self.text("serve_command"),
+            serve_directory=str(
+                self.inidir if self.raw["serve_command"].source == "ini" else self.cwd
+            ),
             invoke=invoke,
         )
         if settings.model_data and not settings.image_uri:

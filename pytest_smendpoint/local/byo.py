@@ -11,6 +11,7 @@ import shlex
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -37,8 +38,13 @@ def free_port() -> int:
 
 
 def command_line(template: str, port: int, model_dir: Path) -> list[str]:
-    """Substitute {port} and {model_dir} (str.replace: a command may hold other braces)."""
-    text = template.replace("{port}", str(port)).replace("{model_dir}", shlex.quote(str(model_dir)))
+    """Substitute {port}, {model_dir} and {python} (this interpreter, so a command works the same
+    inside a virtualenv); str.replace, because a command may hold other braces."""
+    text = (
+        template.replace("{port}", str(port))
+        .replace("{model_dir}", shlex.quote(str(model_dir)))
+        .replace("{python}", shlex.quote(sys.executable))
+    )
     return shlex.split(text)
 
 
@@ -53,6 +59,7 @@ class ByoServer:
         log_path: Path,
         environment: Mapping[str, str],
         startup_timeout: float,
+        cwd: Path | None = None,
     ) -> None:
         self.endpoint_name = endpoint_name
         self.command = command
@@ -60,6 +67,7 @@ class ByoServer:
         self.log_path = log_path
         self.environment = environment
         self.startup_timeout = startup_timeout
+        self.cwd = cwd or model_dir
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()  # set by close(): ends a health wait at once
@@ -78,7 +86,7 @@ class ByoServer:
                 self.process = subprocess.Popen(
                     argv,
                     env=env,
-                    cwd=self.model_dir,
+                    cwd=self.cwd,
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,

@@ -25,6 +25,8 @@ class LoadOptions:
 
     serve_command: str | None
     startup_timeout: float
+    # Where the serve command runs: the folder its option was written relative to.
+    serve_directory: Path | None = None
 
 
 class LoadedEndpoint:
@@ -64,6 +66,7 @@ def load_endpoint(spec: ContainerSpec, s3: Any, options: LoadOptions) -> LoadedE
                 workdir / "serve.log",
                 spec.environment,
                 options.startup_timeout,
+                cwd=options.serve_directory,
             )
             try:
                 server.start()

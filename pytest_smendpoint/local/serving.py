@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from pathlib import Path
 from typing import Any
 
 from .errors import EndpointNotFound, EndpointNotServed, LocalServingError, ModelLoadError
@@ -46,6 +47,7 @@ class LocalServing:
         account_id: str,
         serve_command: str | None = None,
         startup_timeout: float | None = None,
+        serve_directory: Path | None = None,
     ) -> None:
         self.region = region
         self.account_id = account_id
@@ -54,6 +56,7 @@ class LocalServing:
             startup_timeout=DEFAULT_STARTUP_TIMEOUT
             if startup_timeout is None
             else float(startup_timeout),
+            serve_directory=serve_directory,
         )
         self._slots: dict[tuple[str, str], _Slot] = {}
         self._lock = threading.Lock()

@@ -128,3 +128,55 @@ def test_environment_is_isolated_during_the_session_and_restored(
     result = pytester.runpytest("--sm-region=eu-west-1")
     result.assert_outcomes(passed=1)
     assert {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"} == before
+
+
+def test_byo_server_that_dies_at_start_fails_the_deploy_with_its_output(
+    pytester: pytest.Pytester, audit: Any, sklearn_model_dir: Path
+) -> None:
+    # (A /ping that never answers is tested in tests/local with a 1 s bound; through the plugin
+    # the bound is SageMaker's ContainerStartupHealthCheckTimeoutInSeconds, 60 s at least.)
+    pytester.makepyfile("def test_one(sm_endpoint): pass")
+    result = pytester.runpytest(
+        f"--sm-model-data={sklearn_model_dir}",
+        f"--sm-image-uri={IMAGE}",
+        "--sm-serve-command={python} -c 'import sys; print(\"port in use\"); sys.exit(3)'",
+    )
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*DeployError: endpoint 'pytest-sm-*' ended Failed: Local serving could not load the "
+            "model: serve command exited with code 3 "
+            "before answering /ping*",
+        ]
+    )
+    result.stdout.fnmatch_lines(["*port in use*"])
+    assert audit().empty
+
+
+def test_byo_serve_command_runs_from_the_ini_folder(
+    pytester: pytest.Pytester, audit: Any, sklearn_model_dir: Path
+) -> None:
+    serve = Path(__file__).parents[2] / "examples" / "byo" / "serve.py"
+    (pytester.path / "server").mkdir()
+    (pytester.path / "server" / "serve.py").write_text(serve.read_text())
+    pytester.makeini(
+        f"""
+        [pytest]
+        sm_model_data = {sklearn_model_dir}
+        sm_image_uri = my-byo:1
+        sm_serve_command = {{python}} server/serve.py --port {{port}} --model-dir {{model_dir}}
+        """
+    )
+    pytester.makepyfile(
+        """
+        import boto3
+        def test_served(sm_endpoint):
+            answer = boto3.client("sagemaker-runtime").invoke_endpoint(
+                EndpointName=sm_endpoint.name, ContentType="text/csv",
+                Body="5.1,3.5,1.4,0.2\\n6.7,3.0,5.2,2.3")["Body"].read()
+            assert answer.decode().split() == ["0", "2"]
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1)
+    assert audit().empty

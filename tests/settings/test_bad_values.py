@@ -44,6 +44,16 @@ CLI_CASES = (
     ]
     + [
         pytest.param(
+            (f"{flag(name)}={value}",),
+            f"{flag(name)}={value} (command line): "
+            "must be between 60 and 3600 seconds (SageMaker's range)",
+            id=f"{name}={value}",
+        )
+        for name in ("model_data_download_timeout", "container_startup_health_check_timeout")
+        for value in ("59", "3601")
+    ]
+    + [
+        pytest.param(
             ("--sm-backend=localstack",),
             "--sm-backend=localstack (command line): unknown backend; choose one of moto, aws",
             id="backend-unknown",
