@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -70,13 +70,51 @@ class NoServing:
         return None
 
 
+@dataclass(frozen=True)
+class _Kind:
+    """How one kind of resource is deleted, by boto3 and by hand."""
+
+    label: str  # as it reads in messages: "endpoint config"
+    operation: str  # DeleteEndpointConfig
+    method: str  # delete_endpoint_config
+    parameter: str  # EndpointConfigName
+    cli: str  # delete-endpoint-config --endpoint-config-name
+
+
+ENDPOINT = _Kind(
+    "endpoint",
+    "DeleteEndpoint",
+    "delete_endpoint",
+    "EndpointName",
+    "delete-endpoint --endpoint-name",
+)
+ENDPOINT_CONFIG = _Kind(
+    "endpoint config",
+    "DeleteEndpointConfig",
+    "delete_endpoint_config",
+    "EndpointConfigName",
+    "delete-endpoint-config --endpoint-config-name",
+)
+MODEL = _Kind("model", "DeleteModel", "delete_model", "ModelName", "delete-model --model-name")
+
+
 @dataclass
 class _Created:
-    """What this deployment created so far, in creation order."""
+    """What this deployment created so far."""
 
     models: list[str] = field(default_factory=list)
     config: str | None = None
     endpoint: str | None = None
+
+    def deletion_order(self, extra_models: Sequence[str] = ()) -> list[tuple[_Kind, str]]:
+        """Endpoint, then its config, then every model: the reverse of creation."""
+        order: list[tuple[_Kind, str]] = []
+        if self.endpoint:
+            order.append((ENDPOINT, self.endpoint))
+        if self.config:
+            order.append((ENDPOINT_CONFIG, self.config))
+        order += [(MODEL, name) for name in [*self.models, *extra_models]]
+        return order
 
 
 def _reason(error: ClientError) -> str:
@@ -276,54 +314,32 @@ class Lifecycle:
 
     def _delete(self, created: _Created, plan: EndpointPlan) -> list[str]:
         """Delete endpoint, config and every model this session owns; try each, report all."""
-        models = list(created.models)
         # Read what the config actually serves before deleting anything (SDK v2's
         # delete_endpoint-then-delete_model order loses the model names). Models another
         # party attached are deleted only when they carry this session's tag.
-        for extra in self._models_in_config(created.config):
-            if extra not in models and self._tagged_by_session(extra, plan.session_id):
-                models.append(extra)
-        steps: list[tuple[str, str, Callable[..., Any], dict[str, str]]] = []
-        if created.endpoint:
-            steps.append(
-                (
-                    "DeleteEndpoint",
-                    f"endpoint {created.endpoint}",
-                    self.sagemaker.delete_endpoint,
-                    {"EndpointName": created.endpoint},
-                )
-            )
-        if created.config:
-            steps.append(
-                (
-                    "DeleteEndpointConfig",
-                    f"endpoint config {created.config}",
-                    self.sagemaker.delete_endpoint_config,
-                    {"EndpointConfigName": created.config},
-                )
-            )
-        for model in models:
-            steps.append(
-                ("DeleteModel", f"model {model}", self.sagemaker.delete_model, {"ModelName": model})
-            )
+        extra = [
+            name
+            for name in self._models_in_config(created.config)
+            if name not in created.models and self._tagged_by_session(name, plan.session_id)
+        ]
         deleted: list[str] = []
         failures: list[str] = []
         commands: list[str] = []
-        for operation, resource, call, kwargs in steps:
+        for kind, name in created.deletion_order(extra):
             try:
-                call(**kwargs)
+                getattr(self.sagemaker, kind.method)(**{kind.parameter: name})
             except ClientError as error:
                 if not _is_gone(error):
-                    failures.append(f"{operation} {resource}: {_reason(error)}")
-                    commands.append(self._command(operation, kwargs))
+                    failures.append(f"{kind.operation} {kind.label} {name}: {_reason(error)}")
+                    commands.append(self._command(kind, name))
                     continue
             except Exception as error:  # a dropped connection must not stop the other deletes
-                failures.append(f"{operation} {resource}: {error}")
-                commands.append(self._command(operation, kwargs))
+                failures.append(f"{kind.operation} {kind.label} {name}: {error}")
+                commands.append(self._command(kind, name))
                 continue
-            deleted.append(resource)
-            if operation == "DeleteEndpoint":
-                self.serving.endpoint_deleted(kwargs["EndpointName"])
+            deleted.append(f"{kind.label} {name}")
+            if kind is ENDPOINT:
+                self.serving.endpoint_deleted(name)
         if failures:
             raise TeardownError(failures, commands)
         return deleted
@@ -347,29 +363,10 @@ class Lifecycle:
 
     def delete_commands(self, created: _Created) -> list[str]:
         """The AWS CLI commands that delete what was created, for --sm-keep-endpoint."""
-        commands = []
-        if created.endpoint:
-            commands.append(self._command("DeleteEndpoint", {"EndpointName": created.endpoint}))
-        if created.config:
-            commands.append(
-                self._command("DeleteEndpointConfig", {"EndpointConfigName": created.config})
-            )
-        commands += [self._command("DeleteModel", {"ModelName": m}) for m in created.models]
-        return commands
+        return [self._command(kind, name) for kind, name in created.deletion_order()]
 
-    def _command(self, operation: str, kwargs: dict[str, str]) -> str:
-        verb = {
-            "DeleteEndpoint": "delete-endpoint",
-            "DeleteEndpointConfig": "delete-endpoint-config",
-            "DeleteModel": "delete-model",
-        }[operation]
-        ((key, value),) = kwargs.items()
-        flag = {
-            "EndpointName": "--endpoint-name",
-            "EndpointConfigName": "--endpoint-config-name",
-            "ModelName": "--model-name",
-        }[key]
-        return f"aws sagemaker {verb} {flag} {value} --region {self.region}"
+    def _command(self, kind: _Kind, name: str) -> str:
+        return f"aws sagemaker {kind.cli} {name} --region {self.region}"
 
     def _call(self, operation: str, resource: str, call: Callable[..., Any], **kwargs: Any) -> Any:
         try:
