@@ -133,7 +133,45 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("max_rows_per_request", "Most rows sm_invoke puts in one request.", "int"),
     OptionSpec("max_concurrency", "Requests sm_invoke keeps in flight at once.", "int", 4),
     OptionSpec("accept", "Accept type sm_invoke asks the endpoint for.", "str", "text/csv"),
+    OptionSpec(
+        "run_label",
+        "Label of this test run, tagged on everything created (default: from CI variables "
+        "such as GITHUB_RUN_ID).",
+    ),
+    OptionSpec(
+        "sweep",
+        "List endpoints, endpoint configs and models tagged by pytest-smendpoint that are older "
+        "than AGE (e.g. 30m, 6h, 2d; default 6h), then exit without running tests.",
+        "optional",
+    ),
+    OptionSpec("sweep_delete", "With --sm-sweep: delete what it lists.", "bool", False),
+    OptionSpec(
+        "baseline_endpoint",
+        "An existing endpoint to compare against (sm_baseline_invoke); never modified.",
+    ),
+    OptionSpec("report", "Write the session report as JSON to this path."),
+    OptionSpec(
+        "gate",
+        "A threshold the session must meet, e.g. 'auc>=0.92' or 'p99_ms<=200' (repeatable).",
+        "list",
+        (),
+    ),
 )
+SWEEP_DEFAULT_AGE = "6h"
+# CI systems' run identifiers, in the order they are looked for, for the default run label.
+CI_RUN_VARIABLES = (
+    "GITHUB_RUN_ID",
+    "CI_PIPELINE_ID",
+    "BUILDKITE_BUILD_ID",
+    "CIRCLE_WORKFLOW_ID",
+    "CODEBUILD_BUILD_ID",
+    "BUILD_TAG",
+)
+AGE = re.compile(r"^(\d+)([smhd])$")
+GATE = re.compile(
+    r"^\s*([A-Za-z_][\w.]*)\s*(>=|<=|==|>|<)\s*(-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*$"
+)
+TAG_VALUE = re.compile(r"^[\w.:/=+\-@ ]{1,256}$")
 OPTIONS_BY_NAME: Mapping[str, OptionSpec] = {spec.name: spec for spec in OPTIONS}
 
 
@@ -151,6 +189,18 @@ class RawValue:
         if self.source == "ini":
             return f"{spec.ini} = {shown} in {inifile}"
         return f"{spec.flag} (default {self.value})"
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A threshold on a recorded metric or a latency figure: `auc >= 0.92`."""
+
+    metric: str
+    operator: str  # one of >=, <=, ==, >, <
+    threshold: float
+
+    def __str__(self) -> str:
+        return f"{self.metric}{self.operator}{self.threshold:g}"
 
 
 @dataclass(frozen=True)
@@ -189,6 +239,12 @@ class Settings:
     serve_command: str | None = None
     serve_directory: str | None = None  # the folder --sm-serve-command is relative to
     invoke: InvokeSettings = field(default_factory=InvokeSettings)
+    run_label: str | None = None
+    sweep_age_seconds: int | None = None  # set: run the sweep instead of the tests
+    sweep_delete: bool = False
+    baseline_endpoint: str | None = None
+    report_path: str | None = None
+    gates: tuple[Gate, ...] = ()
 
     @property
     def model_source(self) -> str | None:
@@ -212,6 +268,9 @@ def add_options(parser: pytest.Parser) -> None:
             kwargs["const"] = True
         elif spec.kind == "list":
             kwargs["action"] = "append"
+        elif spec.kind == "optional":  # `--sm-sweep` alone, or `--sm-sweep=2d`
+            kwargs["nargs"] = "?"
+            kwargs["const"] = SWEEP_DEFAULT_AGE
         # Choices are checked by the validator, not argparse, so that the CLI and the ini
         # give the same message.
         if spec.name == "keep_endpoint":
@@ -362,10 +421,61 @@ class _Validator:
                 self.inidir if self.raw["serve_command"].source == "ini" else self.cwd
             ),
             invoke=invoke,
+            run_label=self.run_label(),
+            sweep_age_seconds=self.sweep_age(),
+            sweep_delete=bool(self.raw["sweep_delete"].value),
+            baseline_endpoint=self.resource_name("baseline_endpoint"),
+            report_path=self.report_path(),
+            gates=self.gates(),
         )
+        if settings.sweep_delete and settings.sweep_age_seconds is None:
+            raise self.fail("sweep_delete", "goes with --sm-sweep[=AGE]")
         if settings.model_data and not settings.image_uri:
             raise self.fail("model_data", "needs --sm-image-uri (or sm_image_uri) as well")
         return settings
+
+    def run_label(self) -> str | None:
+        label = self.text("run_label")
+        if label is None:
+            label = next((os.environ[v] for v in CI_RUN_VARIABLES if os.environ.get(v)), None)
+            return label[:256] if label else None
+        if not TAG_VALUE.match(label):
+            raise self.fail(
+                "run_label",
+                "must be a valid AWS tag value (letters, digits, spaces and _.:/=+-@, at most 256)",
+            )
+        return label
+
+    def sweep_age(self) -> int | None:
+        value = self.text("sweep")
+        if value is None:
+            return None
+        match = AGE.match(value)
+        if not match or int(match.group(1)) <= 0:
+            raise self.fail("sweep", "AGE must be a positive number with s, m, h or d, e.g. 6h")
+        return int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+
+    def report_path(self) -> str | None:
+        value = self.text("report")
+        if value is None:
+            return None
+        path = Path(os.path.expanduser(value))
+        if not path.is_absolute():
+            path = (self.inidir if self.raw["report"].source == "ini" else self.cwd) / path
+        if not path.parent.is_dir():
+            raise self.fail("report", f"the folder {path.parent} does not exist")
+        return str(path)
+
+    def gates(self) -> tuple[Gate, ...]:
+        gates = []
+        for item in self.raw["gate"].value or ():
+            match = GATE.match(str(item))
+            if not match:
+                raise self.fail(
+                    "gate", f"{item!r} is not METRIC OP NUMBER, e.g. auc>=0.92 or p99_ms<=200"
+                )
+            gates.append(Gate(match.group(1), match.group(2), float(match.group(3))))
+        return tuple(gates)
 
     def resource_name(self, name: str) -> str | None:
         return self.checked(

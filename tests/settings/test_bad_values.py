@@ -54,6 +54,41 @@ CLI_CASES = (
     ]
     + [
         pytest.param(
+            ("--sm-gate=auc=>0.9",),
+            "--sm-gate=auc=>0.9 (command line): 'auc=>0.9' is not METRIC OP NUMBER, "
+            "e.g. auc>=0.92 or p99_ms<=200",
+            id="gate-malformed",
+        ),
+        pytest.param(
+            ("--sm-sweep=6 hours",),
+            "--sm-sweep=6 hours (command line): AGE must be a positive number with s, m, h or d, "
+            "e.g. 6h",
+            id="sweep-age-malformed",
+        ),
+        pytest.param(
+            ("--sm-sweep=0h",),
+            "--sm-sweep=0h (command line): AGE must be a positive number with s, m, h or d, e.g. 6h",
+            id="sweep-age-zero",
+        ),
+        pytest.param(
+            ("--sm-sweep-delete",),
+            "--sm-sweep-delete=True (command line): goes with --sm-sweep[=AGE]",
+            id="sweep-delete-without-sweep",
+        ),
+        pytest.param(
+            ("--sm-run-label=release#7",),
+            "--sm-run-label=release#7 (command line): must be a valid AWS tag value (letters, "
+            "digits, spaces and _.:/=+-@, at most 256)",
+            id="run-label-bad-characters",
+        ),
+        pytest.param(
+            ("--sm-baseline-endpoint=prod_v1",),
+            f"--sm-baseline-endpoint=prod_v1 (command line): {NAMING_RULE}",
+            id="baseline-endpoint-bad-name",
+        ),
+    ]
+    + [
+        pytest.param(
             ("--sm-backend=localstack",),
             "--sm-backend=localstack (command line): unknown backend; choose one of moto, aws",
             id="backend-unknown",
@@ -404,3 +439,13 @@ def test_bad_value_stops_the_run_before_any_aws_call(
     )
     assert_usage_error(result, f"--sm-instance-count=0 (command line): {NOT_POSITIVE}")
     assert aws_calls == []
+
+
+def test_report_into_a_missing_folder_names_the_folder(
+    pytester: pytest.Pytester, assert_usage_error: UsageErrorCheck
+) -> None:
+    missing = pytester.path / "no" / "such"
+    assert_usage_error(
+        pytester.runpytest("--sm-report=no/such/report.json"),
+        f"--sm-report=no/such/report.json (command line): the folder {missing} does not exist",
+    )
