@@ -107,6 +107,24 @@ def _moto_backend(settings: Settings) -> Iterator[Backend]:
 
 
 @contextlib.contextmanager
+def shared_moto_backend(region: str, server_url: str) -> Iterator[Backend]:
+    """A pytest-xdist worker's moto account: the controller's moto server on 127.0.0.1, which
+    also serves the models (local/server.py), so serving hooks are no-ops here."""
+    import boto3
+
+    from .moto_compat import sdk_v3_compatibility
+
+    with _isolated_environment(region):
+        # Every client made in this process goes to the shared server (restored afterwards).
+        os.environ["AWS_ENDPOINT_URL"] = server_url
+        try:
+            with sdk_v3_compatibility():  # moto's empty dicts come over HTTP too
+                yield Backend("moto", region, boto3.Session(region_name=region), NoServing())
+        finally:
+            _forget_sdk_v3_clients()
+
+
+@contextlib.contextmanager
 def _isolated_environment(region: str) -> Iterator[None]:
     """Fake credentials and the region for every client the tests make; restore afterwards."""
     saved = dict(os.environ)

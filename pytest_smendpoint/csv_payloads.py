@@ -19,9 +19,8 @@ import pyarrow.csv as pacsv
 from pandas.api import types as ptypes
 
 from pytest_smendpoint.invoke_errors import InvokeError, RowTooLargeError
+from pytest_smendpoint.limits import PAYLOAD_CEILING_BYTES as PAYLOAD_CEILING_BYTES  # re-export
 
-# SageMaker's real-time InvokeEndpoint limit: botocore's BodyBlob max (6 MiB).
-PAYLOAD_CEILING_BYTES = 6_291_456
 _NEWLINE = ord("\n")
 _QUOTE = ord('"')
 _FIRST_CHUNK_ROWS = 1024

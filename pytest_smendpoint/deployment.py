@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .backends import Backend
+from .diagnostics import deploy_diagnostics
 from .lifecycle import EndpointPlan, EndpointRecord, Lifecycle
 from .naming import SessionIdentity
 from .resolve import AwsContext, ExistingEndpoint, ModelSpec, from_user_object
@@ -60,6 +61,7 @@ def open_endpoint(
         backend=backend.name,
         serving=backend.serving,
         on_status=on_status,
+        diagnose=deploy_diagnostics(lambda: backend.client("logs")),  # made only on failure
     )
     target = from_user_object(model_object, settings, aws_context(backend, identity, sagemaker))
     if isinstance(target, ExistingEndpoint):

@@ -11,9 +11,11 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .deletion import confirm_gone, delete_endpoint
 from .errors import AwsCallError, DeployError, TeardownError
 from .naming import TAG_SESSION
 from .resolve import ExistingEndpoint, ModelSpec
+from .signals import hold_signals
 from .waiting import DEFAULT_BACKOFF, Backoff, wait_in_service
 
 
@@ -50,6 +52,8 @@ class EndpointRecord:
     source: str = ""
     teardown: str = "pending"  # pending | deleted | kept | failed | not owned
     manual_commands: list[str] = field(default_factory=list)
+    # After teardown, DescribeEndpoint said "not found" or Deleting (None: not checked).
+    deletion_confirmed: bool | None = None
 
 
 class ServingHooks(Protocol):
@@ -145,7 +149,11 @@ class Lifecycle:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         on_status: Callable[[str, float], None] | None = None,
+        diagnose: Callable[[EndpointPlan, ModelSpec], str] | None = None,
+        deletable_wait: float = 600.0,
     ) -> None:
+        self.diagnose = diagnose  # diagnostics.deploy_diagnostics: logs, instance, image
+        self.deletable_wait = deletable_wait  # bound on waiting for a Creating endpoint to settle
         self.sagemaker = sagemaker
         self.region = region
         self.backend = backend
@@ -198,9 +206,14 @@ class Lifecycle:
         started = self.clock()
         record: EndpointRecord | None = None
         try:
-            self._create_model(model, plan, created)
-            self._create_config(plan, created)
-            self._create_endpoint(plan, created)
+            # A signal held until each create returns: a cut-short CreateEndpoint leaves an
+            # endpoint that nobody recorded (signals.py).
+            with hold_signals():
+                self._create_model(model, plan, created)
+            with hold_signals():
+                self._create_config(plan, created)
+            with hold_signals():
+                self._create_endpoint(plan, created)
             self.serving.endpoint_created(plan.endpoint_name)
             wait_in_service(
                 self.sagemaker,
@@ -213,10 +226,13 @@ class Lifecycle:
             )
         except BaseException as error:
             # A failed or interrupted deploy is always cleaned up, --sm-keep-endpoint or not.
+            details = ""
+            if isinstance(error, DeployError) and self.diagnose is not None:
+                details = self.diagnose(plan, model) + "\n"  # logs first: cleanup ends them
             summary = self._cleanup_after_failed_deploy(created, plan)
             if isinstance(error, DeployError):
                 raise DeployError(
-                    error.endpoint_name, error.status, error.reason, summary
+                    error.endpoint_name, error.status, error.reason, details + summary
                 ) from None
             raise
         record = EndpointRecord(
@@ -298,19 +314,23 @@ class Lifecycle:
 
     def _cleanup_after_failed_deploy(self, created: _Created, plan: EndpointPlan) -> str:
         try:
-            deleted = self._delete(created, plan)
+            with hold_signals():  # a second Ctrl-C must not cut the cleanup short
+                deleted = self._delete(created, plan)
         except TeardownError as teardown_error:
             return str(teardown_error)
         return "Cleaned up: " + (", ".join(deleted) if deleted else "nothing had been created")
 
     def _teardown(self, created: _Created, plan: EndpointPlan, record: EndpointRecord) -> None:
-        try:
-            self._delete(created, plan)
-        except TeardownError as error:
-            record.teardown = "failed"
-            record.manual_commands = error.commands
-            raise
-        record.teardown = "deleted"
+        with hold_signals():  # signals wait until every delete was tried (signals.py)
+            try:
+                self._delete(created, plan)
+            except TeardownError as error:
+                record.teardown = "failed"
+                record.manual_commands = error.commands
+                raise
+            record.teardown = "deleted"
+            if created.endpoint:
+                record.deletion_confirmed = confirm_gone(self.sagemaker, created.endpoint)
 
     def _delete(self, created: _Created, plan: EndpointPlan) -> list[str]:
         """Delete endpoint, config and every model this session owns; try each, report all."""
@@ -325,24 +345,46 @@ class Lifecycle:
         deleted: list[str] = []
         failures: list[str] = []
         commands: list[str] = []
+        interrupted: BaseException | None = None
         for kind, name in created.deletion_order(extra):
             try:
-                getattr(self.sagemaker, kind.method)(**{kind.parameter: name})
-            except ClientError as error:
-                if not _is_gone(error):
-                    failures.append(f"{kind.operation} {kind.label} {name}: {_reason(error)}")
-                    commands.append(self._command(kind, name))
-                    continue
-            except Exception as error:  # a dropped connection must not stop the other deletes
-                failures.append(f"{kind.operation} {kind.label} {name}: {error}")
+                failure = self._delete_one(kind, name)
+            except BaseException as error:  # pytest-timeout's fail(), an exit: delete the rest
+                interrupted = interrupted or error
+                failure = f"{kind.operation} {kind.label} {name}: interrupted ({error!r})"
+            if failure:
+                failures.append(failure)
                 commands.append(self._command(kind, name))
                 continue
             deleted.append(f"{kind.label} {name}")
             if kind is ENDPOINT:
                 self.serving.endpoint_deleted(name)
+        if interrupted is not None:
+            raise interrupted
         if failures:
             raise TeardownError(failures, commands)
         return deleted
+
+    def _delete_one(self, kind: _Kind, name: str) -> str | None:
+        """Delete one resource, with one more try after any failure (botocore already retried
+        throttling and 5xx); the first failure's text when both fail, None once it is gone."""
+        first: str | None = None
+        for _attempt in range(2):
+            try:
+                if kind is ENDPOINT:
+                    delete_endpoint(
+                        self.sagemaker, name, self.deletable_wait, self.sleep, self.clock
+                    )
+                else:
+                    getattr(self.sagemaker, kind.method)(**{kind.parameter: name})
+                return None
+            except ClientError as error:
+                if _is_gone(error):
+                    return None
+                first = first or f"{kind.operation} {kind.label} {name}: {_reason(error)}"
+            except Exception as error:  # a dropped connection must not stop the other deletes
+                first = first or f"{kind.operation} {kind.label} {name}: {error}"
+        return first
 
     def _models_in_config(self, config_name: str | None) -> list[str]:
         if not config_name:
@@ -360,6 +402,14 @@ class Lifecycle:
         except ClientError:
             return False
         return any(t["Key"] == TAG_SESSION and t["Value"] == session_id for t in tags)
+
+    def delete_for_session(
+        self, endpoint: str | None, config: str | None, models: Sequence[str], session_id: str
+    ) -> list[str]:
+        """Delete what another process of this session created (the pytest-xdist controller,
+        after its workers), as teardown does; returns what was deleted, or raises TeardownError."""
+        created = _Created(models=list(models), config=config, endpoint=endpoint)
+        return self._delete(created, EndpointPlan("", "", "", session_id=session_id))
 
     def delete_commands(self, created: _Created) -> list[str]:
         """The AWS CLI commands that delete what was created, for --sm-keep-endpoint."""

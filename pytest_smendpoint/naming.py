@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 TAG_SESSION = "pytest-smendpoint:session"
 TAG_CREATED = "pytest-smendpoint:created"
+TAG_RUN_LABEL = "pytest-smendpoint:run-label"
 
 
 @dataclass(frozen=True)
@@ -16,13 +17,15 @@ class SessionIdentity:
 
     session_id: str
     created_at: str
+    run_label: str | None = None  # --sm-run-label, or the CI run id: lets a sweep find a run
 
     @classmethod
-    def new(cls) -> SessionIdentity:
+    def new(cls, run_label: str | None = None) -> SessionIdentity:
         now = datetime.now(timezone.utc)
         return cls(
             session_id=f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}",
             created_at=now.isoformat(timespec="seconds"),
+            run_label=run_label,
         )
 
     def name(self, kind: str) -> str:
@@ -31,7 +34,10 @@ class SessionIdentity:
         return base if kind == "endpoint" else f"{base}-{kind}"
 
     def tags(self) -> list[dict[str, str]]:
-        return [
+        tags = [
             {"Key": TAG_SESSION, "Value": self.session_id},
             {"Key": TAG_CREATED, "Value": self.created_at},
         ]
+        if self.run_label:
+            tags.append({"Key": TAG_RUN_LABEL, "Value": self.run_label})
+        return tags

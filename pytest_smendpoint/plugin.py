@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import hookspecs
+from . import hookspecs, xdist_sharing
 from .naming import SessionIdentity
 from .settings import Settings, add_options, build_settings
 
@@ -38,6 +38,9 @@ class SessionState:
     endpoints: list[EndpointRecord] = field(default_factory=list)
     # Per endpoint name, the invokers' counters (pytest_smendpoint.invoke.InvocationStats).
     invocation_stats: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)  # sm_metrics.record(name, value)
+    worker_payloads: list[dict[str, Any]] = field(default_factory=list)  # from xdist workers
+    report: Any = None  # pytest_smendpoint.report.SessionReport, built at session end
 
     @contextlib.contextmanager
     def holding(self) -> Iterator[contextlib.ExitStack]:
@@ -58,6 +61,44 @@ class SessionState:
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
 STATE_KEY = pytest.StashKey[SessionState]()
+STOP_KEY = pytest.StashKey["_SignalStop"]()
+
+
+class _SignalStop:
+    """SIGTERM/SIGHUP while resources are held (signals.py): an orderly stop, exit 128 + N."""
+
+    def __init__(self) -> None:
+        from .signals import SignalGuard
+
+        self.guard = SignalGuard()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> None:
+        if nextitem is None:  # the last teardown takes the session's endpoint down too
+            self.guard.finishing = True
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Iterator[None]:
+        try:
+            return (yield)
+        finally:
+            self.guard.finishing = True  # session-end teardown: a signal must not cut it short
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> Iterator[None]:
+        result = yield
+        if self.guard.exit_code is not None:
+            session.exitstatus = self.guard.exit_code
+        return result
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
+        for record in config.stash[STATE_KEY].endpoints:
+            if getattr(record, "deletion_confirmed", None):
+                terminalreporter.write_line(
+                    f"smendpoint: deletion of {record.name} confirmed "
+                    "(DescribeEndpoint: not found or Deleting)"
+                )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -69,8 +110,28 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "sm_endpoint(**overrides): this test's sm_endpoint, sm_invoke and sm_predictor are an "
+        "endpoint with these settings overridden (model=, instance_type=, env=, ...)",
+    )
     config.stash[SETTINGS_KEY] = build_settings(config)
-    config.stash[STATE_KEY] = SessionState(SessionIdentity.new())
+    config.stash[STATE_KEY] = SessionState(
+        SessionIdentity.new(config.stash[SETTINGS_KEY].run_label)
+    )
+    config.stash[STOP_KEY] = _SignalStop()
+    config.pluginmanager.register(config.stash[STOP_KEY], "smendpoint-signals")
+    # pytest-xdist: one endpoint for the whole run (identity, shared account, coordination).
+    xdist_sharing.configure(config, config.stash[SETTINGS_KEY], config.stash[STATE_KEY])
+
+
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """`--sm-sweep[=AGE]`: list (or delete) what crashed sessions left, and run no tests."""
+    if config.getoption("sm_sweep") is None and not config.getini("sm_sweep"):
+        return None
+    from .sweep import sweep_with_settings
+
+    return sweep_with_settings(build_settings(config), lambda line: print(line, flush=True))
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -85,15 +146,40 @@ def pytest_report_header(config: pytest.Config) -> str:
     )
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`@pytest.mark.sm_endpoint(**overrides)` is an indirect parameter of `sm_endpoint`, so
+    pytest caches (and orders tests by) one endpoint per configuration."""
+    marker = metafunc.definition.get_closest_marker("sm_endpoint")
+    if marker is None or "sm_endpoint" not in metafunc.fixturenames:
+        return
+    from .factory import override_id  # the overrides are checked in collection_modifyitems
+
+    overrides = dict(marker.kwargs)
+    metafunc.parametrize("sm_endpoint", [overrides], indirect=True, ids=[override_id(overrides)])
+
+
 @pytest.hookimpl(trylast=True)  # after -k/-m deselection: only tests that will run count
 def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.Item]) -> None:
     """Fail at start-up, not mid-run, when a test needs an endpoint and nothing says which."""
     settings = session.config.stash[SETTINGS_KEY]
+    from .baseline import BASELINE_FIXTURES, NO_BASELINE
+    from .factory import checked_item_overrides
+
+    try:  # a marker's or indirect parameter's overrides, checked by the options' rules
+        configured = checked_item_overrides(settings, items, session.config.invocation_params.dir)
+    except (TypeError, ValueError) as error:
+        raise pytest.UsageError(str(error)) from None
+    for item in items:
+        used = sorted(BASELINE_FIXTURES & set(getattr(item, "fixturenames", ())))
+        if used and settings.baseline_endpoint is None:
+            raise pytest.UsageError(f"{item.nodeid} uses {used[-1]}, but {NO_BASELINE}")
     if settings.model_source is not None:
         return
     for item in items:
         if not ENDPOINT_FIXTURES & set(getattr(item, "fixturenames", ())):
             continue
+        if item.nodeid in configured and configured[item.nodeid].has_own_source:
+            continue  # its sm_endpoint parameter says what to deploy
         definitions = session._fixturemanager.getfixturedefs("sm_model", item)
         if definitions and definitions[-1].func.__module__ != __name__:
             continue  # a conftest overrides sm_model: it is the model source
@@ -106,23 +192,81 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     state = session.config.stash.get(STATE_KEY, None)
     if state is not None:
         state.close_leftovers()
+        xdist_sharing.finish(session)  # xdist controller: the run's endpoints, after every worker
+        _finish_report(session, state)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
+    """After the last test (endpoints torn down): the report as --junitxml properties. The
+    junitxml plugin writes its file before our pytest_sessionfinish runs, so it is done here."""
+    result = yield
+    try:
+        from _pytest.junitxml import xml_key  # private, hence guarded
+    except ImportError:
+        return result
+    xml = session.config.stash.get(xml_key, None)
+    if xml is not None and hasattr(xml, "add_global_property"):
+        for name, value in _session_report(session).junit_properties():
+            xml.add_global_property(name, value)
+    return result
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist controller: a worker's endpoints and metrics join the session report."""
+    payload = getattr(node, "workeroutput", {}).get("smendpoint")
+    if payload is not None:
+        node.config.stash[STATE_KEY].worker_payloads.append(payload)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     state = config.stash.get(STATE_KEY, None)
-    if state is None or not state.endpoints:
+    report = state.report if state is not None else None
+    if report is None or not (report.endpoints or report.metrics or report.gates):
         return
     terminalreporter.section("smendpoint")
-    for endpoint in state.endpoints:
-        terminalreporter.write_line(
-            f"{endpoint.name} ({endpoint.backend}, {endpoint.region}): "
-            f"deployed in {endpoint.deploy_seconds:.2f} s, teardown {endpoint.teardown}"
+    for line, red in report.summary_lines():
+        terminalreporter.write_line(line, red=red)
+
+
+def _session_report(session: pytest.Session) -> Any:
+    """The report of this run; gates are checked only when tests ran (not --collect-only)."""
+    from .report import build_report
+
+    settings = session.config.stash[SETTINGS_KEY]
+    state = session.config.stash[STATE_KEY]
+    report = build_report(
+        state.endpoints,
+        state.invocation_stats,
+        state.metrics,
+        worker_payloads=state.worker_payloads,
+        report_path=settings.report_path,
+    )
+    ran = session.testscollected > 0 and not session.config.option.collectonly
+    return report.with_gates(settings.gates) if ran else report
+
+
+def _finish_report(session: pytest.Session, state: SessionState) -> None:
+    """A missed gate fails the session; the JSON report is written whatever happened."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker: its controller reports
+        from .report import worker_payload
+
+        workeroutput["smendpoint"] = worker_payload(
+            getattr(session.config, "workerinput", {}).get("workerid", "?"),
+            state.endpoints,
+            state.invocation_stats,
+            state.metrics,
         )
-        stats = state.invocation_stats.get(endpoint.name)
-        if stats is not None and stats.requests:
-            terminalreporter.write_line(f"  sm_invoke: {stats.summary()}")
-        for command in endpoint.manual_commands:
-            terminalreporter.write_line(f"  {command}")
+        return
+    state.report = _session_report(session)
+    if not state.report.gates_met and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if state.report.report_path:
+        state.report = state.report.written(int(session.exitstatus))
+        if state.report.write_error and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 # -- fixtures -----------------------------------------------------------------------------
@@ -138,10 +282,16 @@ def sm_settings(pytestconfig: pytest.Config) -> Settings:
 def sm_backend(pytestconfig: pytest.Config, sm_settings: Settings) -> Iterator[Backend]:
     """The started backend (moto account or AWS) for the session."""
     from .backends import open_backend
+    from .redaction import credentials_redacted
 
     state = pytestconfig.stash[STATE_KEY]
+    share = xdist_sharing.worker_share(pytestconfig)  # xdist: the run's shared account
     with state.holding() as stack:
-        yield stack.enter_context(open_backend(sm_settings))
+        stack.enter_context(pytestconfig.stash[STOP_KEY].guard.installed())
+        opened = share.open_backend(sm_settings) if share else open_backend(sm_settings)
+        backend = stack.enter_context(opened)
+        stack.enter_context(credentials_redacted(backend.boto_session))  # botocore DEBUG logs
+        yield backend
 
 
 @pytest.fixture(scope="session")
@@ -161,22 +311,44 @@ def sm_model(pytestconfig: pytest.Config, sm_settings: Settings, sm_backend: Bac
 
     identity = pytestconfig.stash[STATE_KEY].identity
     context = aws_context(sm_backend, identity, sm_backend.client("sagemaker"))
+    share = xdist_sharing.worker_share(pytestconfig)  # xdist: resolved (uploaded) once per run
+    if share is not None:
+        return share.model(lambda: resolve_from_settings(sm_settings, context))
     return resolve_from_settings(sm_settings, context)
 
 
-@pytest.fixture(scope="session")
-def sm_endpoint(
+@pytest.fixture(scope="session", name="_sm_session_endpoint")
+def _session_endpoint(
     pytestconfig: pytest.Config, sm_settings: Settings, sm_backend: Backend, sm_model: Any
 ) -> Iterator[EndpointRecord]:
-    """The deployed endpoint (name, config_name, model_names, region, backend, deploy_seconds)."""
+    """The session's own endpoint: what `sm_endpoint` is when no marker or parameter says."""
     from .deployment import open_endpoint
 
     state = pytestconfig.stash[STATE_KEY]
     hook = pytestconfig.hook
 
-    def adjust(model: Any, plan: Any) -> Any:
-        return hook.pytest_smendpoint_before_deploy(config=pytestconfig, model=model, plan=plan)
+    progress = _progress_printer(pytestconfig, sm_settings)
 
+    def adjust(model: Any, plan: Any) -> Any:
+        adjusted = hook.pytest_smendpoint_before_deploy(config=pytestconfig, model=model, plan=plan)
+        progress.describe((adjusted or (model, plan))[1])  # name and instances actually deployed
+        return adjusted
+
+    share = xdist_sharing.worker_share(pytestconfig)
+    if share is not None:  # xdist: one endpoint per configuration, deleted by the controller
+        record, deployed_here = share.endpoint(
+            sm_model,
+            settings=sm_settings,
+            backend=sm_backend,
+            identity=state.identity,
+            adjust=adjust,
+            on_status=progress,
+        )
+        state.endpoints.append(record)
+        if deployed_here:
+            hook.pytest_smendpoint_after_deploy(config=pytestconfig, endpoint=record)
+        yield record
+        return
     with state.holding() as stack:
         record = stack.enter_context(
             open_endpoint(
@@ -185,13 +357,24 @@ def sm_endpoint(
                 backend=sm_backend,
                 identity=state.identity,
                 adjust=adjust,
-                on_status=_progress_printer(pytestconfig),
+                on_status=progress,
             )
         )
         state.endpoints.append(record)
         stack.callback(hook.pytest_smendpoint_before_teardown, config=pytestconfig, endpoint=record)
         hook.pytest_smendpoint_after_deploy(config=pytestconfig, endpoint=record)
         yield record
+
+
+@pytest.fixture(scope="session")
+def sm_endpoint(request: pytest.FixtureRequest) -> EndpointRecord:
+    """The deployed endpoint (name, config_name, model_names, region, backend, deploy_seconds);
+    under @pytest.mark.sm_endpoint(...) or an indirect parameter, that configuration's."""
+    overrides = getattr(request, "param", None)
+    if not overrides:
+        return request.getfixturevalue("_sm_session_endpoint")
+    factory = request.getfixturevalue("sm_endpoint_factory")
+    return factory.submit(factory.configure(overrides, "sm_endpoint parameter")).result()
 
 
 @pytest.fixture(scope="session")
@@ -215,20 +398,83 @@ def sm_invoke(
 
     runtime = make_runtime_client(sm_boto_session, sm_settings.invoke)
     invoker = Invoker(runtime, sm_endpoint.name, sm_settings.invoke)
-    pytestconfig.stash[STATE_KEY].invocation_stats[sm_endpoint.name] = invoker.stats
+    # One count per endpoint, however often a marker or parameter switch re-creates the invoker.
+    stats = pytestconfig.stash[STATE_KEY].invocation_stats
+    invoker.stats = stats.setdefault(sm_endpoint.name, invoker.stats)
     return invoker
 
 
-def _progress_printer(config: pytest.Config) -> Any:
-    """Report status changes while waiting (a real deploy takes minutes)."""
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    last: list[str] = []
+@pytest.fixture(scope="session")
+def sm_endpoint_factory(
+    request: pytest.FixtureRequest,
+    pytestconfig: pytest.Config,
+    sm_settings: Settings,
+    sm_backend: Backend,
+) -> Iterator[Any]:
+    """`sm_endpoint_factory(**overrides)`: another endpoint (model=, instance_type=, env=, ...),
+    deployed once per configuration, torn down at the session's end; `.many([...])` deploys
+    several at once, `.deploy(...)` returns a Future."""
+    from .factory import DeployHooks, EndpointFactory, name_base, session_opener
 
-    def on_status(status: str, elapsed: float) -> None:
-        if reporter is None or (last and last[-1] == status and elapsed < 60):
-            return
-        if status != "InService" or last:
-            reporter.write_line(f"smendpoint: endpoint {status} after {elapsed:.0f} s")
-        last.append(status)
+    state = pytestconfig.stash[STATE_KEY]
+    factory = EndpointFactory(
+        sm_settings,
+        session_opener(sm_backend, state.identity, DeployHooks.of(pytestconfig, state.endpoints)),
+        name_base=name_base(sm_settings, state.identity),
+        base_dir=pytestconfig.invocation_params.dir,
+        default_model=lambda: request.getfixturevalue("sm_model"),
+    )
+    with state.holding() as stack:
+        yield stack.enter_context(factory)
 
-    return on_status
+
+@pytest.fixture(scope="session")
+def sm_baseline_endpoint(
+    pytestconfig: pytest.Config, sm_settings: Settings, sm_backend: Backend
+) -> Iterator[EndpointRecord]:
+    """The --sm-baseline-endpoint endpoint, attached as it is (owned=False, never modified)."""
+    from .baseline import open_baseline
+
+    state = pytestconfig.stash[STATE_KEY]
+    with state.holding() as stack:
+        record = stack.enter_context(open_baseline(sm_settings, sm_backend, state.identity))
+        state.endpoints.append(record)
+        yield record
+
+
+@pytest.fixture(scope="session")
+def sm_baseline_invoke(
+    pytestconfig: pytest.Config,
+    sm_baseline_endpoint: EndpointRecord,
+    sm_boto_session: Any,
+    sm_settings: Settings,
+) -> Any:
+    """`sm_invoke` for the baseline endpoint: the same rows, production's predictions."""
+    from .invoke import Invoker, make_runtime_client
+
+    runtime = make_runtime_client(sm_boto_session, sm_settings.invoke)
+    invoker = Invoker(runtime, sm_baseline_endpoint.name, sm_settings.invoke)
+    stats = pytestconfig.stash[STATE_KEY].invocation_stats
+    invoker.stats = stats.setdefault(sm_baseline_endpoint.name, invoker.stats)
+    return invoker
+
+
+@pytest.fixture(scope="session")
+def sm_metrics(pytestconfig: pytest.Config) -> Any:
+    """Record figures for the session report and the --sm-gate thresholds:
+    `sm_metrics.record("auc", 0.93)`."""
+    from .gates import MetricRecorder
+
+    return MetricRecorder(pytestconfig.stash[STATE_KEY].metrics)
+
+
+def _progress_printer(config: pytest.Config, settings: Settings) -> Any:
+    """Deploy progress through the terminal reporter (a real deploy takes minutes)."""
+    from .progress import DeployProgress
+
+    return DeployProgress.for_reporter(
+        config.pluginmanager.get_plugin("terminalreporter"),
+        config.pluginmanager.get_plugin("capturemanager"),
+        settings.instance_type,
+        settings.instance_count,
+    )

@@ -188,6 +188,8 @@ class RawValue:
             return f"{spec.flag}={shown} (command line)"
         if self.source == "ini":
             return f"{spec.ini} = {shown} in {inifile}"
+        if self.source != "default":  # a per-endpoint override: the source names the caller
+            return f"{spec.name}={self.value!r} ({self.source})"
         return f"{spec.flag} (default {self.value})"
 
 
@@ -546,3 +548,15 @@ class _Validator:
         """List options take repeats and comma-separated values alike."""
         items: Sequence[str] = self.raw[name].value or ()
         return [part.strip() for item in items for part in str(item).split(",") if part.strip()]
+
+
+def validate_overrides(values: Mapping[str, Any], source: str, base_dir: Path) -> Settings:
+    """Check some options' values by the options' own rules (per-endpoint overrides, see
+    factory.py): a Settings with those fields validated and every other field at its default.
+    Raises ValueError with the option's own message, naming `source` as where it was set."""
+    raw = {spec.name: RawValue(spec.default, "default") for spec in OPTIONS}
+    raw.update((name, RawValue(value, source)) for name, value in values.items())
+    try:
+        return _Validator(raw, "the ini file", base_dir, base_dir).settings()
+    except pytest.UsageError as error:
+        raise ValueError(str(error)) from None

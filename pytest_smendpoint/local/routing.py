@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
+from ..limits import PAYLOAD_CEILING_BYTES
 from .errors import (
     EndpointNotFound,
     EndpointNotServed,
@@ -39,8 +40,9 @@ ANSWERED_URL = "https://smendpoint-local.invalid/answered"
 # throw the result away. moto skips any URL matching a passthrough regex: after answering we
 # point the request at ANSWERED_URL, which MOTO_CONFIG lists, and moto returns None for it.
 # A client created before install() has no dispatcher; it reaches moto unchanged and gets
-# moto's canned b"body", never the network. The statuses answered here (200, 400, 424) are
-# ones botocore never retries, so the rewritten URL is never actually sent anywhere.
+# moto's canned b"body", never the network. The statuses answered here (200, 400, 413, 424)
+# are ones botocore never retries (legacy or standard mode), so the rewritten URL is never
+# actually sent anywhere.
 # mock_aws(config=...) merges only the top level: "core" replaces moto's whole core section,
 # so moto's other core defaults are spelled out. Merge "core" key by key to add your own.
 MOTO_CONFIG: dict[str, Any] = {
@@ -128,9 +130,12 @@ def answer(
             "use InvokeEndpoint"
         )
     headers = request.headers
+    body = _body_bytes(request.body)
+    if len(body) > PAYLOAD_CEILING_BYTES:
+        return _too_large()
     invoke = InvokeRequest(
         endpoint_name=name,
-        body=_body_bytes(request.body),
+        body=body,
         content_type=_header(headers, "Content-Type"),
         accept=_header(headers, "Accept"),
         custom_attributes=_header(headers, "X-Amzn-SageMaker-Custom-Attributes"),
@@ -159,6 +164,15 @@ def _validation_error(message: str) -> tuple[int, dict[str, str], bytes]:
     # rest-json: botocore takes the code from x-amzn-ErrorType and the text from "message".
     headers = {"x-amzn-ErrorType": "ValidationError", "Content-Type": "application/json"}
     return 400, headers, json.dumps({"message": message}).encode("utf-8")
+
+
+def _too_large() -> tuple[int, dict[str, str], bytes]:
+    # SageMaker's front end refuses a body over the real-time limit before any endpoint lookup
+    # (botocore does not check BodyBlob's max): HTTP 413, no x-amzn-ErrorType, so botocore's
+    # error code is the status, "413" (field report aws/sagemaker-python-sdk#171, from the days
+    # of a 5,246,976-byte limit: "HTTP content length exceeded 5246976 bytes.").
+    message = f"HTTP content length exceeded {PAYLOAD_CEILING_BYTES} bytes."
+    return 413, {"Content-Type": "application/json"}, json.dumps({"message": message}).encode()
 
 
 def _model_error(

@@ -67,7 +67,8 @@ CLI_CASES = (
         ),
         pytest.param(
             ("--sm-sweep=0h",),
-            "--sm-sweep=0h (command line): AGE must be a positive number with s, m, h or d, e.g. 6h",
+            "--sm-sweep=0h (command line): AGE must be a positive number with s, m, h or d, "
+            "e.g. 6h",
             id="sweep-age-zero",
         ),
         pytest.param(

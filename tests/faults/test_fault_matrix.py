@@ -1,0 +1,108 @@
+"""Every fault at every stage, on the aws path against a moto server on 127.0.0.1: whatever
+happens, nothing the session created is left and nothing else in the account is touched."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from faultkit import (  # noqa: E402
+    EXPECTED_EXIT,
+    FAULTS,
+    IMAGE,
+    INNER_CONFTEST,
+    INNER_TEST,
+    ROLE,
+    STAGES,
+)
+
+MotoServer = Any
+
+
+def preexisting(server: MotoServer) -> dict[str, Any]:
+    """An untagged endpoint, config and model that are not the plugin's: never to be touched."""
+    sm = server.client("sagemaker")
+    sm.create_model(
+        ModelName="production", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE}
+    )
+    sm.create_endpoint_config(
+        EndpointConfigName="production",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "production",
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+            }
+        ],
+    )
+    sm.create_endpoint(EndpointName="production", EndpointConfigName="production")
+    return described(server)
+
+
+def described(server: MotoServer) -> dict[str, Any]:
+    sm = server.client("sagemaker")
+    state = {
+        "endpoint": sm.describe_endpoint(EndpointName="production"),
+        "config": sm.describe_endpoint_config(EndpointConfigName="production"),
+        "model": sm.describe_model(ModelName="production"),
+    }
+    for value in state.values():
+        value.pop("ResponseMetadata", None)
+    return state
+
+
+@pytest.fixture
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore's retry delays are real sleeps: zero them so retries cost nothing here."""
+    import botocore.retries.standard
+    import botocore.retryhandler
+
+    monkeypatch.setattr(
+        botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda self, context: 0
+    )
+    monkeypatch.setattr(botocore.retryhandler, "delay_exponential", lambda **kwargs: 0)
+
+
+MATRIX = [pytest.param(f, s, id=f"{f}-{s}") for f in FAULTS for s in STAGES]
+
+
+@pytest.mark.parametrize(("fault", "stage"), MATRIX)
+def test_nothing_is_left_whatever_fails_wherever(
+    pytester: pytest.Pytester,
+    moto_server: MotoServer,
+    monkeypatch: pytest.MonkeyPatch,
+    no_backoff: None,
+    fault: str,
+    stage: str,
+) -> None:
+    before = preexisting(moto_server)
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    pytester.makeconftest(INNER_CONFTEST)
+    pytester.makepyfile(test_inner=INNER_TEST)
+    monkeypatch.setenv("SM_FAULT", f"{fault}:{stage}")
+    result = pytester.runpytest(
+        "--sm-backend=aws",
+        f"--sm-image-uri={IMAGE}",
+        f"--sm-role={ROLE}",
+        "--sm-model-data=s3://bucket/model.tar.gz",
+        "--sm-deploy-timeout=1",
+        "-p",
+        "no:randomly",
+        no_reraise_ctrlc=True,  # the inner run's Ctrl-C is the fault, not ours
+    )
+    inventory = moto_server.inventory()
+    assert (inventory.endpoints, inventory.configs, inventory.models) == (
+        ("production",),
+        ("production",),
+        ("production",),
+    ), result.stdout.str()
+    assert described(moto_server) == before
+    assert result.ret == EXPECTED_EXIT[(fault, stage)], result.stdout.str()
+    # The plugin's signal handlers are gone again: the outer run has its own back.
+    assert {s: signal.getsignal(s) for s in handlers} == handlers
