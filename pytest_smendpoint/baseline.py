@@ -18,7 +18,6 @@ if TYPE_CHECKING:  # imported at collection: nothing that brings botocore in
     from .naming import SessionIdentity
     from .settings import Settings
 
-BASELINE_FIXTURES = frozenset({"sm_baseline_endpoint", "sm_baseline_invoke"})
 NO_BASELINE = (
     "no baseline endpoint is configured: give --sm-baseline-endpoint NAME "
     "(or the sm_baseline_endpoint ini key), the existing endpoint to compare against"

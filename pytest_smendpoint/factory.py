@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import itertools
+import json
 import os
 import threading
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
@@ -28,6 +30,7 @@ if TYPE_CHECKING:  # imported at collection: nothing that brings botocore in
     from .lifecycle import EndpointPlan, EndpointRecord
     from .naming import SessionIdentity
     from .resolve import AwsContext, ModelSpec
+    from .xdist_sharing import WorkerShare
 
 # The settings an endpoint may override, plus `model`: what `sm_model` may return.
 MODEL_SOURCES = ("model", "model_data", "training_job", "existing_endpoint")
@@ -188,6 +191,7 @@ class EndpointFactory:
         default_model: Callable[[], Any] | None = None,
         max_workers: int = MAX_PARALLEL_DEPLOYS,
         source: str = "sm_endpoint_factory",
+        suffix: Callable[[EndpointConfig], str] | None = None,
     ) -> None:
         self.settings = settings
         self.source = source
@@ -201,6 +205,9 @@ class EndpointFactory:
         self._held = contextlib.ExitStack()  # every deployment's exit, closed last-in first-out
         self._executor: ThreadPoolExecutor | None = None
         self._numbers = itertools.count(2)  # the session's own endpoint is the first
+        # How a generated name ends: `-2`, `-3`, ... in order of first use, unless told
+        # otherwise (under pytest-xdist, `configuration_suffix`: the same in every worker).
+        self._suffix = suffix or (lambda config: f"-{next(self._numbers)}")
         self._closed = False
         self._released = False
 
@@ -284,9 +291,9 @@ class EndpointFactory:
         return dataclasses.replace(config, model=self._default_model())
 
     def _named(self, config: EndpointConfig) -> EndpointConfig:
-        """Unique names: `<session endpoint name>-<n>` and `<that>-model`, unless given."""
+        """Unique names: `<session endpoint name><suffix>` and `<that>-model`, unless given."""
         endpoint_name = config.overrides.get("endpoint_name") or _suffixed(
-            self._name_base, f"-{next(self._numbers)}"
+            self._name_base, self._suffix(config)
         )
         model_name = config.overrides.get("model_name")
         if model_name is None and not _names_itself(config):
@@ -318,7 +325,8 @@ class DeployHooks:
 
     adjust: Callable[[Any, EndpointPlan], Any] | None = None
     on_status: Callable[[str, float], None] | None = None
-    deployed: Callable[[EndpointRecord], None] | None = None
+    listed: Callable[[EndpointRecord], None] | None = None  # in use here (deployed or shared)
+    deployed: Callable[[EndpointRecord], None] | None = None  # deployed by this process
     tearing_down: Callable[[EndpointRecord], None] | None = None
 
     @classmethod
@@ -331,29 +339,74 @@ class DeployHooks:
             return hook.pytest_smendpoint_before_deploy(config=config, model=model, plan=plan)
 
         def deployed(record: EndpointRecord) -> None:
-            endpoints.append(record)
             hook.pytest_smendpoint_after_deploy(config=config, endpoint=record)
 
         def tearing_down(record: EndpointRecord) -> None:
             hook.pytest_smendpoint_before_teardown(config=config, endpoint=record)
 
-        return cls(adjust=adjust, deployed=deployed, tearing_down=tearing_down)
+        return cls(
+            adjust=adjust, listed=endpoints.append, deployed=deployed, tearing_down=tearing_down
+        )
 
 
-def name_base(settings: Settings, identity: SessionIdentity) -> str:
-    """What factory endpoints' names start with: the session endpoint's name, and under
-    pytest-xdist the worker's id (every worker of a run shares the session id)."""
+def name_base(settings: Settings, identity: SessionIdentity, *, per_worker: bool = True) -> str:
+    """What factory endpoints' names start with: the session endpoint's name and, when each
+    pytest-xdist worker deploys its own (`per_worker`), the worker's id (every worker of a
+    run shares the session id)."""
     base = settings.endpoint_name or identity.name("endpoint")
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    worker = os.environ.get("PYTEST_XDIST_WORKER") if per_worker else None
     return f"{base}-{worker}" if worker else base
 
 
-def session_opener(backend: Backend, identity: SessionIdentity, hooks: DeployHooks) -> Opener:
-    """Open a configuration in the session's backend, as `sm_endpoint` opens its own."""
+def serialized(backend: Backend) -> Backend:
+    """The backend with a boto3 session whose `client()` calls take turns (idempotent)."""
     # boto3 clients are thread-safe, boto3 sessions are not: clients are made one at a time.
-    serial = dataclasses.replace(
+    if isinstance(backend.boto_session, _SerialSession):
+        return backend
+    return dataclasses.replace(
         backend, boto_session=_SerialSession(backend.boto_session, threading.Lock())
     )
+
+
+def configuration_suffix(
+    backend: Backend, identity: SessionIdentity
+) -> Callable[[EndpointConfig], str]:
+    """Name suffixes for pytest-xdist: `-<8 hex>` from the configuration itself (overrides and
+    the resolved model), so every worker names a configuration alike and can share it. A model
+    object is keyed by its resolved ModelSpec: an SDK object cannot be compared across processes."""
+    serial = serialized(backend)
+    clients: list[Any] = []  # one SageMaker client, made on first need (SDK objects only)
+
+    def suffix(config: EndpointConfig) -> str:
+        from .deployment import aws_context
+        from .resolve import from_user_object
+        from .xdist_sharing import model_material
+
+        material: dict[str, Any] = {
+            name: dict(sorted(value.items())) if isinstance(value, Mapping) else value
+            for name, value in config.overrides.items()
+            if name != "model"
+        }
+        if config.model is not None:
+            if not clients:
+                clients.append(serial.client("sagemaker"))
+            aws = aws_context(serial, identity, clients[0])
+            material["model"] = model_material(from_user_object(config.model, config.settings, aws))
+        text = json.dumps(material, sort_keys=True, default=str)
+        return "-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+
+    return suffix
+
+
+def session_opener(
+    backend: Backend,
+    identity: SessionIdentity,
+    hooks: DeployHooks,
+    share: WorkerShare | None = None,
+) -> Opener:
+    """Open a configuration in the session's backend, as `sm_endpoint` opens its own; with a
+    pytest-xdist `share`, through it: the first worker deploys, the controller deletes."""
+    serial = serialized(backend)
 
     @contextlib.contextmanager
     def open_configured(config: EndpointConfig) -> Iterator[EndpointRecord]:
@@ -366,7 +419,12 @@ def session_opener(backend: Backend, identity: SessionIdentity, hooks: DeployHoo
             key_prefix=f"pytest-smendpoint/{identity.session_id}/{config.settings.endpoint_name}",
         )
         model = config.model
-        if model is None:
+        if model is None and share is not None:  # resolved (and uploaded) once per run
+            model = share.model(
+                lambda: resolve_from_settings(config.settings, aws),
+                name=f"model-{config.settings.endpoint_name}",
+            )
+        elif model is None:
             model = resolve_from_settings(config.settings, aws)
 
         def adjust(target: ModelSpec, plan: EndpointPlan) -> Any:
@@ -374,6 +432,21 @@ def session_opener(backend: Backend, identity: SessionIdentity, hooks: DeployHoo
             adjusted = hooks.adjust(target, plan) if hooks.adjust is not None else None
             return adjusted if adjusted is not None else (target, plan)
 
+        if share is not None:  # nothing to tear down here: the xdist controller deletes it
+            record, deployed_here = share.endpoint(
+                model,
+                settings=config.settings,
+                backend=serial,
+                identity=identity,
+                adjust=adjust,
+                on_status=hooks.on_status,
+            )
+            if hooks.listed is not None:
+                hooks.listed(record)
+            if deployed_here and hooks.deployed is not None:
+                hooks.deployed(record)
+            yield record
+            return
         with contextlib.ExitStack() as stack:
             record = stack.enter_context(
                 open_endpoint(
@@ -387,6 +460,8 @@ def session_opener(backend: Backend, identity: SessionIdentity, hooks: DeployHoo
             )
             if hooks.tearing_down is not None:
                 stack.callback(hooks.tearing_down, record)
+            if hooks.listed is not None:
+                hooks.listed(record)
             if hooks.deployed is not None:
                 hooks.deployed(record)
             yield record

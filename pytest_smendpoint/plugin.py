@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import hookspecs, xdist_sharing
+from . import hookspecs
 from .naming import SessionIdentity
 from .settings import Settings, add_options, build_settings
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .backends import Backend
     from .lifecycle import EndpointRecord
 
+BASELINE_FIXTURE_NAMES = frozenset({"sm_baseline_endpoint", "sm_baseline_invoke"})
 ENDPOINT_FIXTURES = frozenset({"sm_model", "sm_endpoint", "sm_predictor", "sm_invoke"})
 NO_MODEL_SOURCE = (
     "no model source is configured: give --sm-model-data with --sm-image-uri, "
@@ -122,7 +123,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[STOP_KEY] = _SignalStop()
     config.pluginmanager.register(config.stash[STOP_KEY], "smendpoint-signals")
     # pytest-xdist: one endpoint for the whole run (identity, shared account, coordination).
-    xdist_sharing.configure(config, config.stash[SETTINGS_KEY], config.stash[STATE_KEY])
+    if _under_xdist(config):  # imported only then: start-up cost for everyone else
+        from . import xdist_sharing
+
+        xdist_sharing.configure(config, config.stash[SETTINGS_KEY], config.stash[STATE_KEY])
+
+
+def _under_xdist(config: pytest.Config) -> bool:
+    """This process is an xdist worker, or a controller that will start some."""
+    return hasattr(config, "workerinput") or config.getoption("dist", "no") != "no"
 
 
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
@@ -162,17 +171,23 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.Item]) -> None:
     """Fail at start-up, not mid-run, when a test needs an endpoint and nothing says which."""
     settings = session.config.stash[SETTINGS_KEY]
-    from .baseline import BASELINE_FIXTURES, NO_BASELINE
-    from .factory import checked_item_overrides
+    configured: dict[str, Any] = {}
+    # The factory and baseline modules load only for suites that use them (start-up cost).
+    if any("sm_endpoint" in getattr(getattr(i, "callspec", None), "params", {}) for i in items):
+        from .factory import checked_item_overrides
 
-    try:  # a marker's or indirect parameter's overrides, checked by the options' rules
-        configured = checked_item_overrides(settings, items, session.config.invocation_params.dir)
-    except (TypeError, ValueError) as error:
-        raise pytest.UsageError(str(error)) from None
-    for item in items:
-        used = sorted(BASELINE_FIXTURES & set(getattr(item, "fixturenames", ())))
-        if used and settings.baseline_endpoint is None:
-            raise pytest.UsageError(f"{item.nodeid} uses {used[-1]}, but {NO_BASELINE}")
+        try:  # a marker's or indirect parameter's overrides, checked by the options' rules
+            base_dir = session.config.invocation_params.dir
+            configured = checked_item_overrides(settings, items, base_dir)
+        except (TypeError, ValueError) as error:
+            raise pytest.UsageError(str(error)) from None
+    if settings.baseline_endpoint is None:
+        for item in items:
+            used = sorted(BASELINE_FIXTURE_NAMES & set(getattr(item, "fixturenames", ())))
+            if used:
+                from .baseline import NO_BASELINE
+
+                raise pytest.UsageError(f"{item.nodeid} uses {used[-1]}, but {NO_BASELINE}")
     if settings.model_source is not None:
         return
     for item in items:
@@ -192,7 +207,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     state = session.config.stash.get(STATE_KEY, None)
     if state is not None:
         state.close_leftovers()
-        xdist_sharing.finish(session)  # xdist controller: the run's endpoints, after every worker
+        if _under_xdist(session.config):  # xdist controller: the run's endpoints, at the end
+            from . import xdist_sharing
+
+            xdist_sharing.finish(session)
         _finish_report(session, state)
 
 
@@ -201,6 +219,8 @@ def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
     """After the last test (endpoints torn down): the report as --junitxml properties. The
     junitxml plugin writes its file before our pytest_sessionfinish runs, so it is done here."""
     result = yield
+    if not _has_report(session):
+        return result
     try:
         from _pytest.junitxml import xml_key  # private, hence guarded
     except ImportError:
@@ -228,6 +248,19 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     terminalreporter.section("smendpoint")
     for line, red in report.summary_lines():
         terminalreporter.write_line(line, red=red)
+
+
+def _has_report(session: pytest.Session) -> bool:
+    """Anything to report: an endpoint, a metric, a worker's payload, a gate or a report file."""
+    settings = session.config.stash[SETTINGS_KEY]
+    state = session.config.stash[STATE_KEY]
+    return bool(
+        state.endpoints
+        or state.metrics
+        or state.worker_payloads
+        or settings.gates
+        or settings.report_path
+    )
 
 
 def _session_report(session: pytest.Session) -> Any:
@@ -260,6 +293,8 @@ def _finish_report(session: pytest.Session, state: SessionState) -> None:
             state.metrics,
         )
         return
+    if not _has_report(session):
+        return  # nothing was deployed, recorded or asked for: a suite that never used the plugin
     state.report = _session_report(session)
     if not state.report.gates_met and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -285,6 +320,8 @@ def sm_backend(pytestconfig: pytest.Config, sm_settings: Settings) -> Iterator[B
     from .redaction import credentials_redacted
 
     state = pytestconfig.stash[STATE_KEY]
+    from . import xdist_sharing
+
     share = xdist_sharing.worker_share(pytestconfig)  # xdist: the run's shared account
     with state.holding() as stack:
         stack.enter_context(pytestconfig.stash[STOP_KEY].guard.installed())
@@ -311,6 +348,8 @@ def sm_model(pytestconfig: pytest.Config, sm_settings: Settings, sm_backend: Bac
 
     identity = pytestconfig.stash[STATE_KEY].identity
     context = aws_context(sm_backend, identity, sm_backend.client("sagemaker"))
+    from . import xdist_sharing
+
     share = xdist_sharing.worker_share(pytestconfig)  # xdist: resolved (uploaded) once per run
     if share is not None:
         return share.model(lambda: resolve_from_settings(sm_settings, context))
@@ -333,6 +372,8 @@ def _session_endpoint(
         adjusted = hook.pytest_smendpoint_before_deploy(config=pytestconfig, model=model, plan=plan)
         progress.describe((adjusted or (model, plan))[1])  # name and instances actually deployed
         return adjusted
+
+    from . import xdist_sharing
 
     share = xdist_sharing.worker_share(pytestconfig)
     if share is not None:  # xdist: one endpoint per configuration, deleted by the controller
@@ -414,15 +455,28 @@ def sm_endpoint_factory(
     """`sm_endpoint_factory(**overrides)`: another endpoint (model=, instance_type=, env=, ...),
     deployed once per configuration, torn down at the session's end; `.many([...])` deploys
     several at once, `.deploy(...)` returns a Future."""
-    from .factory import DeployHooks, EndpointFactory, name_base, session_opener
+    from .factory import (
+        DeployHooks,
+        EndpointFactory,
+        configuration_suffix,
+        name_base,
+        serialized,
+        session_opener,
+    )
 
     state = pytestconfig.stash[STATE_KEY]
+    from . import xdist_sharing
+
+    share = xdist_sharing.worker_share(pytestconfig)  # xdist: one endpoint per configuration
+    backend = serialized(sm_backend)
+    hooks = DeployHooks.of(pytestconfig, state.endpoints)
     factory = EndpointFactory(
         sm_settings,
-        session_opener(sm_backend, state.identity, DeployHooks.of(pytestconfig, state.endpoints)),
-        name_base=name_base(sm_settings, state.identity),
+        session_opener(backend, state.identity, hooks, share),
+        name_base=name_base(sm_settings, state.identity, per_worker=share is None),
         base_dir=pytestconfig.invocation_params.dir,
         default_model=lambda: request.getfixturevalue("sm_model"),
+        suffix=configuration_suffix(backend, state.identity) if share is not None else None,
     )
     with state.holding() as stack:
         yield stack.enter_context(factory)

@@ -317,13 +317,14 @@ class WorkerShare:
             with open_backend(settings) as backend:
                 yield backend
 
-    def model(self, resolve: Callable[[], Any]) -> Any:
-        """The settings' model, resolved (and a local folder packed and uploaded) once per run."""
+    def model(self, resolve: Callable[[], Any], name: str = "model") -> Any:
+        """The settings' model, resolved (and a local folder packed and uploaded) once per run;
+        `name` tells configurations apart (a factory endpoint's model is its own)."""
         from .resolve import ExistingEndpoint, ModelSpec
 
         directory = Path(self.run.directory)
-        with _lock(directory / "model.lock", None):
-            cached = directory / "model.json"
+        with _lock(directory / f"{name}.lock", None):
+            cached = directory / f"{name}.json"
             if cached.exists():
                 data = json.loads(cached.read_text())
                 if "existing" in data:
@@ -413,14 +414,8 @@ def worker_share(config: pytest.Config) -> WorkerShare | None:
 def config_key(target: Any, settings: Settings, backend: Backend) -> str:
     """Workers deploying the same model with the same settings share one endpoint: this is
     that identity (a resolved ModelSpec, not the SDK object, so it is the same in every process)."""
-    from .resolve import ExistingEndpoint
-
-    if isinstance(target, ExistingEndpoint):
-        model: dict[str, Any] = {"existing": target.name}
-    else:
-        model = _spec_to_json(target)
     material = {
-        "model": model,
+        "model": model_material(target),
         "backend": backend.name,
         "region": backend.region,
         "endpoint_name": settings.endpoint_name,
@@ -432,6 +427,15 @@ def config_key(target: Any, settings: Settings, backend: Backend) -> str:
     }
     text = json.dumps(material, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def model_material(target: Any) -> dict[str, Any]:
+    """A resolved model (ModelSpec or ExistingEndpoint) as plain data, equal in every process."""
+    from .resolve import ExistingEndpoint
+
+    if isinstance(target, ExistingEndpoint):
+        return {"existing": target.name}
+    return _spec_to_json(target)
 
 
 def _spec_to_json(spec: Any) -> dict[str, Any]:

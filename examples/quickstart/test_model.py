@@ -10,9 +10,10 @@ import joblib
 import numpy as np
 
 
-def test_accuracy_on_holdout(sm_invoke, holdout_df):
+def test_accuracy_on_holdout(sm_invoke, sm_metrics, holdout_df):
     probabilities = sm_invoke(holdout_df)  # the label column is dropped, feature order kept
     accuracy = ((probabilities > 0.5).astype(int) == holdout_df["label"]).mean()
+    sm_metrics.record("accuracy", accuracy)  # for the report and for --sm-gate "accuracy>=..."
     assert accuracy >= 0.95
 
 
