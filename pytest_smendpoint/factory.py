@@ -4,6 +4,8 @@ A configuration is the session's settings with some of them overridden (checked 
 own rules) and, optionally, another model. Each configuration is deployed once per session, on
 a thread of its own with its own SageMaker client, so several endpoints spend their `Creating`
 minutes side by side; all of them are torn down when the factory closes, at the session's end.
+Under pytest-xdist a configuration is named from itself and deployed through the worker share
+(`xdist_sharing.py`): once for the whole run, deleted by the controller after every worker.
 """
 
 from __future__ import annotations

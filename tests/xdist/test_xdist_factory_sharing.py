@@ -7,8 +7,15 @@ from __future__ import annotations
 import re
 from collections import Counter
 from pathlib import Path
+from types import MappingProxyType
 
 import pytest
+
+from pytest_smendpoint.factory import EndpointFactory, configuration_suffix
+from pytest_smendpoint.resolve import ModelSpec
+from pytest_smendpoint.settings import Settings
+
+ROLE = "arn:aws:iam::123456789012:role/ci"
 
 # Records `<operation> <resource name>` for every create/delete, in every process of the run.
 RECORDING_CONFTEST = """
@@ -103,10 +110,11 @@ def test_factory_and_marker_endpoints_are_deployed_once_per_run_and_reported_onc
         "marker": 1,
     }
     names = {kind: next(iter(by_name)) for kind, by_name in seen.items()}
-    assert all(workers == {"gw0", "gw1"} for by_name in seen.values() for workers in by_name.values())
-    assert all(re.fullmatch(r"pytest-sm-[0-9-]+-[0-9a-f]{6}-[0-9a-f]{8}", n) for n in names.values())
+    assert all(workers == {"gw0", "gw1"} for by in seen.values() for workers in by.values())
+    hashed = r"pytest-sm-[0-9-]+-[0-9a-f]{6}-[0-9a-f]{8}"  # not `-gw0-2`: no worker, no counter
+    assert all(re.fullmatch(hashed, name) for name in names.values()), names
 
-    # One worker created each endpoint (and its config and model); the controller deleted each once.
+    # One worker created each endpoint, config and model; the controller deleted each once.
     calls = Counter((pytester.path / "calls.txt").read_text().splitlines())
     for name in names.values():
         model = f"{name}-model"
@@ -129,3 +137,49 @@ def test_factory_and_marker_endpoints_are_deployed_once_per_run_and_reported_onc
             "  sm_invoke: 4 requests, 600 rows, *",
         ]
     )
+
+
+def test_configuration_suffix_is_equal_for_equal_configurations_even_for_new_model_objects(
+    tmp_path: Path,
+) -> None:
+    """What lets workers agree on a name: model objects are keyed by their resolved ModelSpec,
+    never by identity, and a mapping's order does not matter."""
+    import boto3
+
+    from pytest_smendpoint.backends import Backend
+    from pytest_smendpoint.lifecycle import NoServing
+    from pytest_smendpoint.naming import SessionIdentity
+
+    session = boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
+    suffix = configuration_suffix(
+        Backend("moto", "us-east-1", session, NoServing()), SessionIdentity.new()
+    )
+    factory = EndpointFactory(Settings(), lambda config: None, name_base="ep", base_dir=tmp_path)
+
+    def of(**overrides: object) -> str:
+        return suffix(factory.configure(overrides))
+
+    def spec(flavour: str) -> ModelSpec:
+        environment = MappingProxyType({"FLAVOUR": flavour})
+        return ModelSpec(image_uri="img", role_arn=ROLE, model_data_url="s3://b/m.tar.gz",
+                         environment=environment)  # fmt: skip
+
+    assert re.fullmatch(r"-[0-9a-f]{8}", of(model=spec("a")))
+    assert of(model=spec("a")) == of(model=spec("a")) != of(model=spec("b"))
+    assert of(instance_type="ml.c5.xlarge", env={"A": "1", "B": "2"}) == of(
+        env={"B": "2", "A": "1"}, instance_type="ml.c5.xlarge"
+    )
+    assert of(instance_type="ml.c5.xlarge") != of(instance_type="ml.c5.2xlarge")
+    try:
+        import sagemaker
+        from sagemaker.model import Model
+    except ImportError:
+        return  # SDK v3 has no Model objects for sm_model to return
+
+    def sdk_model() -> Model:
+        return Model(image_uri="img", model_data="s3://b/m.tar.gz", role=ROLE, env={"A": "1"},
+                     sagemaker_session=sagemaker.Session(boto_session=session))  # fmt: skip
+
+    assert of(model=sdk_model()) == of(model=sdk_model()) != of(model=spec("a"))
