@@ -316,12 +316,11 @@ def sm_settings(pytestconfig: pytest.Config) -> Settings:
 @pytest.fixture(scope="session")
 def sm_backend(pytestconfig: pytest.Config, sm_settings: Settings) -> Iterator[Backend]:
     """The started backend (moto account or AWS) for the session."""
+    from . import xdist_sharing
     from .backends import open_backend
     from .redaction import credentials_redacted
 
     state = pytestconfig.stash[STATE_KEY]
-    from . import xdist_sharing
-
     share = xdist_sharing.worker_share(pytestconfig)  # xdist: the run's shared account
     with state.holding() as stack:
         stack.enter_context(pytestconfig.stash[STOP_KEY].guard.installed())
@@ -343,13 +342,12 @@ def sm_model(pytestconfig: pytest.Config, sm_settings: Settings, sm_backend: Bac
     SageMaker SDK v2 Model/Estimator; the default reads the settings."""
     if sm_settings.model_source is None:
         raise pytest.UsageError(NO_MODEL_SOURCE)
+    from . import xdist_sharing
     from .deployment import aws_context
     from .resolve import resolve_from_settings
 
     identity = pytestconfig.stash[STATE_KEY].identity
     context = aws_context(sm_backend, identity, sm_backend.client("sagemaker"))
-    from . import xdist_sharing
-
     share = xdist_sharing.worker_share(pytestconfig)  # xdist: resolved (uploaded) once per run
     if share is not None:
         return share.model(lambda: resolve_from_settings(sm_settings, context))
@@ -361,6 +359,7 @@ def _session_endpoint(
     pytestconfig: pytest.Config, sm_settings: Settings, sm_backend: Backend, sm_model: Any
 ) -> Iterator[EndpointRecord]:
     """The session's own endpoint: what `sm_endpoint` is when no marker or parameter says."""
+    from . import xdist_sharing
     from .deployment import open_endpoint
 
     state = pytestconfig.stash[STATE_KEY]
@@ -372,8 +371,6 @@ def _session_endpoint(
         adjusted = hook.pytest_smendpoint_before_deploy(config=pytestconfig, model=model, plan=plan)
         progress.describe((adjusted or (model, plan))[1])  # name and instances actually deployed
         return adjusted
-
-    from . import xdist_sharing
 
     share = xdist_sharing.worker_share(pytestconfig)
     if share is not None:  # xdist: one endpoint per configuration, deleted by the controller
@@ -455,6 +452,7 @@ def sm_endpoint_factory(
     """`sm_endpoint_factory(**overrides)`: another endpoint (model=, instance_type=, env=, ...),
     deployed once per configuration, torn down at the session's end; `.many([...])` deploys
     several at once, `.deploy(...)` returns a Future."""
+    from . import xdist_sharing
     from .factory import (
         DeployHooks,
         EndpointFactory,
@@ -465,8 +463,6 @@ def sm_endpoint_factory(
     )
 
     state = pytestconfig.stash[STATE_KEY]
-    from . import xdist_sharing
-
     share = xdist_sharing.worker_share(pytestconfig)  # xdist: one endpoint per configuration
     backend = serialized(sm_backend)
     hooks = DeployHooks.of(pytestconfig, state.endpoints)
