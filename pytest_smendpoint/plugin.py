@@ -432,13 +432,20 @@ def sm_invoke(
 ) -> Any:
     """Call with a DataFrame: predictions for every row, aligned with its index
     (`sm_invoke.rows(df)` sends one request per row)."""
+    return _counted_invoker(pytestconfig, sm_boto_session, sm_settings, sm_endpoint.name)
+
+
+def _counted_invoker(
+    config: pytest.Config, boto_session: Any, settings: Settings, endpoint_name: str
+) -> Any:
+    """An Invoker whose counters feed the session report: one count per endpoint, however
+    often a marker or parameter switch re-creates the invoker."""
     from .invoke import Invoker, make_runtime_client
 
-    runtime = make_runtime_client(sm_boto_session, sm_settings.invoke)
-    invoker = Invoker(runtime, sm_endpoint.name, sm_settings.invoke)
-    # One count per endpoint, however often a marker or parameter switch re-creates the invoker.
-    stats = pytestconfig.stash[STATE_KEY].invocation_stats
-    invoker.stats = stats.setdefault(sm_endpoint.name, invoker.stats)
+    runtime = make_runtime_client(boto_session, settings.invoke)
+    invoker = Invoker(runtime, endpoint_name, settings.invoke)
+    stats = config.stash[STATE_KEY].invocation_stats
+    invoker.stats = stats.setdefault(endpoint_name, invoker.stats)
     return invoker
 
 
@@ -500,13 +507,7 @@ def sm_baseline_invoke(
     sm_settings: Settings,
 ) -> Any:
     """`sm_invoke` for the baseline endpoint: the same rows, production's predictions."""
-    from .invoke import Invoker, make_runtime_client
-
-    runtime = make_runtime_client(sm_boto_session, sm_settings.invoke)
-    invoker = Invoker(runtime, sm_baseline_endpoint.name, sm_settings.invoke)
-    stats = pytestconfig.stash[STATE_KEY].invocation_stats
-    invoker.stats = stats.setdefault(sm_baseline_endpoint.name, invoker.stats)
-    return invoker
+    return _counted_invoker(pytestconfig, sm_boto_session, sm_settings, sm_baseline_endpoint.name)
 
 
 @pytest.fixture(scope="session")

@@ -31,7 +31,7 @@ MODEL = ModelSpec(
     model_data_url="s3://bucket/model.tar.gz",
 )
 CREATING_POLLS = 3
-POLL_SECONDS = 0.15  # one deploy spends about CREATING_POLLS * POLL_SECONDS in Creating
+POLL_SECONDS = 0.4  # one deploy spends about CREATING_POLLS * POLL_SECONDS in Creating
 
 
 def arn(kind: str, name: str) -> str:
@@ -154,7 +154,11 @@ def test_two_endpoints_deploy_in_about_the_time_of_one(tmp_path: Path) -> None:
             lambda: factory.many([{"instance_type": "ml.c5.xlarge"}, {"instance_count": 2}])
         )
     assert one >= CREATING_POLLS * POLL_SECONDS  # the Creating phase really took its time
-    assert two < 1.5 * one, f"two endpoints took {two:.2f} s, one took {one:.2f} s"
+    # One after another would take at least twice the Creating phase; together, about once
+    # (measured against the sleeps, not against `one`, so CPU noise on a loaded machine
+    # does not decide the outcome).
+    creating = CREATING_POLLS * POLL_SECONDS
+    assert two < 1.5 * creating, f"two endpoints took {two:.2f} s, one took {one:.2f} s"
     assert [record.name for record in [single, *pair]] == ["ep-2", "ep-3", "ep-4"]
     assert [record.instance_type for record in pair] == ["ml.c5.xlarge", "ml.m5.large"]
     assert [record.instance_count for record in pair] == [1, 2]
