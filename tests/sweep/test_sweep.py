@@ -7,6 +7,7 @@ import io
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -117,8 +118,11 @@ def test_sweep_delete_removes_only_old_tagged_resources(
 def test_console_script_sweeps_with_boto3s_own_resolution(account: MotoServer) -> None:
     # AWS_ENDPOINT_URL, credentials and region come from the environment (the moto_server
     # fixture sets them), exactly as boto3 resolves them for a real account.
+    # The installed console script (pyproject's [project.scripts]), beside this interpreter.
+    script = Path(sys.executable).with_name("smendpoint-sweep")
+    assert script.exists(), f"{script} is not installed: reinstall the package"
     listed = subprocess.run(
-        [sys.executable, "-m", "pytest_smendpoint.sweep", "--age", "1d"],
+        [str(script), "--age", "1d"],
         capture_output=True,
         text=True,
         timeout=60,
