@@ -36,7 +36,9 @@ def positions(n: int, start: int = 0) -> pd.DataFrame:
 
 def test_results_follow_row_order_whatever_order_requests_finish(fake_runtime):
     rng = random.Random(5)
-    runtime = fake_runtime(delay=lambda rows: time.sleep(rng.random() * 0.02))
+    runtime = fake_runtime(
+        delay=lambda rows: time.sleep(rng.random() * 0.02)  # sleep-ok: fake endpoint
+    )
     df = positions(2_000)
     df.index = pd.Index([f"r{i}" for i in range(2_000)])
     preds = Invoker(runtime, "ep", InvokeSettings(max_concurrency=8))(df, max_rows_per_request=37)
@@ -52,7 +54,7 @@ def test_requests_really_run_concurrently_up_to_the_limit(fake_runtime):
         with lock:
             in_flight[0] += 1
             peak[0] = max(peak[0], in_flight[0])
-        time.sleep(0.02)
+        time.sleep(0.02)  # sleep-ok: a slow fake endpoint
         with lock:
             in_flight[0] -= 1
 
@@ -74,7 +76,7 @@ def test_next_chunk_is_encoded_while_earlier_payloads_are_in_flight(fake_runtime
     def delay(rows):
         if not seen_at_first_call:
             seen_at_first_call.append(max(encoded_rows))
-        time.sleep(0.01)
+        time.sleep(0.01)  # sleep-ok: a slow fake endpoint
 
     monkeypatch.setattr(CsvEncoder, "encode", counting)
     df = positions(200_000)
@@ -109,7 +111,7 @@ def test_rows_refuses_bad_input_like_the_batch_path(fake_runtime):
 
 
 def test_stats_count_rows_requests_bytes_and_latencies(fake_runtime):
-    runtime = fake_runtime(delay=lambda rows: time.sleep(0.005))
+    runtime = fake_runtime(delay=lambda rows: time.sleep(0.005))  # sleep-ok: a slow fake endpoint
     invoker = Invoker(runtime, "ep")
     invoker(positions(100), max_rows_per_request=30)
     invoker.rows(positions(3))

@@ -98,7 +98,10 @@ def test_command_that_exits_at_once_fails_quickly_with_its_output(make_serving, 
 def test_command_that_never_answers_ping_fails_after_startup_timeout(
     make_serving, deploy, sagemaker
 ):
-    never = f"{PYTHON} -c \"import time; print('warming up', flush=True); time.sleep(60)\""
+    never = (
+        f"{PYTHON} -c \"import time; print('warming up', flush=True); "
+        'time.sleep(60)"'  # sleep-ok: a BYO server that never answers /ping
+    )
     serving = make_serving(serve_command=never, startup_timeout=1)  # sleep-ok: in the child
     endpoint = deploy({"model.joblib": b"x"})
     started = time.monotonic()
