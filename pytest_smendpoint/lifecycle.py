@@ -204,7 +204,6 @@ class Lifecycle:
         """Create, wait, yield the record; on exit delete what was created (unless kept)."""
         created = _Created()
         started = self.clock()
-        record: EndpointRecord | None = None
         try:
             # A signal held until each create returns: a cut-short CreateEndpoint leaves an
             # endpoint that nobody recorded (signals.py).
