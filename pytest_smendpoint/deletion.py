@@ -18,9 +18,14 @@ from .waiting import TRANSITIONAL, Backoff
 SETTLE_BACKOFF = Backoff(first=2.0, factor=1.5, ceiling=30.0)
 
 
-def _not_found(error: ClientError) -> bool:
-    message = str(error.response.get("Error", {}).get("Message", "")).lower()
-    return "could not find" in message or "not found" in message
+def is_gone(error: ClientError) -> bool:
+    """SageMaker says a resource does not exist (any more) with a ValidationException
+    'Could not find ...' (ResourceNotFound on some operations)."""
+    info = error.response.get("Error", {})
+    message = str(info.get("Message", "")).lower()
+    return info.get("Code") in ("ValidationException", "ResourceNotFound") and (
+        "could not find" in message or "not found" in message
+    )
 
 
 def _status(sagemaker: Any, name: str) -> str | None:
@@ -28,7 +33,7 @@ def _status(sagemaker: Any, name: str) -> str | None:
     try:
         return str(sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"])
     except ClientError as error:
-        if _not_found(error):
+        if is_gone(error):
             return None
         raise
 
@@ -45,9 +50,7 @@ def delete_endpoint(
         sagemaker.delete_endpoint(EndpointName=name)
         return
     except ClientError as error:
-        if _not_found(error) or error.response.get("Error", {}).get("Code") != (
-            "ValidationException"
-        ):
+        if is_gone(error) or error.response.get("Error", {}).get("Code") != ("ValidationException"):
             raise
         refused = error
     started = clock()

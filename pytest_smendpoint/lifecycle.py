@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .deletion import confirm_gone, delete_endpoint
+from .deletion import confirm_gone, delete_endpoint, is_gone
 from .errors import AwsCallError, DeployError, TeardownError
 from .naming import TAG_SESSION
 from .resolve import ExistingEndpoint, ModelSpec
@@ -124,15 +124,6 @@ class _Created:
 def _reason(error: ClientError) -> str:
     info = error.response.get("Error", {})
     return f"{info.get('Code', 'Error')}: {info.get('Message', str(error))}"
-
-
-def _is_gone(error: ClientError) -> bool:
-    """SageMaker says a deleted resource is gone with a ValidationException 'Could not find'."""
-    info = error.response.get("Error", {})
-    return info.get("Code") in ("ValidationException", "ResourceNotFound") and (
-        "could not find" in str(info.get("Message", "")).lower()
-        or "not found" in str(info.get("Message", "")).lower()
-    )
 
 
 class Lifecycle:
@@ -378,7 +369,7 @@ class Lifecycle:
                     getattr(self.sagemaker, kind.method)(**{kind.parameter: name})
                 return None
             except ClientError as error:
-                if _is_gone(error):
+                if is_gone(error):
                     return None
                 first = first or f"{kind.operation} {kind.label} {name}: {_reason(error)}"
             except Exception as error:  # a dropped connection must not stop the other deletes
