@@ -17,7 +17,6 @@ import contextlib
 import datetime as dt
 import os
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -25,10 +24,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-MODEL_TAR = HERE.parent / "examples" / "quickstart" / "build" / "model.tar.gz"
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
-ROLE = "arn:aws:iam::123456789012:role/bench"
+import _quickstart_model as quickstart
+
 ENDPOINTS = 4
 CREATING_POLLS = 4
 POLL_SECONDS = 0.25
@@ -49,7 +46,9 @@ def stubbed_opener() -> Callable[[Any], Any]:
     from pytest_smendpoint.resolve import ModelSpec
     from pytest_smendpoint.waiting import Backoff
 
-    model = ModelSpec(image_uri=IMAGE, role_arn=ROLE, model_data_url="s3://bench/model.tar.gz")
+    model = ModelSpec(
+        image_uri=quickstart.IMAGE, role_arn=quickstart.ROLE, model_data_url="s3://bench/m.tar.gz"
+    )
     lock = threading.Lock()  # boto3's default session is not thread-safe
 
     @contextlib.contextmanager
@@ -145,24 +144,14 @@ def main() -> None:
         sequential,
     )
 
-    if not MODEL_TAR.exists():
-        sys.exit(f"run `python examples/quickstart/train.py` first ({MODEL_TAR} is missing)")
+    quickstart.require_model()
     from pytest_smendpoint.backends import open_backend
     from pytest_smendpoint.naming import SessionIdentity
-    from pytest_smendpoint.resolve import ModelSpec
 
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
-    settings = Settings(image_uri=IMAGE, env={"SAGEMAKER_PROGRAM": "inference.py"})
+    settings = quickstart.settings()
     with open_backend(settings) as backend:
-        s3 = backend.boto_session.client("s3")
-        s3.create_bucket(Bucket="bench")
-        s3.upload_file(str(MODEL_TAR), "bench", "model.tar.gz")
-        spec = ModelSpec(
-            image_uri=IMAGE,
-            role_arn=ROLE,
-            model_data_url="s3://bench/model.tar.gz",
-            environment={"SAGEMAKER_PROGRAM": "inference.py"},
-        )
+        spec = quickstart.upload(backend)
 
         def moto_factory() -> EndpointFactory:
             identity = SessionIdentity.new()

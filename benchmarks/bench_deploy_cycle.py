@@ -11,38 +11,23 @@ from __future__ import annotations
 
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-MODEL_TAR = HERE.parent / "examples" / "quickstart" / "build" / "model.tar.gz"
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
-ROLE = "arn:aws:iam::123456789012:role/bench"
+import _quickstart_model as quickstart
+
 PLUGIN_CYCLES = 20
 
 
 def main() -> None:
-    if not MODEL_TAR.exists():
-        sys.exit(f"run `python examples/quickstart/train.py` first ({MODEL_TAR} is missing)")
+    quickstart.require_model()
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
     from pytest_smendpoint.backends import open_backend
     from pytest_smendpoint.deployment import open_endpoint
     from pytest_smendpoint.naming import SessionIdentity
-    from pytest_smendpoint.resolve import ModelSpec
-    from pytest_smendpoint.settings import Settings
 
-    settings = Settings(image_uri=IMAGE, env={"SAGEMAKER_PROGRAM": "inference.py"})
+    settings = quickstart.settings()
     with open_backend(settings) as backend:
-        s3 = backend.boto_session.client("s3")
-        s3.create_bucket(Bucket="bench")
-        s3.upload_file(str(MODEL_TAR), "bench", "model.tar.gz")
-        spec = ModelSpec(
-            image_uri=IMAGE,
-            role_arn=ROLE,
-            model_data_url="s3://bench/model.tar.gz",
-            environment={"SAGEMAKER_PROGRAM": "inference.py"},
-        )
+        spec = quickstart.upload(backend)
         plugin_times = []
         for _ in range(PLUGIN_CYCLES):
             identity = SessionIdentity.new()
@@ -65,9 +50,9 @@ def main() -> None:
             return
         session = sagemaker.Session(boto_session=backend.boto_session)
         model = Model(
-            image_uri=IMAGE,
-            model_data="s3://bench/model.tar.gz",
-            role=ROLE,
+            image_uri=quickstart.IMAGE,
+            model_data=spec.model_data_url,
+            role=quickstart.ROLE,
             sagemaker_session=session,
             predictor_cls=Predictor,
         )

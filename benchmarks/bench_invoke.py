@@ -25,13 +25,12 @@ import json
 import os
 import platform
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 from typing import Any
 
+import _quickstart_model as quickstart
 import boto3
 import joblib
 import numpy as np
@@ -49,14 +48,9 @@ from pytest_smendpoint.limits import PAYLOAD_CEILING_BYTES
 from pytest_smendpoint.local import codecs
 from pytest_smendpoint.naming import SessionIdentity
 from pytest_smendpoint.prediction_parsing import parse_predictions, to_pandas
-from pytest_smendpoint.resolve import ModelSpec
 from pytest_smendpoint.settings import Settings
 
-HERE = Path(__file__).resolve().parent
-BUILD = HERE.parent / "examples" / "quickstart" / "build"
-MODEL_TAR = BUILD / "model.tar.gz"
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
-ROLE = "arn:aws:iam::123456789012:role/bench"
+BUILD = quickstart.MODEL_TAR.parent
 ROWS, FEATURES = 200_000, 30
 SEED_ROWS = 2_000
 REPEAT = 3
@@ -203,15 +197,14 @@ def _payloads(df: pd.DataFrame, budget: Budget) -> list[Any]:
 
 
 def main() -> None:
-    if not MODEL_TAR.exists():
-        sys.exit(f"run `python examples/quickstart/train.py` first ({MODEL_TAR} is missing)")
+    quickstart.require_model()
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
     load_before = os.getloadavg()
     model, predict = load_model()
     df = make_frame()
     features = np.ascontiguousarray(df.drop(columns="label").to_numpy())
     expected = predict(features)
-    settings = Settings(image_uri=IMAGE, env={"SAGEMAKER_PROGRAM": "inference.py"})
+    settings = quickstart.settings()
     print(
         f"{ROWS:,} rows x {FEATURES} float64 (+ label), quickstart model "
         f"({type(model).__name__}: {' > '.join(model.named_steps)}), "
@@ -219,15 +212,7 @@ def main() -> None:
     )
 
     with open_backend(settings) as backend:
-        s3 = backend.boto_session.client("s3")
-        s3.create_bucket(Bucket="bench")
-        s3.upload_file(str(MODEL_TAR), "bench", "model.tar.gz")
-        spec = ModelSpec(
-            image_uri=IMAGE,
-            role_arn=ROLE,
-            model_data_url="s3://bench/model.tar.gz",
-            environment={"SAGEMAKER_PROGRAM": "inference.py"},
-        )
+        spec = quickstart.upload(backend)
         identity = SessionIdentity.new()
         with open_endpoint(spec, settings=settings, backend=backend, identity=identity) as record:
             runtime = make_runtime_client(backend.boto_session, settings.invoke)
