@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
+from fake_clock import FakeClock
 
 from pytest_smendpoint.diagnostics import deploy_diagnostics, last_log_lines
 from pytest_smendpoint.errors import DeployError, TeardownError
@@ -21,19 +22,6 @@ IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2
 MODEL = ModelSpec(image_uri=IMAGE, role_arn="arn:aws:iam::1:role/r", model_data_url="s3://b/m")
 PLAN = EndpointPlan(endpoint_name="ep", config_name="ep", model_name="ep-model", deploy_timeout=5)
 GROUP = "/aws/sagemaker/Endpoints/ep"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def client(service: str) -> Any:
@@ -95,7 +83,7 @@ def test_teardown_confirms_the_endpoint_is_gone() -> None:
 
 
 def test_endpoint_still_creating_is_deleted_once_it_turns_failed() -> None:
-    sm, clock = client("sagemaker"), Clock()
+    sm, clock = client("sagemaker"), FakeClock()
     lifecycle = Lifecycle(
         sm, region="us-east-1", backend="aws", sleep=clock.sleep, clock=clock, deletable_wait=60
     )
@@ -119,7 +107,7 @@ def test_endpoint_still_creating_is_deleted_once_it_turns_failed() -> None:
 
 
 def test_endpoint_creating_past_the_bound_is_reported_with_its_command() -> None:
-    sm, clock = client("sagemaker"), Clock()
+    sm, clock = client("sagemaker"), FakeClock()
     lifecycle = Lifecycle(
         sm, region="us-east-1", backend="aws", sleep=clock.sleep, clock=clock, deletable_wait=4
     )

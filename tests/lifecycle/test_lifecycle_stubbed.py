@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
+from fake_clock import FakeClock
 
 from pytest_smendpoint.errors import AwsCallError, DeployError, TeardownError
 from pytest_smendpoint.lifecycle import EndpointPlan, Lifecycle
@@ -31,21 +32,6 @@ PLAN = EndpointPlan(
     session_id="s1",
     tags=({"Key": TAG_SESSION, "Value": "s1"},),
 )
-
-
-class FakeClock:
-    """Time that moves only when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
+from fake_clock import FakeClock
 
 from pytest_smendpoint.errors import DeployError
 from pytest_smendpoint.progress import DeployProgress
@@ -51,17 +52,6 @@ class FakeTerminal:
                     lines[-1] += piece
                     lines.append("")
         return "\n".join(lines)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture
