@@ -22,14 +22,14 @@ def require_model() -> Path:
 
 def settings() -> Any:
     """Default settings with the quickstart's image and environment."""
-    from pytest_smendpoint.settings import Settings
+    from pytest_smendpoint.settings.options import Settings
 
     return Settings(image_uri=IMAGE, env=ENVIRONMENT)
 
 
 def upload(backend: Any) -> Any:
     """Put the model in the backend's S3 (bucket `bench`) and return the ModelSpec to deploy."""
-    from pytest_smendpoint.resolve import ModelSpec
+    from pytest_smendpoint.aws.resolve import ModelSpec
 
     s3 = backend.boto_session.client("s3")
     s3.create_bucket(Bucket="bench")

@@ -42,9 +42,9 @@ def stubbed_opener() -> Callable[[Any], Any]:
     import boto3
     from botocore.stub import ANY, Stubber
 
-    from pytest_smendpoint.lifecycle import EndpointPlan, Lifecycle
-    from pytest_smendpoint.resolve import ModelSpec
-    from pytest_smendpoint.waiting import Backoff
+    from pytest_smendpoint.aws.lifecycle import EndpointPlan, Lifecycle
+    from pytest_smendpoint.aws.resolve import ModelSpec
+    from pytest_smendpoint.aws.waiting import Backoff
 
     model = ModelSpec(
         image_uri=quickstart.IMAGE, role_arn=quickstart.ROLE, model_data_url="s3://bench/m.tar.gz"
@@ -127,8 +127,8 @@ def report(title: str, concurrent: float, sequential: float) -> None:
 
 
 def main() -> None:
-    from pytest_smendpoint.factory import DeployHooks, EndpointFactory, session_opener
-    from pytest_smendpoint.settings import Settings
+    from pytest_smendpoint.endpoints.factory import DeployHooks, EndpointFactory, session_opener
+    from pytest_smendpoint.settings.options import Settings
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-concurrent-"))
     opener = stubbed_opener()
@@ -145,8 +145,8 @@ def main() -> None:
     )
 
     quickstart.require_model()
-    from pytest_smendpoint.backends import open_backend
-    from pytest_smendpoint.naming import SessionIdentity
+    from pytest_smendpoint.aws.backends import open_backend
+    from pytest_smendpoint.settings.naming import SessionIdentity
 
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
     settings = quickstart.settings()

@@ -21,9 +21,9 @@ PLUGIN_CYCLES = 20
 def main() -> None:
     quickstart.require_model()
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
-    from pytest_smendpoint.backends import open_backend
-    from pytest_smendpoint.deployment import open_endpoint
-    from pytest_smendpoint.naming import SessionIdentity
+    from pytest_smendpoint.aws.backends import open_backend
+    from pytest_smendpoint.endpoints.deployment import open_endpoint
+    from pytest_smendpoint.settings.naming import SessionIdentity
 
     settings = quickstart.settings()
     with open_backend(settings) as backend:

@@ -39,16 +39,16 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from sklearn.datasets import load_breast_cancer
 
-from pytest_smendpoint.backends import open_backend
-from pytest_smendpoint.csv_payloads import Budget, CsvEncoder, iter_payloads
-from pytest_smendpoint.deployment import open_endpoint
-from pytest_smendpoint.frame_checks import FrameRules, prepare
-from pytest_smendpoint.invoke import Invoker, make_runtime_client
-from pytest_smendpoint.limits import PAYLOAD_CEILING_BYTES
-from pytest_smendpoint.local import codecs
-from pytest_smendpoint.naming import SessionIdentity
-from pytest_smendpoint.prediction_parsing import parse_predictions, to_pandas
-from pytest_smendpoint.settings import Settings
+from pytest_smendpoint.aws.backends import open_backend
+from pytest_smendpoint.endpoints.deployment import open_endpoint
+from pytest_smendpoint.invoke.csv_payloads import Budget, CsvEncoder, iter_payloads
+from pytest_smendpoint.invoke.frame_checks import FrameRules, prepare
+from pytest_smendpoint.invoke.invoker import Invoker, make_runtime_client
+from pytest_smendpoint.invoke.prediction_parsing import parse_predictions, to_pandas
+from pytest_smendpoint.serving import codecs
+from pytest_smendpoint.settings.limits import PAYLOAD_CEILING_BYTES
+from pytest_smendpoint.settings.naming import SessionIdentity
+from pytest_smendpoint.settings.options import Settings
 
 BUILD = quickstart.MODEL_TAR.parent
 ROWS, FEATURES = 200_000, 30

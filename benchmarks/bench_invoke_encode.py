@@ -12,8 +12,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from pytest_smendpoint.csv_payloads import Budget, CsvEncoder, iter_payloads
-from pytest_smendpoint.frame_checks import FrameRules, prepare
+from pytest_smendpoint.invoke.csv_payloads import Budget, CsvEncoder, iter_payloads
+from pytest_smendpoint.invoke.frame_checks import FrameRules, prepare
 
 ROWS, COLUMNS, BUDGET = 200_000, 30, 5_000_000
 

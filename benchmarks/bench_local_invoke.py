@@ -22,7 +22,7 @@ import moto
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from pytest_smendpoint.local import MOTO_CONFIG, LocalServing, codecs
+from pytest_smendpoint.serving import MOTO_CONFIG, LocalServing, codecs
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

@@ -17,8 +17,8 @@ _LAZY = {
     "ModelResolutionError": "errors",
     "SmEndpointError": "errors",
     "TeardownError": "errors",
-    "ExistingEndpoint": "resolve",
-    "ModelSpec": "resolve",
+    "ExistingEndpoint": "aws.resolve",
+    "ModelSpec": "aws.resolve",
 }
 __all__ = sorted(_LAZY)
 

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import hookspecs
-from .naming import SessionIdentity
-from .settings import Settings, add_options, build_settings
+from pytest_smendpoint import hookspecs
+from pytest_smendpoint.settings.naming import SessionIdentity
+from pytest_smendpoint.settings.options import Settings, add_options, build_settings
 
 if TYPE_CHECKING:
-    from .backends import Backend
-    from .lifecycle import EndpointRecord
+    from pytest_smendpoint.aws.backends import Backend
+    from pytest_smendpoint.aws.lifecycle import EndpointRecord
 
 BASELINE_FIXTURE_NAMES = frozenset({"sm_baseline_endpoint", "sm_baseline_invoke"})
 ENDPOINT_FIXTURES = frozenset({"sm_model", "sm_endpoint", "sm_predictor", "sm_invoke"})
@@ -37,11 +37,11 @@ class SessionState:
     identity: SessionIdentity
     open_stacks: list[contextlib.ExitStack] = field(default_factory=list)
     endpoints: list[EndpointRecord] = field(default_factory=list)
-    # Per endpoint name, the invokers' counters (pytest_smendpoint.invoke.InvocationStats).
+    # Per endpoint name, the invokers' counters (pytest_smendpoint.invoke.invoker.InvocationStats).
     invocation_stats: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)  # sm_metrics.record(name, value)
     worker_payloads: list[dict[str, Any]] = field(default_factory=list)  # from xdist workers
-    report: Any = None  # pytest_smendpoint.report.SessionReport, built at session end
+    report: Any = None  # pytest_smendpoint.reporting.report.SessionReport, built at session end
 
     @contextlib.contextmanager
     def holding(self) -> Iterator[contextlib.ExitStack]:
@@ -69,7 +69,7 @@ class _SignalStop:
     """SIGTERM/SIGHUP while resources are held (signals.py): an orderly stop, exit 128 + N."""
 
     def __init__(self) -> None:
-        from .signals import SignalGuard
+        from pytest_smendpoint.endpoints.signals import SignalGuard
 
         self.guard = SignalGuard()
 
@@ -124,7 +124,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(config.stash[STOP_KEY], "smendpoint-signals")
     # pytest-xdist: one endpoint for the whole run (identity, shared account, coordination).
     if _under_xdist(config):  # imported only then: start-up cost for everyone else
-        from . import xdist_sharing
+        from pytest_smendpoint.endpoints import xdist_sharing
 
         xdist_sharing.configure(config, config.stash[SETTINGS_KEY], config.stash[STATE_KEY])
 
@@ -138,7 +138,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     """`--sm-sweep[=AGE]`: list (or delete) what crashed sessions left, and run no tests."""
     if config.getoption("sm_sweep") is None and not config.getini("sm_sweep"):
         return None
-    from .sweep import sweep_with_settings
+    from pytest_smendpoint.aws.sweep import sweep_with_settings
 
     return sweep_with_settings(build_settings(config), lambda line: print(line, flush=True))
 
@@ -161,7 +161,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     marker = metafunc.definition.get_closest_marker("sm_endpoint")
     if marker is None or "sm_endpoint" not in metafunc.fixturenames:
         return
-    from .factory import override_id  # the overrides are checked in collection_modifyitems
+    from pytest_smendpoint.endpoints.factory import (
+        override_id,  # the overrides are checked in collection_modifyitems
+    )
 
     overrides = dict(marker.kwargs)
     metafunc.parametrize("sm_endpoint", [overrides], indirect=True, ids=[override_id(overrides)])
@@ -174,7 +176,7 @@ def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.It
     configured: dict[str, Any] = {}
     # The factory and baseline modules load only for suites that use them (start-up cost).
     if any("sm_endpoint" in getattr(getattr(i, "callspec", None), "params", {}) for i in items):
-        from .factory import checked_item_overrides
+        from pytest_smendpoint.endpoints.factory import checked_item_overrides
 
         try:  # a marker's or indirect parameter's overrides, checked by the options' rules
             base_dir = session.config.invocation_params.dir
@@ -185,7 +187,7 @@ def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.It
         for item in items:
             used = sorted(BASELINE_FIXTURE_NAMES & set(getattr(item, "fixturenames", ())))
             if used:
-                from .baseline import NO_BASELINE
+                from pytest_smendpoint.endpoints.baseline import NO_BASELINE
 
                 raise pytest.UsageError(f"{item.nodeid} uses {used[-1]}, but {NO_BASELINE}")
     if settings.model_source is not None:
@@ -208,7 +210,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if state is not None:
         state.close_leftovers()
         if _under_xdist(session.config):  # xdist controller: the run's endpoints, at the end
-            from . import xdist_sharing
+            from pytest_smendpoint.endpoints import xdist_sharing
 
             xdist_sharing.finish(session)
         _finish_report(session, state)
@@ -265,7 +267,7 @@ def _has_report(session: pytest.Session) -> bool:
 
 def _session_report(session: pytest.Session) -> Any:
     """The report of this run; gates are checked only when tests ran (not --collect-only)."""
-    from .report import build_report
+    from pytest_smendpoint.reporting.report import build_report
 
     settings = session.config.stash[SETTINGS_KEY]
     state = session.config.stash[STATE_KEY]
@@ -284,7 +286,7 @@ def _finish_report(session: pytest.Session, state: SessionState) -> None:
     """A missed gate fails the session; the JSON report is written whatever happened."""
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:  # a pytest-xdist worker: its controller reports
-        from .report import worker_payload
+        from pytest_smendpoint.reporting.report import worker_payload
 
         workeroutput["smendpoint"] = worker_payload(
             getattr(session.config, "workerinput", {}).get("workerid", "?"),
@@ -316,9 +318,9 @@ def sm_settings(pytestconfig: pytest.Config) -> Settings:
 @pytest.fixture(scope="session")
 def sm_backend(pytestconfig: pytest.Config, sm_settings: Settings) -> Iterator[Backend]:
     """The started backend (moto account or AWS) for the session."""
-    from . import xdist_sharing
-    from .backends import open_backend
-    from .redaction import credentials_redacted
+    from pytest_smendpoint.aws.backends import open_backend
+    from pytest_smendpoint.aws.redaction import credentials_redacted
+    from pytest_smendpoint.endpoints import xdist_sharing
 
     state = pytestconfig.stash[STATE_KEY]
     share = xdist_sharing.worker_share(pytestconfig)  # xdist: the run's shared account
@@ -342,9 +344,9 @@ def sm_model(pytestconfig: pytest.Config, sm_settings: Settings, sm_backend: Bac
     SageMaker SDK v2 Model/Estimator; the default reads the settings."""
     if sm_settings.model_source is None:
         raise pytest.UsageError(NO_MODEL_SOURCE)
-    from . import xdist_sharing
-    from .deployment import aws_context
-    from .resolve import resolve_from_settings
+    from pytest_smendpoint.aws.resolve import resolve_from_settings
+    from pytest_smendpoint.endpoints import xdist_sharing
+    from pytest_smendpoint.endpoints.deployment import aws_context
 
     identity = pytestconfig.stash[STATE_KEY].identity
     context = aws_context(sm_backend, identity, sm_backend.client("sagemaker"))
@@ -359,8 +361,8 @@ def _session_endpoint(
     pytestconfig: pytest.Config, sm_settings: Settings, sm_backend: Backend, sm_model: Any
 ) -> Iterator[EndpointRecord]:
     """The session's own endpoint: what `sm_endpoint` is when no marker or parameter says."""
-    from . import xdist_sharing
-    from .deployment import open_endpoint
+    from pytest_smendpoint.endpoints import xdist_sharing
+    from pytest_smendpoint.endpoints.deployment import open_endpoint
 
     state = pytestconfig.stash[STATE_KEY]
     hook = pytestconfig.hook
@@ -418,7 +420,7 @@ def sm_endpoint(request: pytest.FixtureRequest) -> EndpointRecord:
 @pytest.fixture(scope="session")
 def sm_predictor(sm_endpoint: EndpointRecord, sm_boto_session: Any) -> Any:
     """SDK v2: a Predictor with a CSVSerializer; SDK v3: a sagemaker.core.resources.Endpoint."""
-    from .predictors import make_predictor
+    from pytest_smendpoint.endpoints.predictors import make_predictor
 
     return make_predictor(sm_endpoint, sm_boto_session)
 
@@ -440,7 +442,7 @@ def _counted_invoker(
 ) -> Any:
     """An Invoker whose counters feed the session report: one count per endpoint, however
     often a marker or parameter switch re-creates the invoker."""
-    from .invoke import Invoker, make_runtime_client
+    from pytest_smendpoint.invoke.invoker import Invoker, make_runtime_client
 
     runtime = make_runtime_client(boto_session, settings.invoke)
     invoker = Invoker(runtime, endpoint_name, settings.invoke)
@@ -459,8 +461,8 @@ def sm_endpoint_factory(
     """`sm_endpoint_factory(**overrides)`: another endpoint (model=, instance_type=, env=, ...),
     deployed once per configuration, torn down at the session's end; `.many([...])` deploys
     several at once, `.deploy(...)` returns a Future."""
-    from . import xdist_sharing
-    from .factory import (
+    from pytest_smendpoint.endpoints import xdist_sharing
+    from pytest_smendpoint.endpoints.factory import (
         DeployHooks,
         EndpointFactory,
         configuration_suffix,
@@ -490,7 +492,7 @@ def sm_baseline_endpoint(
     pytestconfig: pytest.Config, sm_settings: Settings, sm_backend: Backend
 ) -> Iterator[EndpointRecord]:
     """The --sm-baseline-endpoint endpoint, attached as it is (owned=False, never modified)."""
-    from .baseline import open_baseline
+    from pytest_smendpoint.endpoints.baseline import open_baseline
 
     state = pytestconfig.stash[STATE_KEY]
     with state.holding() as stack:
@@ -514,14 +516,14 @@ def sm_baseline_invoke(
 def sm_metrics(pytestconfig: pytest.Config) -> Any:
     """Record figures for the session report and the --sm-gate thresholds:
     `sm_metrics.record("auc", 0.93)`."""
-    from .gates import MetricRecorder
+    from pytest_smendpoint.reporting.gates import MetricRecorder
 
     return MetricRecorder(pytestconfig.stash[STATE_KEY].metrics)
 
 
 def _progress_printer(config: pytest.Config, settings: Settings) -> Any:
     """Deploy progress through the terminal reporter (a real deploy takes minutes)."""
-    from .progress import DeployProgress
+    from pytest_smendpoint.reporting.progress import DeployProgress
 
     return DeployProgress.for_reporter(
         config.pluginmanager.get_plugin("terminalreporter"),

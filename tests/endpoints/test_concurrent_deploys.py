@@ -16,12 +16,12 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
+from pytest_smendpoint.aws.lifecycle import EndpointPlan, EndpointRecord, Lifecycle
+from pytest_smendpoint.aws.resolve import ModelSpec
+from pytest_smendpoint.aws.waiting import Backoff
+from pytest_smendpoint.endpoints.factory import EndpointConfig, EndpointFactory
 from pytest_smendpoint.errors import DeployError, SmEndpointError
-from pytest_smendpoint.factory import EndpointConfig, EndpointFactory
-from pytest_smendpoint.lifecycle import EndpointPlan, EndpointRecord, Lifecycle
-from pytest_smendpoint.resolve import ModelSpec
-from pytest_smendpoint.settings import Settings
-from pytest_smendpoint.waiting import Backoff
+from pytest_smendpoint.settings.options import Settings
 
 NOW = dt.datetime(2026, 11, 25, tzinfo=dt.timezone.utc)
 ACCOUNT = "123456789012"

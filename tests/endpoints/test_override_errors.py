@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_smendpoint.factory import EndpointFactory, OverrideError
-from pytest_smendpoint.settings import Settings
+from pytest_smendpoint.endpoints.factory import EndpointFactory, OverrideError
+from pytest_smendpoint.settings.options import Settings
 
 KNOWN = (
     "known: model, model_data, training_job, existing_endpoint, image_uri, role, env, "

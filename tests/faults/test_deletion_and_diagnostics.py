@@ -12,10 +12,10 @@ import pytest
 from botocore.stub import Stubber
 from fake_clock import FakeClock
 
-from pytest_smendpoint.diagnostics import deploy_diagnostics, last_log_lines
+from pytest_smendpoint.aws.diagnostics import deploy_diagnostics, last_log_lines
+from pytest_smendpoint.aws.lifecycle import EndpointPlan, Lifecycle
+from pytest_smendpoint.aws.resolve import ModelSpec
 from pytest_smendpoint.errors import DeployError, TeardownError
-from pytest_smendpoint.lifecycle import EndpointPlan, Lifecycle
-from pytest_smendpoint.resolve import ModelSpec
 
 NOW = dt.datetime(2026, 11, 25, tzinfo=dt.timezone.utc)
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"

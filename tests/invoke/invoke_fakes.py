@@ -14,8 +14,8 @@ from typing import Any
 
 import boto3
 
-from pytest_smendpoint.invoke import make_runtime_client
-from pytest_smendpoint.settings import InvokeSettings
+from pytest_smendpoint.invoke.invoker import make_runtime_client
+from pytest_smendpoint.settings.options import InvokeSettings
 
 Rows = list[list[Any]]
 Answer = Callable[[Rows], tuple[bytes, str]]

@@ -8,8 +8,8 @@ import io
 import numpy as np
 import pandas as pd
 
-from pytest_smendpoint.csv_payloads import CsvEncoder
-from pytest_smendpoint.invoke import Invoker
+from pytest_smendpoint.invoke.csv_payloads import CsvEncoder
+from pytest_smendpoint.invoke.invoker import Invoker
 
 SPECIAL = [
     0.1,

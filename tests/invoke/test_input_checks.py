@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from pytest_smendpoint.errors import SmEndpointError
-from pytest_smendpoint.invoke import FrameError, InvokeArgumentError, InvokeError, Invoker
-from pytest_smendpoint.settings import InvokeSettings
+from pytest_smendpoint.invoke.invoker import FrameError, InvokeArgumentError, InvokeError, Invoker
+from pytest_smendpoint.settings.options import InvokeSettings
 
 
 def frame(**columns: list) -> pd.DataFrame:

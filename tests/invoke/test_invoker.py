@@ -18,15 +18,15 @@ from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from invoke_fakes import csv_answer, error_answer, parse_csv_body, row_sums
 
-from pytest_smendpoint.csv_payloads import CsvEncoder
-from pytest_smendpoint.invoke import (
+from pytest_smendpoint.invoke.csv_payloads import CsvEncoder
+from pytest_smendpoint.invoke.invoker import (
     EndpointInvocationError,
     InvocationStats,
     Invoker,
     PredictionCountError,
     make_runtime_client,
 )
-from pytest_smendpoint.settings import InvokeSettings
+from pytest_smendpoint.settings.options import InvokeSettings
 
 
 def positions(n: int, start: int = 0) -> pd.DataFrame:

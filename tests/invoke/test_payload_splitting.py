@@ -6,15 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pytest_smendpoint import csv_payloads
-from pytest_smendpoint.csv_payloads import (
+from pytest_smendpoint.invoke import csv_payloads
+from pytest_smendpoint.invoke.csv_payloads import (
     PAYLOAD_CEILING_BYTES,
     Budget,
     CsvEncoder,
     iter_payloads,
     line_ends,
 )
-from pytest_smendpoint.invoke import Invoker, RowTooLargeError
+from pytest_smendpoint.invoke.invoker import Invoker, RowTooLargeError
 
 
 def whole_csv(df: pd.DataFrame) -> bytes:

@@ -11,11 +11,11 @@ import pytest
 from botocore.stub import ANY, Stubber
 from fake_clock import FakeClock
 
+from pytest_smendpoint.aws.lifecycle import EndpointPlan, Lifecycle
+from pytest_smendpoint.aws.resolve import ExistingEndpoint, ModelSpec
+from pytest_smendpoint.aws.waiting import Backoff
 from pytest_smendpoint.errors import AwsCallError, DeployError, TeardownError
-from pytest_smendpoint.lifecycle import EndpointPlan, Lifecycle
-from pytest_smendpoint.naming import TAG_SESSION
-from pytest_smendpoint.resolve import ExistingEndpoint, ModelSpec
-from pytest_smendpoint.waiting import Backoff
+from pytest_smendpoint.settings.naming import TAG_SESSION
 
 NOW = dt.datetime(2026, 11, 25, tzinfo=dt.timezone.utc)
 ACCOUNT = "123456789012"

@@ -7,8 +7,14 @@ import math
 
 import pytest
 
-from pytest_smendpoint.gates import MetricError, MetricRecorder, Observed, evaluate, missed
-from pytest_smendpoint.settings import Gate
+from pytest_smendpoint.reporting.gates import (
+    MetricError,
+    MetricRecorder,
+    Observed,
+    evaluate,
+    missed,
+)
+from pytest_smendpoint.settings.options import Gate
 
 
 @pytest.mark.parametrize(

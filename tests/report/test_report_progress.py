@@ -12,9 +12,9 @@ import pytest
 from botocore.stub import Stubber
 from fake_clock import FakeClock
 
+from pytest_smendpoint.aws.waiting import Backoff, wait_in_service
 from pytest_smendpoint.errors import DeployError
-from pytest_smendpoint.progress import DeployProgress
-from pytest_smendpoint.waiting import Backoff, wait_in_service
+from pytest_smendpoint.reporting.progress import DeployProgress
 
 
 class FakeTerminal:
@@ -164,7 +164,7 @@ def test_writes_go_around_pytests_output_capture() -> None:
 
 
 def test_describe_takes_name_and_instances_from_the_deployed_plan() -> None:
-    from pytest_smendpoint.lifecycle import EndpointPlan
+    from pytest_smendpoint.aws.lifecycle import EndpointPlan
 
     terminal = FakeTerminal()
     progress = DeployProgress.for_reporter(None, None, "ml.m5.large", 1)

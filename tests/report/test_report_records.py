@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pytest_smendpoint.invoke import InvocationStats
-from pytest_smendpoint.lifecycle import EndpointRecord
-from pytest_smendpoint.report import EndpointReport, SessionReport, build_report
-from pytest_smendpoint.settings import Gate
+from pytest_smendpoint.aws.lifecycle import EndpointRecord
+from pytest_smendpoint.invoke.invoker import InvocationStats
+from pytest_smendpoint.reporting.report import EndpointReport, SessionReport, build_report
+from pytest_smendpoint.settings.options import Gate
 
 
 def record(name: str = "ep", **changes: object) -> EndpointRecord:
@@ -166,7 +166,7 @@ def test_counts_sum_over_endpoints_and_latency_gates_check_each_endpoint() -> No
 
 
 def test_xdist_workers_endpoints_and_metrics_join_the_controllers_report() -> None:
-    from pytest_smendpoint.report import worker_payload
+    from pytest_smendpoint.reporting.report import worker_payload
 
     payloads = [
         json.loads(json.dumps(worker_payload("gw0", [record("w0")], {"w0": stats([4.0])}, {}))),
@@ -209,7 +209,7 @@ def test_unknown_record_fields_are_carried_when_plain_data() -> None:
 
 
 def test_an_endpoint_shared_by_xdist_workers_is_one_entry_with_pooled_figures() -> None:
-    from pytest_smendpoint.report import worker_payload
+    from pytest_smendpoint.reporting.report import worker_payload
 
     payloads = [
         json.loads(json.dumps(worker_payload("gw0", [record("s")], {"s": stats([1.0, 2.0])}, {}))),

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from pytest_smendpoint.settings import OPTIONS
+from pytest_smendpoint.settings.options import OPTIONS
 
 GROUP_TITLE = "SageMaker endpoint testing (pytest-smendpoint):"
 FLAGS = {spec.flag for spec in OPTIONS} | {"--sm-no-keep-endpoint"}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from pytest_smendpoint.settings import OPTIONS
+from pytest_smendpoint.settings.options import OPTIONS
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
 
-from pytest_smendpoint import sweep
-from pytest_smendpoint.naming import TAG_CREATED, TAG_RUN_LABEL, TAG_SESSION
+from pytest_smendpoint.aws import sweep
+from pytest_smendpoint.settings.naming import TAG_CREATED, TAG_RUN_LABEL, TAG_SESSION
 
 MotoServer = Any
 

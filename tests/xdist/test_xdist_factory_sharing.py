@@ -11,9 +11,9 @@ from types import MappingProxyType
 
 import pytest
 
-from pytest_smendpoint.factory import EndpointFactory, configuration_suffix
-from pytest_smendpoint.resolve import ModelSpec
-from pytest_smendpoint.settings import Settings
+from pytest_smendpoint.aws.resolve import ModelSpec
+from pytest_smendpoint.endpoints.factory import EndpointFactory, configuration_suffix
+from pytest_smendpoint.settings.options import Settings
 
 ROLE = "arn:aws:iam::123456789012:role/ci"
 
@@ -146,9 +146,9 @@ def test_configuration_suffix_is_equal_for_equal_configurations_even_for_new_mod
     never by identity, and a mapping's order does not matter."""
     import boto3
 
-    from pytest_smendpoint.backends import Backend
-    from pytest_smendpoint.lifecycle import NoServing
-    from pytest_smendpoint.naming import SessionIdentity
+    from pytest_smendpoint.aws.backends import Backend
+    from pytest_smendpoint.aws.lifecycle import NoServing
+    from pytest_smendpoint.settings.naming import SessionIdentity
 
     session = boto3.Session(
         aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"

@@ -1,0 +1,417 @@
+"""Create model, endpoint config and endpoint with boto3, wait for InService, and delete exactly
+what was created, in reverse, whatever happened in between."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from pytest_smendpoint.aws.deletion import confirm_gone, delete_endpoint, is_gone
+from pytest_smendpoint.aws.resolve import ExistingEndpoint, ModelSpec
+from pytest_smendpoint.aws.waiting import DEFAULT_BACKOFF, Backoff, wait_in_service
+from pytest_smendpoint.endpoints.signals import hold_signals
+from pytest_smendpoint.errors import AwsCallError, DeployError, TeardownError
+from pytest_smendpoint.settings.naming import TAG_SESSION
+
+
+@dataclass(frozen=True)
+class EndpointPlan:
+    """How to deploy: names, instances, variant timeouts and tags."""
+
+    endpoint_name: str
+    config_name: str
+    model_name: str
+    instance_type: str = "ml.m5.large"
+    instance_count: int = 1
+    variant_name: str = "AllTraffic"
+    model_data_download_timeout: int | None = None
+    container_startup_health_check_timeout: int | None = None
+    deploy_timeout: float = 1800
+    session_id: str = ""
+    tags: tuple[dict[str, str], ...] = ()
+
+
+@dataclass
+class EndpointRecord:
+    """A deployed (or attached) endpoint: what `sm_endpoint` hands to tests."""
+
+    name: str
+    config_name: str
+    model_names: tuple[str, ...]
+    region: str
+    backend: str
+    deploy_seconds: float
+    owned: bool
+    instance_type: str | None = None
+    instance_count: int | None = None
+    source: str = ""
+    teardown: str = "pending"  # pending | deleted | kept | failed | not owned
+    manual_commands: list[str] = field(default_factory=list)
+    # After teardown, DescribeEndpoint said "not found" or Deleting (None: not checked).
+    deletion_confirmed: bool | None = None
+
+
+class ServingHooks(Protocol):
+    """What a backend does around an endpoint's life (moto serves the model locally)."""
+
+    def endpoint_created(self, endpoint_name: str) -> None: ...
+
+    def endpoint_deleted(self, endpoint_name: str) -> None: ...
+
+
+class NoServing:
+    """Real SageMaker serves its own endpoints."""
+
+    def endpoint_created(self, endpoint_name: str) -> None:
+        return None
+
+    def endpoint_deleted(self, endpoint_name: str) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """How one kind of resource is deleted, by boto3 and by hand."""
+
+    label: str  # as it reads in messages: "endpoint config"
+    operation: str  # DeleteEndpointConfig
+    method: str  # delete_endpoint_config
+    parameter: str  # EndpointConfigName
+    cli: str  # delete-endpoint-config --endpoint-config-name
+
+
+ENDPOINT = _Kind(
+    "endpoint",
+    "DeleteEndpoint",
+    "delete_endpoint",
+    "EndpointName",
+    "delete-endpoint --endpoint-name",
+)
+ENDPOINT_CONFIG = _Kind(
+    "endpoint config",
+    "DeleteEndpointConfig",
+    "delete_endpoint_config",
+    "EndpointConfigName",
+    "delete-endpoint-config --endpoint-config-name",
+)
+MODEL = _Kind("model", "DeleteModel", "delete_model", "ModelName", "delete-model --model-name")
+
+
+@dataclass
+class _Created:
+    """What this deployment created so far."""
+
+    models: list[str] = field(default_factory=list)
+    config: str | None = None
+    endpoint: str | None = None
+
+    def deletion_order(self, extra_models: Sequence[str] = ()) -> list[tuple[_Kind, str]]:
+        """Endpoint, then its config, then every model: the reverse of creation."""
+        order: list[tuple[_Kind, str]] = []
+        if self.endpoint:
+            order.append((ENDPOINT, self.endpoint))
+        if self.config:
+            order.append((ENDPOINT_CONFIG, self.config))
+        order += [(MODEL, name) for name in [*self.models, *extra_models]]
+        return order
+
+
+def _reason(error: ClientError) -> str:
+    info = error.response.get("Error", {})
+    return f"{info.get('Code', 'Error')}: {info.get('Message', str(error))}"
+
+
+class Lifecycle:
+    """Deploys and tears down through one SageMaker client; the same code for moto and AWS."""
+
+    def __init__(
+        self,
+        sagemaker: Any,
+        *,
+        region: str,
+        backend: str,
+        serving: ServingHooks | None = None,
+        backoff: Backoff = DEFAULT_BACKOFF,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        on_status: Callable[[str, float], None] | None = None,
+        diagnose: Callable[[EndpointPlan, ModelSpec], str] | None = None,
+        deletable_wait: float = 600.0,
+    ) -> None:
+        self.diagnose = diagnose  # diagnostics.deploy_diagnostics: logs, instance, image
+        self.deletable_wait = deletable_wait  # bound on waiting for a Creating endpoint to settle
+        self.sagemaker = sagemaker
+        self.region = region
+        self.backend = backend
+        self.serving = serving or NoServing()
+        self.backoff = backoff
+        self.sleep = sleep
+        self.clock = clock
+        self.on_status = on_status
+
+    @contextlib.contextmanager
+    def attached(self, existing: ExistingEndpoint) -> Iterator[EndpointRecord]:
+        """Use an endpoint that exists already: read it, never change or delete it."""
+        described = self._call(
+            "DescribeEndpoint",
+            f"endpoint {existing.name}",
+            self.sagemaker.describe_endpoint,
+            EndpointName=existing.name,
+        )
+        if described["EndpointStatus"] != "InService":
+            raise DeployError(
+                existing.name,
+                described["EndpointStatus"],
+                "the existing endpoint is not InService: "
+                + (described.get("FailureReason") or "wait for it or pick another"),
+            )
+        config_name = described["EndpointConfigName"]
+        models: tuple[str, ...] = ()
+        with contextlib.suppress(ClientError):  # reading the config is a courtesy, not required
+            config = self.sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+            models = tuple(v["ModelName"] for v in config["ProductionVariants"])
+        record = EndpointRecord(
+            name=existing.name,
+            config_name=config_name,
+            model_names=models,
+            region=self.region,
+            backend=self.backend,
+            deploy_seconds=0.0,
+            owned=False,
+            source=f"existing endpoint {existing.name}",
+            teardown="not owned",
+        )
+        yield record
+
+    @contextlib.contextmanager
+    def deployed(
+        self, model: ModelSpec, plan: EndpointPlan, *, keep: bool = False
+    ) -> Iterator[EndpointRecord]:
+        """Create, wait, yield the record; on exit delete what was created (unless kept)."""
+        created = _Created()
+        started = self.clock()
+        try:
+            # A signal held until each create returns: a cut-short CreateEndpoint leaves an
+            # endpoint that nobody recorded (signals.py).
+            with hold_signals():
+                self._create_model(model, plan, created)
+            with hold_signals():
+                self._create_config(plan, created)
+            with hold_signals():
+                self._create_endpoint(plan, created)
+            self.serving.endpoint_created(plan.endpoint_name)
+            wait_in_service(
+                self.sagemaker,
+                plan.endpoint_name,
+                plan.deploy_timeout,
+                backoff=self.backoff,
+                clock=self.clock,
+                sleep=self.sleep,
+                on_status=self.on_status,
+            )
+        except BaseException as error:
+            # A failed or interrupted deploy is always cleaned up, --sm-keep-endpoint or not.
+            details = ""
+            if isinstance(error, DeployError) and self.diagnose is not None:
+                details = self.diagnose(plan, model) + "\n"  # logs first: cleanup ends them
+            summary = self._cleanup_after_failed_deploy(created, plan)
+            if isinstance(error, DeployError):
+                raise DeployError(
+                    error.endpoint_name, error.status, error.reason, details + summary
+                ) from None
+            raise
+        record = EndpointRecord(
+            name=plan.endpoint_name,
+            config_name=plan.config_name,
+            model_names=tuple(created.models),
+            region=self.region,
+            backend=self.backend,
+            deploy_seconds=self.clock() - started,
+            owned=True,
+            instance_type=plan.instance_type,
+            instance_count=plan.instance_count,
+            source=model.source,
+        )
+        try:
+            yield record
+        finally:
+            if keep:
+                record.teardown = "kept"
+                record.manual_commands = self.delete_commands(created)
+            else:
+                self._teardown(created, plan, record)
+
+    # -- creation ---------------------------------------------------------------------------
+
+    def _create_model(self, model: ModelSpec, plan: EndpointPlan, created: _Created) -> None:
+        container: dict[str, Any] = {"Image": model.image_uri}
+        if model.model_data_url:
+            container["ModelDataUrl"] = model.model_data_url
+        if model.environment:
+            container["Environment"] = dict(model.environment)
+        self._call(
+            "CreateModel",
+            f"model {plan.model_name}",
+            self.sagemaker.create_model,
+            ModelName=plan.model_name,
+            PrimaryContainer=container,
+            ExecutionRoleArn=model.role_arn,
+            Tags=list(plan.tags),
+        )
+        created.models.append(plan.model_name)
+
+    def _create_config(self, plan: EndpointPlan, created: _Created) -> None:
+        variant: dict[str, Any] = {
+            "VariantName": plan.variant_name,
+            "ModelName": plan.model_name,
+            "InitialInstanceCount": plan.instance_count,
+            "InstanceType": plan.instance_type,
+            "InitialVariantWeight": 1.0,
+        }
+        if plan.model_data_download_timeout is not None:
+            variant["ModelDataDownloadTimeoutInSeconds"] = plan.model_data_download_timeout
+        if plan.container_startup_health_check_timeout is not None:
+            variant["ContainerStartupHealthCheckTimeoutInSeconds"] = (
+                plan.container_startup_health_check_timeout
+            )
+        self._call(
+            "CreateEndpointConfig",
+            f"endpoint config {plan.config_name}",
+            self.sagemaker.create_endpoint_config,
+            EndpointConfigName=plan.config_name,
+            ProductionVariants=[variant],
+            Tags=list(plan.tags),
+        )
+        created.config = plan.config_name
+
+    def _create_endpoint(self, plan: EndpointPlan, created: _Created) -> None:
+        self._call(
+            "CreateEndpoint",
+            f"endpoint {plan.endpoint_name}",
+            self.sagemaker.create_endpoint,
+            EndpointName=plan.endpoint_name,
+            EndpointConfigName=plan.config_name,
+            Tags=list(plan.tags),
+        )
+        created.endpoint = plan.endpoint_name
+
+    # -- teardown ---------------------------------------------------------------------------
+
+    def _cleanup_after_failed_deploy(self, created: _Created, plan: EndpointPlan) -> str:
+        try:
+            with hold_signals():  # a second Ctrl-C must not cut the cleanup short
+                deleted = self._delete(created, plan)
+        except TeardownError as teardown_error:
+            return str(teardown_error)
+        return "Cleaned up: " + (", ".join(deleted) if deleted else "nothing had been created")
+
+    def _teardown(self, created: _Created, plan: EndpointPlan, record: EndpointRecord) -> None:
+        with hold_signals():  # signals wait until every delete was tried (signals.py)
+            try:
+                self._delete(created, plan)
+            except TeardownError as error:
+                record.teardown = "failed"
+                record.manual_commands = error.commands
+                raise
+            record.teardown = "deleted"
+            if created.endpoint:
+                record.deletion_confirmed = confirm_gone(self.sagemaker, created.endpoint)
+
+    def _delete(self, created: _Created, plan: EndpointPlan) -> list[str]:
+        """Delete endpoint, config and every model this session owns; try each, report all."""
+        # Read what the config actually serves before deleting anything (SDK v2's
+        # delete_endpoint-then-delete_model order loses the model names). Models another
+        # party attached are deleted only when they carry this session's tag.
+        extra = [
+            name
+            for name in self._models_in_config(created.config)
+            if name not in created.models and self._tagged_by_session(name, plan.session_id)
+        ]
+        deleted: list[str] = []
+        failures: list[str] = []
+        commands: list[str] = []
+        interrupted: BaseException | None = None
+        for kind, name in created.deletion_order(extra):
+            try:
+                failure = self._delete_one(kind, name)
+            except BaseException as error:  # pytest-timeout's fail(), an exit: delete the rest
+                interrupted = interrupted or error
+                failure = f"{kind.operation} {kind.label} {name}: interrupted ({error!r})"
+            if failure:
+                failures.append(failure)
+                commands.append(self._command(kind, name))
+                continue
+            deleted.append(f"{kind.label} {name}")
+            if kind is ENDPOINT:
+                self.serving.endpoint_deleted(name)
+        if interrupted is not None:
+            raise interrupted
+        if failures:
+            raise TeardownError(failures, commands)
+        return deleted
+
+    def _delete_one(self, kind: _Kind, name: str) -> str | None:
+        """Delete one resource, with one more try after any failure (botocore already retried
+        throttling and 5xx); the first failure's text when both fail, None once it is gone."""
+        first: str | None = None
+        for _attempt in range(2):
+            try:
+                if kind is ENDPOINT:
+                    delete_endpoint(
+                        self.sagemaker, name, self.deletable_wait, self.sleep, self.clock
+                    )
+                else:
+                    getattr(self.sagemaker, kind.method)(**{kind.parameter: name})
+                return None
+            except ClientError as error:
+                if is_gone(error):
+                    return None
+                first = first or f"{kind.operation} {kind.label} {name}: {_reason(error)}"
+            except Exception as error:  # a dropped connection must not stop the other deletes
+                first = first or f"{kind.operation} {kind.label} {name}: {error}"
+        return first
+
+    def _models_in_config(self, config_name: str | None) -> list[str]:
+        if not config_name:
+            return []
+        try:
+            config = self.sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+        except ClientError:
+            return []  # already gone: the models we created are still in our own list
+        return [v["ModelName"] for v in config.get("ProductionVariants", [])]
+
+    def _tagged_by_session(self, model_name: str, session_id: str) -> bool:
+        try:
+            arn = self.sagemaker.describe_model(ModelName=model_name)["ModelArn"]
+            tags = self.sagemaker.list_tags(ResourceArn=arn).get("Tags", [])
+        except ClientError:
+            return False
+        return any(t["Key"] == TAG_SESSION and t["Value"] == session_id for t in tags)
+
+    def delete_for_session(
+        self, endpoint: str | None, config: str | None, models: Sequence[str], session_id: str
+    ) -> list[str]:
+        """Delete what another process of this session created (the pytest-xdist controller,
+        after its workers), as teardown does; returns what was deleted, or raises TeardownError."""
+        created = _Created(models=list(models), config=config, endpoint=endpoint)
+        return self._delete(created, EndpointPlan("", "", "", session_id=session_id))
+
+    def delete_commands(self, created: _Created) -> list[str]:
+        """The AWS CLI commands that delete what was created, for --sm-keep-endpoint."""
+        return [self._command(kind, name) for kind, name in created.deletion_order()]
+
+    def _command(self, kind: _Kind, name: str) -> str:
+        return f"aws sagemaker {kind.cli} {name} --region {self.region}"
+
+    def _call(self, operation: str, resource: str, call: Callable[..., Any], **kwargs: Any) -> Any:
+        try:
+            return call(**kwargs)
+        except ClientError as error:
+            raise AwsCallError(operation, resource, _reason(error)) from None
+        except BotoCoreError as error:  # parameter validation, connection and credential errors
+            raise AwsCallError(operation, resource, f"{type(error).__name__}: {error}") from None

@@ -1,0 +1,171 @@
+"""From a model source (settings, training job, SDK object) to the `ModelSpec` to deploy."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from pytest_smendpoint.aws.artifacts import upload_model_data
+from pytest_smendpoint.errors import AwsCallError, ModelResolutionError
+from pytest_smendpoint.settings.options import ROLE_ARN, Settings
+
+# Under moto any role ARN of the mocked account works; this one saves a flag in the quickstart.
+MOTO_DEFAULT_ROLE = "arn:aws:iam::123456789012:role/pytest-smendpoint-moto"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A SageMaker model to create: one container, its artifacts, environment and role.
+
+    Return one from an `sm_model` fixture override to deploy exactly this.
+    """
+
+    image_uri: str
+    role_arn: str
+    model_data_url: str | None = None
+    environment: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    name: str | None = None
+    source: str = "model spec"
+
+
+@dataclass(frozen=True)
+class ExistingEndpoint:
+    """An endpoint to use as it is: the deployment owns nothing and deletes nothing."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class AwsContext:
+    """The clients and facts resolution needs from the backend."""
+
+    session: Any  # boto3.Session
+    region: str
+    sagemaker: Any
+    backend: str
+    key_prefix: str
+
+    def client(self, service: str) -> Any:
+        return self.session.client(service, region_name=self.region)
+
+
+def resolve_from_settings(settings: Settings, aws: AwsContext) -> ModelSpec | ExistingEndpoint:
+    """The model the settings name; the caller has checked that some source is set."""
+    if settings.existing_endpoint:
+        return ExistingEndpoint(settings.existing_endpoint)
+    if settings.training_job:
+        return from_training_job(settings.training_job, settings, aws)
+    if settings.model_data:
+        assert settings.image_uri  # the settings validator insists on it
+        return ModelSpec(
+            image_uri=settings.image_uri,
+            role_arn=role_arn(settings.role, aws),
+            model_data_url=model_data_url(settings.model_data, aws),
+            environment=MappingProxyType(dict(settings.env)),
+            name=settings.model_name,
+            source=f"model data {settings.model_data}",
+        )
+    raise ModelResolutionError("no model source is configured")
+
+
+def model_data_url(model_data: str, aws: AwsContext) -> str:
+    if model_data.startswith("s3://"):
+        return model_data
+    return upload_model_data(
+        Path(model_data),
+        s3=aws.client("s3"),
+        sts=aws.client("sts"),
+        region=aws.region,
+        key_prefix=aws.key_prefix,
+    )
+
+
+def role_arn(role: str | None, aws: AwsContext) -> str:
+    """An ARN for the model's ExecutionRoleArn; a bare name is completed with the account id."""
+    if role is None:
+        if aws.backend == "moto":
+            return MOTO_DEFAULT_ROLE
+        raise ModelResolutionError(
+            "a model is created but no role is set: give --sm-role (or sm_role) an IAM role "
+            "ARN or name that SageMaker can assume"
+        )
+    if ROLE_ARN.match(role):
+        return role
+    # Paths are not guessed: a role with a path must be given as an ARN.
+    account = aws.client("sts").get_caller_identity()["Account"]
+    return f"arn:aws:iam::{account}:role/{role}"
+
+
+def from_training_job(job_name: str, settings: Settings, aws: AwsContext) -> ModelSpec:
+    """What `Estimator.attach(job).deploy()` deploys: the job's artifacts, image and role."""
+    try:
+        job = aws.sagemaker.describe_training_job(TrainingJobName=job_name)
+    except ClientError as error:
+        raise AwsCallError(
+            "DescribeTrainingJob", f"training job {job_name}", _reason(error)
+        ) from None
+    status = job.get("TrainingJobStatus")
+    if status != "Completed":
+        reason = job.get("FailureReason")
+        raise ModelResolutionError(
+            f"training job {job_name!r} is {status}, not Completed"
+            + (f": {reason}" if reason else "")
+        )
+    artifacts = job.get("ModelArtifacts", {}).get("S3ModelArtifacts")
+    if not artifacts:
+        raise ModelResolutionError(f"training job {job_name!r} has no ModelArtifacts")
+    image = settings.image_uri or job["AlgorithmSpecification"].get("TrainingImage")
+    if not image:
+        raise ModelResolutionError(
+            f"training job {job_name!r} names no TrainingImage: give --sm-image-uri"
+        )
+    env: dict[str, str] = {}
+    # Framework jobs carry their entry point as hyperparameters; the SDK turns them into these.
+    hyper = job.get("HyperParameters", {})
+    for hyper_key, env_key in (
+        ("sagemaker_program", "SAGEMAKER_PROGRAM"),
+        ("sagemaker_submit_directory", "SAGEMAKER_SUBMIT_DIRECTORY"),
+    ):
+        if hyper_key in hyper:
+            env[env_key] = hyper[hyper_key].strip('"')
+    env.update(settings.env)
+    return ModelSpec(
+        image_uri=image,
+        role_arn=role_arn(settings.role, aws) if settings.role else job["RoleArn"],
+        model_data_url=artifacts,
+        environment=MappingProxyType(env),
+        name=settings.model_name,
+        source=f"training job {job_name}",
+    )
+
+
+def from_user_object(obj: Any, settings: Settings, aws: AwsContext) -> ModelSpec | ExistingEndpoint:
+    """What an `sm_model` fixture returned: our own specs, or an SDK v2 Model or Estimator."""
+    if isinstance(obj, (ModelSpec, ExistingEndpoint)):  # noqa: UP038 (Python 3.10 floor)
+        return obj
+    if hasattr(obj, "create_model") and hasattr(obj, "latest_training_job"):  # SDK v2 Estimator
+        obj = obj.create_model()
+    if hasattr(obj, "prepare_container_def"):  # SDK v2 Model and its framework subclasses
+        container = obj.prepare_container_def(instance_type=settings.instance_type)
+        return ModelSpec(
+            image_uri=container["Image"],
+            role_arn=role_arn(getattr(obj, "role", None) or settings.role, aws),
+            model_data_url=container.get("ModelDataUrl"),
+            environment=MappingProxyType({**container.get("Environment", {}), **settings.env}),
+            name=getattr(obj, "name", None) or settings.model_name,
+            source=f"SDK object {type(obj).__module__}.{type(obj).__qualname__}",
+        )
+    raise ModelResolutionError(
+        f"sm_model returned {type(obj).__qualname__}; return a pytest_smendpoint.ModelSpec, "
+        "an ExistingEndpoint, or a SageMaker SDK v2 Model or Estimator"
+    )
+
+
+def _reason(error: ClientError) -> str:
+    info = error.response.get("Error", {})
+    return f"{info.get('Code', 'Error')}: {info.get('Message', str(error))}"

@@ -1,0 +1,234 @@
+"""Find and delete what crashed sessions left: endpoints, endpoint configs and models that carry
+the plugin's session tag and are older than an age. Untagged resources are never touched.
+
+The same code serves `pytest --sm-sweep[=AGE] [--sm-sweep-delete]` and the `smendpoint-sweep`
+console script; a dry run (list only) is the default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from pytest_smendpoint.settings.naming import TAG_CREATED, TAG_RUN_LABEL, TAG_SESSION
+
+DEFAULT_AGE = "6h"
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@dataclass(frozen=True)
+class _Listing:
+    """How one kind of resource is listed and deleted (the order of KINDS is deletion order)."""
+
+    label: str
+    paginator: str
+    items: str  # the list key in each page
+    name_key: str
+    arn_key: str
+    delete: str
+    parameter: str
+
+
+KINDS = (
+    _Listing(
+        "endpoint",
+        "list_endpoints",
+        "Endpoints",
+        "EndpointName",
+        "EndpointArn",
+        "delete_endpoint",
+        "EndpointName",
+    ),
+    _Listing(
+        "endpoint config",
+        "list_endpoint_configs",
+        "EndpointConfigs",
+        "EndpointConfigName",
+        "EndpointConfigArn",
+        "delete_endpoint_config",
+        "EndpointConfigName",
+    ),
+    _Listing(
+        "model", "list_models", "Models", "ModelName", "ModelArn", "delete_model", "ModelName"
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """A tagged resource old enough to sweep."""
+
+    kind: _Listing
+    name: str
+    session: str
+    created: datetime
+    run_label: str | None
+
+    def describe(self, now: datetime) -> str:
+        hours = (now - self.created).total_seconds() / 3600
+        label = f", run {self.run_label}" if self.run_label else ""
+        return f"{self.kind.label} {self.name} (session {self.session}{label}, {hours:.1f} h old)"
+
+
+def parse_age(text: str) -> int:
+    """`30m`, `6h`, `2d` -> seconds (the console script's --age; pytest's is in settings)."""
+    text = text.strip()
+    if len(text) < 2 or text[-1] not in _UNITS or not text[:-1].isdigit() or int(text[:-1]) <= 0:
+        raise ValueError(f"{text!r}: AGE must be a positive number with s, m, h or d, e.g. 6h")
+    return int(text[:-1]) * _UNITS[text[-1]]
+
+
+def find_leftovers(
+    sagemaker: Any, older_than_seconds: int, now: datetime | None = None
+) -> list[Leftover]:
+    """Every tagged endpoint, config and model older than the age, endpoints first."""
+    now = now or datetime.now(timezone.utc)
+    found: list[Leftover] = []
+    for kind in KINDS:
+        for item in _listed(sagemaker, kind):
+            tags = {
+                t["Key"]: t["Value"]
+                for t in sagemaker.list_tags(ResourceArn=item[kind.arn_key]).get("Tags", [])
+            }
+            if TAG_SESSION not in tags:
+                continue  # never touch what this plugin did not tag
+            created = _created(tags.get(TAG_CREATED), item.get("CreationTime"))
+            if (now - created).total_seconds() < older_than_seconds:
+                continue
+            found.append(
+                Leftover(
+                    kind, item[kind.name_key], tags[TAG_SESSION], created, tags.get(TAG_RUN_LABEL)
+                )
+            )
+    return found
+
+
+def delete_leftovers(sagemaker: Any, leftovers: list[Leftover]) -> list[str]:
+    """Delete in the listed order (endpoints, configs, models); return the failures."""
+    failures = []
+    for leftover in leftovers:
+        kind = leftover.kind
+        try:
+            getattr(sagemaker, kind.delete)(**{kind.parameter: leftover.name})
+        except ClientError as error:
+            info = error.response.get("Error", {})
+            message = str(info.get("Message", ""))
+            if "could not find" in message.lower() or "not found" in message.lower():
+                continue  # already gone: what a sweep wants
+            failures.append(f"{kind.label} {leftover.name}: {info.get('Code')}: {message}")
+        except BotoCoreError as error:
+            failures.append(f"{kind.label} {leftover.name}: {type(error).__name__}: {error}")
+    return failures
+
+
+def run_sweep(
+    sagemaker: Any,
+    older_than_seconds: int,
+    *,
+    delete: bool,
+    where: str,
+    write: Callable[[str], None],
+    now: datetime | None = None,
+) -> int:
+    """List (and with delete=True, delete) what is left; the exit code: 0, or 1 on failures."""
+    now = now or datetime.now(timezone.utc)
+    age = _shown_age(older_than_seconds)
+    leftovers = find_leftovers(sagemaker, older_than_seconds, now)
+    if not leftovers:
+        write(
+            f"smendpoint sweep ({where}): nothing tagged by pytest-smendpoint is older than {age}"
+        )
+        return 0
+    verb = "deleting" if delete else "would delete (dry run; add --sm-sweep-delete / --delete)"
+    write(f"smendpoint sweep ({where}): {len(leftovers)} older than {age}, {verb}:")
+    for leftover in leftovers:
+        write(f"  {leftover.describe(now)}")
+    if not delete:
+        return 0
+    failures = delete_leftovers(sagemaker, leftovers)
+    for failure in failures:
+        write(f"  could not delete {failure}")
+    write(f"smendpoint sweep: deleted {len(leftovers) - len(failures)} of {len(leftovers)}")
+    return 1 if failures else 0
+
+
+def sweep_with_settings(settings: Any, write: Callable[[str], None]) -> int:
+    """`pytest --sm-sweep`: the configured backend (moto's mocked account starts empty)."""
+    from pytest_smendpoint.aws.backends import open_backend
+
+    assert settings.sweep_age_seconds is not None
+    with open_backend(settings) as backend:
+        return run_sweep(
+            backend.client("sagemaker"),
+            settings.sweep_age_seconds,
+            delete=settings.sweep_delete,
+            where=f"{backend.name}, {backend.region}",
+            write=write,
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`smendpoint-sweep [--age 6h] [--delete] [--region R]`, with boto3's usual resolution."""
+    parser = argparse.ArgumentParser(
+        prog="smendpoint-sweep",
+        description="List (and with --delete, delete) SageMaker endpoints, endpoint configs and "
+        "models tagged by pytest-smendpoint that are older than --age. Untagged resources are "
+        "never touched.",
+    )
+    parser.add_argument("--age", default=DEFAULT_AGE, help="e.g. 30m, 6h, 2d (default 6h)")
+    parser.add_argument("--delete", action="store_true", help="delete (default: list only)")
+    parser.add_argument("--region", default=None, help="AWS region (default: boto3's)")
+    args = parser.parse_args(argv)
+    try:
+        seconds = parse_age(args.age)
+    except ValueError as error:
+        parser.error(f"--age={error}")
+    import boto3
+    from botocore.config import Config
+
+    session = boto3.Session(region_name=args.region)
+    if not session.region_name:
+        parser.error("no region: give --region or set AWS_DEFAULT_REGION")
+    sagemaker = session.client("sagemaker", config=Config(retries={"mode": "standard"}))
+    return run_sweep(
+        sagemaker,
+        seconds,
+        delete=args.delete,
+        where=f"aws, {session.region_name}",
+        write=print,
+    )
+
+
+def _listed(sagemaker: Any, kind: _Listing) -> Iterator[dict[str, Any]]:
+    for page in sagemaker.get_paginator(kind.paginator).paginate():
+        yield from page.get(kind.items, [])
+
+
+def _created(tag_value: str | None, creation_time: datetime | None) -> datetime:
+    """The plugin's own tag first (ISO 8601, UTC); SageMaker's CreationTime otherwise."""
+    if tag_value:
+        try:
+            parsed = datetime.fromisoformat(tag_value)
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        except ValueError:
+            pass
+    if creation_time is None:
+        return datetime.now(timezone.utc)  # no age known: treat as new, never sweep
+    return creation_time if creation_time.tzinfo else creation_time.replace(tzinfo=timezone.utc)
+
+
+def _shown_age(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

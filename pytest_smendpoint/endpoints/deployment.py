@@ -1,0 +1,77 @@
+"""One endpoint for the session: from a resolved model to a record, and back to nothing."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from pytest_smendpoint.aws.backends import Backend
+from pytest_smendpoint.aws.diagnostics import deploy_diagnostics
+from pytest_smendpoint.aws.lifecycle import EndpointPlan, EndpointRecord, Lifecycle
+from pytest_smendpoint.aws.resolve import AwsContext, ExistingEndpoint, ModelSpec, from_user_object
+from pytest_smendpoint.settings.naming import SessionIdentity
+from pytest_smendpoint.settings.options import Settings
+
+Adjust = Callable[[ModelSpec, EndpointPlan], "tuple[ModelSpec, EndpointPlan] | None"]
+
+
+def aws_context(backend: Backend, identity: SessionIdentity, sagemaker: Any) -> AwsContext:
+    return AwsContext(
+        session=backend.boto_session,
+        region=backend.region,
+        sagemaker=sagemaker,
+        backend=backend.name,
+        key_prefix=f"pytest-smendpoint/{identity.session_id}",
+    )
+
+
+def plan_for(model: ModelSpec, settings: Settings, identity: SessionIdentity) -> EndpointPlan:
+    """Names and instance settings; the endpoint config shares the endpoint's name, as the SDK's."""
+    endpoint_name = settings.endpoint_name or identity.name("endpoint")
+    return EndpointPlan(
+        endpoint_name=endpoint_name,
+        config_name=endpoint_name,
+        model_name=settings.model_name or model.name or identity.name("model"),
+        instance_type=settings.instance_type,
+        instance_count=settings.instance_count,
+        model_data_download_timeout=settings.model_data_download_timeout,
+        container_startup_health_check_timeout=settings.container_startup_health_check_timeout,
+        deploy_timeout=settings.deploy_timeout,
+        session_id=identity.session_id,
+        tags=tuple(identity.tags()),
+    )
+
+
+@contextlib.contextmanager
+def open_endpoint(
+    model_object: Any,
+    *,
+    settings: Settings,
+    backend: Backend,
+    identity: SessionIdentity,
+    adjust: Adjust | None = None,
+    on_status: Callable[[str, float], None] | None = None,
+) -> Iterator[EndpointRecord]:
+    """Deploy what `sm_model` gave (or attach to an existing endpoint); clean up on exit."""
+    sagemaker = backend.client("sagemaker")
+    lifecycle = Lifecycle(
+        sagemaker,
+        region=backend.region,
+        backend=backend.name,
+        serving=backend.serving,
+        on_status=on_status,
+        diagnose=deploy_diagnostics(lambda: backend.client("logs")),  # made only on failure
+    )
+    target = from_user_object(model_object, settings, aws_context(backend, identity, sagemaker))
+    if isinstance(target, ExistingEndpoint):
+        with lifecycle.attached(target) as record:
+            yield record
+        return
+    plan = plan_for(target, settings, identity)
+    if adjust is not None:
+        adjusted = adjust(target, plan)
+        if adjusted is not None:
+            target, plan = adjusted
+    with lifecycle.deployed(target, plan, keep=settings.keep_endpoint) as record:
+        yield record

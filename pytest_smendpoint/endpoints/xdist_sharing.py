@@ -1,0 +1,493 @@
+"""One endpoint per configuration for a whole pytest-xdist run, deleted once after the last worker.
+
+The controller (which runs no tests) gives every worker the run's session identity, a directory
+and, under moto, the URL of the moto server it runs with the models served behind it
+(`serving/moto_server.py`). Workers coordinate with `filelock`, as pytest-xdist documents for
+session fixtures that must run once: the first worker to take a configuration's lock deploys
+and writes the record; the others wait on the lock and read it. No worker deletes anything: the
+controller does at its session end, from the files workers wrote, once every worker has
+finished or crashed. A worker killed mid-deploy releases its lock (the OS drops a dead
+process's flock); the next worker removes what it had created (only what carries this run's
+session tag) and deploys again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_smendpoint.settings.naming import TAG_SESSION, SessionIdentity
+
+if TYPE_CHECKING:
+    from pytest_smendpoint.aws.backends import Backend
+    from pytest_smendpoint.aws.lifecycle import EndpointPlan, EndpointRecord
+    from pytest_smendpoint.settings.options import Settings
+
+WORKERINPUT_KEY = "smendpoint"
+CONTROLLER_PLUGIN = "smendpoint-xdist"  # `-p no:smendpoint-xdist`: every worker deploys its own
+# Waiters give up this long after a deploy could have timed out on its own (--sm-deploy-timeout).
+LOCK_MARGIN_SECONDS = 300.0
+# A worker's record: its teardown happens elsewhere, later.
+CONTROLLER_TEARDOWN = "by the xdist controller"
+
+
+@dataclass(frozen=True)
+class RunShare:
+    """What the controller hands every worker (through xdist's workerinput: plain values only)."""
+
+    identity: dict[str, Any]
+    directory: str
+    server_url: str | None = None
+    region: str | None = None
+
+    def session_identity(self) -> SessionIdentity:
+        return SessionIdentity(**self.identity)
+
+
+def is_controller(config: pytest.Config) -> bool:
+    """xdist will start workers from this process (not a worker, not -n0, not --collect-only)."""
+    return (
+        config.pluginmanager.hasplugin("xdist")
+        and not hasattr(config, "workerinput")
+        and config.getoption("dist", "no") != "no"
+        and bool(config.getoption("tx", None))
+        and not config.getoption("collectonly", False)
+    )
+
+
+def configure(config: pytest.Config, settings: Settings, state: Any) -> None:
+    """On a worker, adopt the run's identity; on a controller, register the coordinator."""
+    share = worker_share(config)
+    if share is not None:
+        state.identity = share.run.session_identity()
+    elif is_controller(config):
+        controller = Controller(settings, state, config)
+        if config.pluginmanager.register(controller, CONTROLLER_PLUGIN) is not None:
+            controller.start()
+
+
+def finish(session: pytest.Session) -> None:
+    """At the controller's session end: release the run's endpoints (no-op elsewhere)."""
+    controller = session.config.pluginmanager.get_plugin(CONTROLLER_PLUGIN)
+    if isinstance(controller, Controller):
+        controller.finish(session)
+
+
+# -- controller ---------------------------------------------------------------------------
+
+
+class Controller:
+    """The xdist controller's side: start the shared account, brief workers, clean up last."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        state: Any,
+        config: pytest.Config,
+    ) -> None:
+        self.settings = settings
+        self.identity: SessionIdentity = state.identity
+        self.state = state  # plugin.SessionState: what the session summary shows
+        self.config = config
+        # Made when the first worker is set up: a run that stops before that leaves none.
+        self.directory = Path(tempfile.gettempdir()) / f"pytest-smendpoint-xdist-{uuid.uuid4().hex}"
+        self.server: Any = None
+        self.region: str | None = None
+
+    def start(self) -> None:
+        """Under moto, start the shared server now: workers need its URL when they start.
+        It costs moto's import (about 1 s) in this process, paid only under xdist."""
+        if self.settings.backend != "moto":
+            return
+        import boto3
+
+        from pytest_smendpoint.aws.backends import MOTO_ACCOUNT_ID, MOTO_DEFAULT_REGION
+        from pytest_smendpoint.serving.moto_server import SharedMotoServer
+
+        # The region as the in-process moto backend picks it.
+        self.region = self.settings.region or boto3.Session().region_name or MOTO_DEFAULT_REGION
+        directory = self.settings.serve_directory
+        self.server = SharedMotoServer(
+            self.region,
+            MOTO_ACCOUNT_ID,
+            serve_command=self.settings.serve_command,
+            startup_timeout=self.settings.container_startup_health_check_timeout,
+            serve_directory=Path(directory) if directory else None,
+        )
+        self.server.start()
+
+    def pytest_configure_node(self, node: Any) -> None:
+        self.directory.mkdir(mode=0o700, exist_ok=True)
+        run = RunShare(
+            identity=dataclasses.asdict(self.identity),
+            directory=str(self.directory),
+            server_url=self.server.url if self.server is not None else None,
+            region=self.region,
+        )
+        node.workerinput[WORKERINPUT_KEY] = dataclasses.asdict(run)
+
+    def finish(self, session: pytest.Session) -> None:
+        """Delete what workers deployed, then stop the server. Called from plugin.py's trylast
+        pytest_sessionfinish: after xdist's own has shut the workers down, before the report."""
+        try:
+            failed = self.release_all()
+        finally:
+            self.close()
+        if failed and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_unconfigure(self) -> None:
+        self.close()  # a net: sessionfinish did not run (an error at start-up)
+
+    def release_all(self) -> bool:
+        """Delete what workers deployed or began to deploy; True if something could not be."""
+        intents = sorted(self.directory.glob("*.intent.json"))
+        if not intents:
+            return False
+        from pytest_smendpoint.aws.lifecycle import EndpointRecord
+        from pytest_smendpoint.errors import TeardownError
+
+        with self._sagemaker() as (sagemaker, region, backend_name):
+            failed = False
+            for intent_path in intents:
+                key = intent_path.name.removesuffix(".intent.json")
+                intent = json.loads(intent_path.read_text())
+                record_path = self.directory / f"{key}.record.json"
+                if record_path.exists():
+                    record = _record_from_json(record_path.read_text())
+                else:  # deploy never finished: report what was (maybe) created
+                    record = EndpointRecord(
+                        name=intent["endpoint_name"],
+                        config_name=intent["config_name"],
+                        model_names=(intent["model_name"],),
+                        region=region,
+                        backend=backend_name,
+                        deploy_seconds=0.0,
+                        owned=True,
+                        source="an interrupted deploy",
+                    )
+                if not record.owned or (self.settings.keep_endpoint and record_path.exists()):
+                    self._report(record)
+                    continue
+                self.config.hook.pytest_smendpoint_before_teardown(
+                    config=self.config, endpoint=record
+                )
+                try:
+                    deleted = release(
+                        sagemaker, region, backend_name, intent, checked=not record_path.exists()
+                    )
+                except TeardownError as error:
+                    record.teardown = "failed"
+                    record.manual_commands = error.commands
+                    failed = True
+                else:
+                    record.teardown = "deleted"
+                    record.manual_commands = []
+                    if not record_path.exists() and not deleted:
+                        continue  # nothing had been created: nothing to report
+                self._report(record)
+            return failed
+
+    def _report(self, record: EndpointRecord) -> None:
+        """Workers report the endpoint with their own sm_invoke counters (report.py); give
+        their entries the teardown that happened here, or report it here if none did."""
+        entries = [
+            entry
+            for payload in getattr(self.state, "worker_payloads", ())
+            for entry in payload.get("endpoints", ())
+            if entry.get("name") == record.name
+        ]
+        for entry in entries:
+            entry["teardown"] = record.teardown
+            entry["manual_commands"] = list(record.manual_commands)
+        if not entries:
+            self.state.endpoints.append(record)
+
+    @contextlib.contextmanager
+    def _sagemaker(self) -> Iterator[tuple[Any, str, str]]:
+        """A SageMaker client for the account workers used: the shared server, or AWS."""
+        from botocore.config import Config
+
+        retries = Config(retries={"mode": "standard"})
+        if self.server is not None:
+            import boto3
+
+            region = self.region or self.server.region
+            session = boto3.session.Session(
+                aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
+            )
+            yield (
+                session.client("sagemaker", endpoint_url=self.server.url, config=retries),
+                region,
+                "moto",
+            )
+            return
+        from pytest_smendpoint.aws.backends import open_backend
+
+        with open_backend(self.settings) as backend:
+            yield backend.client("sagemaker"), backend.region, backend.name
+
+    def close(self) -> None:
+        server, self.server = self.server, None
+        try:
+            if server is not None:
+                server.stop()
+        finally:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def release(
+    sagemaker: Any, region: str, backend_name: str, intent: dict[str, Any], *, checked: bool
+) -> list[str]:
+    """Delete what an intent names. `checked`: the deploy did not finish, so delete only what
+    carries this run's session tag (a user-given name may belong to someone else)."""
+    from pytest_smendpoint.aws.lifecycle import Lifecycle
+
+    session_id = intent["session_id"]
+    names = {
+        "endpoint": intent["endpoint_name"],
+        "config": intent["config_name"],
+        "model": intent["model_name"],
+    }
+    if checked:
+        names = {
+            kind: name for kind, name in names.items() if _tagged(sagemaker, kind, name, session_id)
+        }
+    lifecycle = Lifecycle(sagemaker, region=region, backend=backend_name)
+    return lifecycle.delete_for_session(
+        names.get("endpoint"),
+        names.get("config"),
+        [names["model"]] if "model" in names else [],
+        session_id,
+    )
+
+
+_DESCRIBE = {
+    "endpoint": ("describe_endpoint", "EndpointName", "EndpointArn"),
+    "config": ("describe_endpoint_config", "EndpointConfigName", "EndpointConfigArn"),
+    "model": ("describe_model", "ModelName", "ModelArn"),
+}
+
+
+def _tagged(sagemaker: Any, kind: str, name: str, session_id: str) -> bool:
+    from botocore.exceptions import ClientError
+
+    method, parameter, arn_key = _DESCRIBE[kind]
+    try:
+        arn = getattr(sagemaker, method)(**{parameter: name})[arn_key]
+        tags = sagemaker.list_tags(ResourceArn=arn).get("Tags", [])
+    except ClientError:
+        return False  # not there (never created, or already deleted)
+    return any(t["Key"] == TAG_SESSION and t["Value"] == session_id for t in tags)
+
+
+# -- workers --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkerShare:
+    """A worker's view of the run: the shared account and the coordination directory."""
+
+    run: RunShare
+    worker_id: str
+
+    @contextlib.contextmanager
+    def open_backend(self, settings: Settings) -> Iterator[Backend]:
+        """Under moto, the controller's server (one account for all workers); else as usual."""
+        from pytest_smendpoint.aws.backends import open_backend, shared_moto_backend
+
+        if settings.backend == "moto" and self.run.server_url:
+            with shared_moto_backend(
+                self.run.region or "us-east-1", self.run.server_url
+            ) as backend:
+                yield backend
+        else:
+            with open_backend(settings) as backend:
+                yield backend
+
+    def model(self, resolve: Callable[[], Any], name: str = "model") -> Any:
+        """The settings' model, resolved (and a local folder packed and uploaded) once per run;
+        `name` tells configurations apart (a factory endpoint's model is its own)."""
+        from pytest_smendpoint.aws.resolve import ExistingEndpoint, ModelSpec
+
+        directory = Path(self.run.directory)
+        with _lock(directory / f"{name}.lock", None):
+            cached = directory / f"{name}.json"
+            if cached.exists():
+                data = json.loads(cached.read_text())
+                if "existing" in data:
+                    return ExistingEndpoint(data["existing"])
+                return ModelSpec(**data)
+            model = resolve()
+            if isinstance(model, ExistingEndpoint):
+                data = {"existing": model.name}
+            else:
+                data = _spec_to_json(model)
+            _write_json(cached, data)
+            return model
+
+    def endpoint(
+        self,
+        model_object: Any,
+        *,
+        settings: Settings,
+        backend: Backend,
+        identity: SessionIdentity,
+        adjust: Callable[[Any, Any], Any] | None = None,
+        on_status: Callable[[str, float], None] | None = None,
+    ) -> tuple[EndpointRecord, bool]:
+        """The run's endpoint for this configuration, and whether this worker deployed it.
+        Nothing is deleted in a worker: the controller deletes it after every worker is done."""
+        from pytest_smendpoint.aws.resolve import from_user_object
+        from pytest_smendpoint.endpoints.deployment import aws_context, open_endpoint
+        from pytest_smendpoint.errors import SmEndpointError
+
+        sagemaker = backend.client("sagemaker")
+        target = from_user_object(model_object, settings, aws_context(backend, identity, sagemaker))
+        key = config_key(target, settings, backend)
+        directory = Path(self.run.directory)
+        paths = {kind: directory / f"{key}.{kind}.json" for kind in ("intent", "record", "failed")}
+        with _lock(directory / f"{key}.lock", settings.deploy_timeout + LOCK_MARGIN_SECONDS):
+            if paths["record"].exists():
+                record = _record_from_json(paths["record"].read_text())
+                record.teardown = CONTROLLER_TEARDOWN
+                return record, False
+            if paths["failed"].exists():
+                raise SmEndpointError(
+                    "the run's shared endpoint failed to deploy in another worker: "
+                    + json.loads(paths["failed"].read_text())["error"]
+                )
+            if paths["intent"].exists():  # a worker died mid-deploy: remove what it created
+                intent = json.loads(paths["intent"].read_text())
+                release(sagemaker, backend.region, backend.name, intent, checked=True)
+
+            def adjust_and_announce(model: Any, plan: EndpointPlan) -> Any:
+                adjusted = adjust(model, plan) if adjust is not None else None
+                final = adjusted[1] if adjusted is not None else plan
+                # Written before anything is created, so nothing is ever created unannounced.
+                _write_json(paths["intent"], _intent(final, self.worker_id))
+                return adjusted
+
+            # keep: leaving open_endpoint only marks the record; the controller deletes it.
+            kept = dataclasses.replace(settings, keep_endpoint=True)
+            try:
+                with open_endpoint(
+                    target,
+                    settings=kept,
+                    backend=backend,
+                    identity=identity,
+                    adjust=adjust_and_announce,
+                    on_status=on_status,
+                ) as record:
+                    pass
+            except Exception as error:  # the deploy failed (and cleaned up): nobody retries
+                _write_json(paths["failed"], {"error": f"{type(error).__name__}: {error}"})
+                raise
+            if record.owned and not settings.keep_endpoint:
+                record.teardown = "pending"
+                record.manual_commands = []
+            _write_json(paths["record"], _record_to_json(record))
+            record.teardown = CONTROLLER_TEARDOWN
+            return record, True
+
+
+def worker_share(config: pytest.Config) -> WorkerShare | None:
+    """This process is an xdist worker of a run the controller coordinates (else None)."""
+    workerinput = getattr(config, "workerinput", None)
+    if not workerinput or WORKERINPUT_KEY not in workerinput:
+        return None
+    return WorkerShare(RunShare(**workerinput[WORKERINPUT_KEY]), workerinput.get("workerid", "?"))
+
+
+def config_key(target: Any, settings: Settings, backend: Backend) -> str:
+    """Workers deploying the same model with the same settings share one endpoint: this is
+    that identity (a resolved ModelSpec, not the SDK object, so it is the same in every process)."""
+    material = {
+        "model": model_material(target),
+        "backend": backend.name,
+        "region": backend.region,
+        "endpoint_name": settings.endpoint_name,
+        "model_name": settings.model_name,
+        "instance_type": settings.instance_type,
+        "instance_count": settings.instance_count,
+        "model_data_download_timeout": settings.model_data_download_timeout,
+        "container_startup_health_check_timeout": settings.container_startup_health_check_timeout,
+    }
+    text = json.dumps(material, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def model_material(target: Any) -> dict[str, Any]:
+    """A resolved model (ModelSpec or ExistingEndpoint) as plain data, equal in every process."""
+    from pytest_smendpoint.aws.resolve import ExistingEndpoint
+
+    if isinstance(target, ExistingEndpoint):
+        return {"existing": target.name}
+    return _spec_to_json(target)
+
+
+def _spec_to_json(spec: Any) -> dict[str, Any]:
+    # Not dataclasses.asdict: it deep-copies, and the environment is a (unpicklable) mappingproxy.
+    data = {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec)}
+    return {**data, "environment": dict(spec.environment)}
+
+
+def _intent(plan: EndpointPlan, worker_id: str) -> dict[str, Any]:
+    return {
+        "endpoint_name": plan.endpoint_name,
+        "config_name": plan.config_name,
+        "model_name": plan.model_name,
+        "session_id": plan.session_id,
+        "worker": worker_id,
+    }
+
+
+def _record_to_json(record: EndpointRecord) -> dict[str, Any]:
+    return dataclasses.asdict(record)
+
+
+def _record_from_json(text: str) -> EndpointRecord:
+    from pytest_smendpoint.aws.lifecycle import EndpointRecord
+
+    data = json.loads(text)
+    data["model_names"] = tuple(data["model_names"])
+    return EndpointRecord(**data)
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    """Atomically: a reader never sees half a file (a worker may die while writing)."""
+    scratch = path.with_suffix(f".{os.getpid()}.tmp")
+    scratch.write_text(json.dumps(data))
+    os.replace(scratch, path)
+
+
+@contextlib.contextmanager
+def _lock(path: Path, timeout: float | None) -> Iterator[None]:
+    from filelock import FileLock, Timeout
+
+    from pytest_smendpoint.errors import SmEndpointError
+
+    lock = FileLock(str(path), timeout=-1 if timeout is None else timeout)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise SmEndpointError(
+            f"waited {timeout:.0f} s for another pytest-xdist worker to deploy the run's "
+            f"endpoint ({path.name}); it is still holding the lock"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()

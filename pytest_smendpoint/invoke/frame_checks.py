@@ -1,0 +1,216 @@
+"""Turn a user's DataFrame into the exact columns to send, or say precisely why it cannot be sent.
+
+Every check runs on the whole frame before any request, so bad input never half-runs. The frame
+that comes out holds only CSV-ready columns: integers, float64 (narrower floats widened, which is
+exact), text when allowed, and, as the one exception, long doubles (see `CsvEncoder`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as ptypes
+
+from pytest_smendpoint.invoke.errors import FrameError, shown
+
+_SHOWN_COLUMNS = 20
+
+
+@dataclass(frozen=True)
+class FrameRules:
+    """What to drop and what to expect; built per call from InvokeSettings and keyword overrides."""
+
+    labels: tuple[Hashable, ...] = ("label",)
+    labels_explicit: bool = False
+    features: tuple[str, ...] | int | None = None
+    allow_nan: bool = False
+    allow_strings: bool = False
+
+
+@dataclass(frozen=True)
+class PreparedFrame:
+    """The columns to send, in the caller's order, and what was done to get them."""
+
+    frame: pd.DataFrame
+    dropped_labels: tuple[Hashable, ...]
+    text_columns: tuple[Hashable, ...]
+
+
+def names(items: Sequence[object]) -> str:
+    """`'a', 'b', 'c'` (shortened past 20), the way every message here lists columns."""
+    text = ", ".join(shown(item) for item in items[:_SHOWN_COLUMNS])
+    if len(items) > _SHOWN_COLUMNS:
+        text += f", ... ({len(items)} in all)"
+    return text
+
+
+def prepare(df: object, rules: FrameRules) -> PreparedFrame:
+    """Drop labels, check features, dtypes and values; raise FrameError naming what is wrong."""
+    if not isinstance(df, pd.DataFrame):
+        raise FrameError(f"sm_invoke takes a pandas DataFrame, got {type(df).__name__}")
+    duplicated = list(dict.fromkeys(df.columns[df.columns.duplicated()]))
+    if duplicated:
+        raise FrameError(f"the DataFrame has duplicate column names: {names(duplicated)}")
+    dropped = _labels_to_drop(df, rules)
+    frame = df.drop(columns=list(dropped)) if dropped else df
+    _check_features(list(frame.columns), rules.features, dropped)
+    if len(frame) == 0:
+        return PreparedFrame(frame, dropped, ())
+    if frame.shape[1] == 0:
+        after = f" after dropping {names(list(dropped))}" if dropped else ""
+        raise FrameError(f"the DataFrame has no feature columns to send{after}")
+    frame, text_columns = _csv_ready_columns(frame, rules.allow_strings)
+    _check_values(frame, rules.allow_nan)
+    return PreparedFrame(frame, dropped, text_columns)
+
+
+def _labels_to_drop(df: pd.DataFrame, rules: FrameRules) -> tuple[Hashable, ...]:
+    present = [label for label in rules.labels if label in df.columns]
+    if rules.labels_explicit:
+        absent = [label for label in rules.labels if label not in df.columns]
+        if absent:
+            noun = "label column" if len(absent) == 1 else "label columns"
+            verb = "is" if len(absent) == 1 else "are"
+            raise FrameError(
+                f"{noun} {names(absent)} {verb} not in the DataFrame "
+                f"(columns: {names(list(df.columns))})"
+            )
+    return tuple(present)
+
+
+def _check_features(
+    columns: list[Hashable], expected: tuple[str, ...] | int | None, dropped: tuple[Hashable, ...]
+) -> None:
+    if expected is None:
+        return
+    after = f" after dropping {names(list(dropped))}" if dropped else ""
+    if isinstance(expected, int):
+        if len(columns) != expected:
+            raise FrameError(
+                f"expected {expected} feature columns, the DataFrame has {len(columns)}{after}: "
+                f"{names(columns)}"
+            )
+        return
+    # Settings give names as text; compare as text so integer column labels (0, 1, ...) match.
+    got = [str(column) for column in columns]
+    want = [str(name) for name in expected]
+    if got == want:
+        return
+    problems = []
+    missing = [name for name in want if name not in got]
+    unexpected = [name for name in got if name not in want]
+    if missing:
+        problems.append(f"missing {names(missing)}")
+    if unexpected:
+        problems.append(f"unexpected {names(unexpected)}")
+    got_common = [name for name in got if name in want]
+    want_common = [name for name in want if name in got]
+    if got_common != want_common:
+        problems.append(f"out of order: expected {names(want_common)}, got {names(got_common)}")
+    raise FrameError(f"feature columns differ from the expected ones{after}: {'; '.join(problems)}")
+
+
+def _csv_ready_columns(
+    frame: pd.DataFrame, allow_strings: bool
+) -> tuple[pd.DataFrame, tuple[Hashable, ...]]:
+    """Convert what must be converted; reject what CSV cannot carry as a model feature."""
+    replaced: dict[int, pd.Series | np.ndarray] = {}
+    text: list[Hashable] = []
+    refused: list[str] = []
+    text_refused = False
+    for position, (name, column) in enumerate(frame.items()):
+        original = column
+        if isinstance(column.dtype, pd.SparseDtype):
+            column = column.sparse.to_dense()
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            column = _decategorize(column)
+        dtype = column.dtype
+        if ptypes.is_bool_dtype(dtype):
+            # Sent as 1/0: what scikit-learn and XGBoost make of a bool feature anyway, and
+            # unlike pyarrow's true/false, what every numeric CSV reader parses.
+            column = column.astype("UInt8" if column.hasnans else np.uint8)
+        elif ptypes.is_integer_dtype(dtype):
+            pass
+        elif ptypes.is_float_dtype(dtype):
+            if dtype != np.float64 and not (isinstance(dtype, np.dtype) and dtype.itemsize > 8):
+                # float16/float32/nullable/pyarrow floats widen exactly to float64, so the model
+                # parses the very value that predicting on the frame locally would see; missing
+                # values become NaN, which the encoder writes as an empty field.
+                column = pd.Series(
+                    column.to_numpy(dtype=np.float64, na_value=np.nan), index=column.index
+                )
+        elif _is_text(column):
+            if not allow_strings:
+                text_refused = True
+                refused.append(f"{shown(name)} ({original.dtype})")
+                continue
+            text.append(name)
+        else:
+            refused.append(f"{shown(name)} ({original.dtype})")
+            continue
+        if column is not original:
+            replaced[position] = column
+    if refused:
+        hint = (
+            "; pass allow_strings=True to send text columns as quoted CSV fields"
+            if text_refused
+            else "; convert them to numbers first"
+        )
+        raise FrameError(
+            f"cannot send non-numeric columns as CSV features: {', '.join(refused)}{hint}"
+        )
+    if replaced:
+        frame = frame.copy(deep=False)
+        for position, column in replaced.items():
+            frame.isetitem(position, column)
+    return frame, tuple(text)
+
+
+def _decategorize(column: pd.Series) -> pd.Series:
+    """A categorical column as its values, so it is checked and written like any other."""
+    categories = column.cat.categories.dtype
+    if ptypes.is_integer_dtype(categories) and column.hasnans:
+        return column.astype("Int64")
+    return column.astype(categories)
+
+
+def _is_text(column: pd.Series) -> bool:
+    if column.dtype == object:
+        return pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty")
+    return ptypes.is_string_dtype(column.dtype)
+
+
+def _check_values(frame: pd.DataFrame, allow_nan: bool) -> None:
+    missing: list[str] = []
+    infinite: list[str] = []
+    for name, column in frame.items():
+        if ptypes.is_float_dtype(column.dtype):
+            values = column.to_numpy()
+            nan_mask = np.isnan(values)
+            inf_mask = np.isinf(values)
+            if inf_mask.any():
+                infinite.append(_first(name, frame.index, inf_mask))
+        else:
+            nan_mask = column.isna().to_numpy()
+        if not allow_nan and nan_mask.any():
+            missing.append(_first(name, frame.index, nan_mask))
+    problems = []
+    if missing:
+        problems.append(
+            f"NaN or missing values in columns {', '.join(missing)}: drop or fill them, or pass "
+            "allow_nan=True to send them as empty fields"
+        )
+    if infinite:
+        problems.append(
+            f"infinite values in columns {', '.join(infinite)}: CSV has no portable infinity, "
+            "clip or drop them (allow_nan does not cover them)"
+        )
+    if problems:
+        raise FrameError("\n".join(problems))
+
+
+def _first(name: Hashable, index: pd.Index, mask: np.ndarray) -> str:
+    return f"{shown(name)} (first at row {shown(index[int(np.argmax(mask))])})"

@@ -1,0 +1,365 @@
+"""The invoker behind `sm_invoke`: a DataFrame in, one prediction per row out, aligned.
+
+The frame is checked whole (`frame_checks`), encoded and split under the payload budget
+(`csv_payloads`), sent concurrently through one runtime client while the next chunk is encoded,
+and every answer is parsed (`prediction_parsing`) and put back in row order.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Hashable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from pytest_smendpoint.invoke.csv_payloads import (
+    PAYLOAD_CEILING_BYTES,
+    Budget,
+    CsvEncoder,
+    Payload,
+    iter_payloads,
+    row_bytes_bound,
+)
+from pytest_smendpoint.invoke.errors import (
+    EndpointInvocationError,
+    FrameError,
+    InvokeArgumentError,
+    InvokeError,
+    PredictionCountError,
+    ResponseFormatError,
+    RowTooLargeError,
+    shown,
+)
+from pytest_smendpoint.invoke.frame_checks import FrameRules, prepare
+from pytest_smendpoint.invoke.prediction_parsing import Predictions, parse_predictions, to_pandas
+from pytest_smendpoint.settings.options import InvokeSettings
+
+__all__ = [
+    "PAYLOAD_CEILING_BYTES",
+    "EndpointInvocationError",
+    "FrameError",
+    "InvocationStats",
+    "InvokeArgumentError",
+    "InvokeError",
+    "Invoker",
+    "PredictionCountError",
+    "ResponseFormatError",
+    "RowTooLargeError",
+    "make_runtime_client",
+]
+
+CONTENT_TYPE = "text/csv"
+
+
+class RuntimeClient(Protocol):
+    """What the invoker needs of a `sagemaker-runtime` client (tests pass fakes)."""
+
+    def invoke_endpoint(self, **kwargs: Any) -> Mapping[str, Any]: ...
+
+
+def make_runtime_client(
+    boto_session: Any, invoke_settings: InvokeSettings, **client_kwargs: Any
+) -> Any:
+    """A runtime client fit for concurrent invokes: standard retries (throttling is retried with
+    backoff) and a connection pool no smaller than the concurrency. A `config=` in
+    `client_kwargs` is merged over these; other keywords (endpoint_url, ...) go to `client()`."""
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 8},
+        max_pool_connections=max(10, invoke_settings.max_concurrency),
+    )
+    extra = client_kwargs.pop("config", None)
+    if extra is not None:
+        config = config.merge(extra)
+    return boto_session.client("sagemaker-runtime", config=config, **client_kwargs)
+
+
+@dataclass
+class InvocationStats:
+    """Counters for the session report; every request made through one Invoker adds to them."""
+
+    rows: int = 0  # rows whose predictions came back
+    requests: int = 0  # InvokeEndpoint calls made (botocore's own retries not counted)
+    bytes_sent: int = 0
+    errors: int = 0  # requests that failed or whose answer could not be used
+    retries: int = 0  # botocore retries, from ResponseMetadata.RetryAttempts
+    latencies_ms: list[float] = field(default_factory=list)
+
+    def record(self, payload: Payload, latency_ms: float, ok: bool, retries: int = 0) -> None:
+        """Count one request (the Invoker calls this under its lock)."""
+        self.requests += 1
+        self.bytes_sent += len(payload.body)
+        self.latencies_ms.append(latency_ms)
+        self.retries += retries
+        if ok:
+            self.rows += payload.rows
+        else:
+            self.errors += 1
+
+    def percentile(self, q: float) -> float | None:
+        """The q-th percentile latency in ms (linear interpolation), None before any request."""
+        if not self.latencies_ms:
+            return None
+        return float(np.percentile(self.latencies_ms, q))
+
+    @property
+    def p50(self) -> float | None:
+        return self.percentile(50)
+
+    @property
+    def p95(self) -> float | None:
+        return self.percentile(95)
+
+    @property
+    def p99(self) -> float | None:
+        return self.percentile(99)
+
+    @property
+    def max(self) -> float | None:
+        return max(self.latencies_ms) if self.latencies_ms else None
+
+    def summary(self) -> str:
+        """One line for the session report."""
+        line = (
+            f"{self.requests} requests, {self.rows} rows, {self.bytes_sent / 1e6:.1f} MB sent, "
+            f"{self.errors} errors, {self.retries} retries"
+        )
+        if self.latencies_ms:
+            line += (
+                f"; latency ms p50 {self.p50:.1f}, p95 {self.p95:.1f}, p99 {self.p99:.1f}, "
+                f"max {self.max:.1f}"
+            )
+        return line
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One call's effective options: settings with the call's overrides applied and checked."""
+
+    rules: FrameRules
+    budget: Budget
+    accept: str
+    concurrency: int
+
+
+class Invoker:
+    """Predictions for a DataFrame from one endpoint; one instance per session fixture."""
+
+    def __init__(
+        self, runtime: RuntimeClient, endpoint_name: str, settings: InvokeSettings | None = None
+    ) -> None:
+        self.runtime = runtime
+        self.endpoint_name = endpoint_name
+        self.settings = settings if settings is not None else InvokeSettings()
+        self.stats = InvocationStats()
+        self._stats_lock = threading.Lock()  # requests finish on the executor's threads
+
+    def __call__(
+        self,
+        df: pd.DataFrame,
+        *,
+        label: Hashable | Sequence[Hashable] | None = None,
+        features: Sequence[str] | int | None = None,
+        allow_nan: bool = False,
+        allow_strings: bool = False,
+        accept: str | None = None,
+        max_payload_bytes: int | None = None,
+        max_rows_per_request: int | None = None,
+        max_concurrency: int | None = None,
+    ) -> pd.Series | pd.DataFrame:
+        """Every row's prediction, as few requests as the budgets allow, aligned with df.index."""
+        plan = self._plan(
+            label,
+            features,
+            allow_nan,
+            allow_strings,
+            accept,
+            max_payload_bytes,
+            max_rows_per_request,
+            max_concurrency,
+            single_record=False,
+        )
+        return self._run(df, plan)
+
+    def rows(
+        self,
+        df: pd.DataFrame,
+        *,
+        label: Hashable | Sequence[Hashable] | None = None,
+        features: Sequence[str] | int | None = None,
+        allow_nan: bool = False,
+        allow_strings: bool = False,
+        accept: str | None = None,
+        max_payload_bytes: int | None = None,
+        max_concurrency: int | None = None,
+    ) -> pd.Series | pd.DataFrame:
+        """One request per row, each body a single CSV record without a trailing newline (as the
+        SDK's CSVSerializer sends one record), for models that take one record per request."""
+        plan = self._plan(
+            label,
+            features,
+            allow_nan,
+            allow_strings,
+            accept,
+            max_payload_bytes,
+            1,
+            max_concurrency,
+            single_record=True,
+        )
+        return self._run(df, plan)
+
+    def _plan(
+        self,
+        label: Hashable | Sequence[Hashable] | None,
+        features: Sequence[str] | int | None,
+        allow_nan: bool,
+        allow_strings: bool,
+        accept: str | None,
+        max_payload_bytes: int | None,
+        max_rows_per_request: int | None,
+        max_concurrency: int | None,
+        single_record: bool,
+    ) -> _Plan:
+        settings = self.settings
+        labels: tuple[Hashable, ...]
+        if label is None:
+            # An InvokeSettings built by hand may leave label empty: that means the default.
+            explicit = settings.label_explicit
+            labels = tuple(settings.label) if explicit or settings.label else ("label",)
+        elif isinstance(label, str) or not isinstance(label, Sequence):
+            labels, explicit = (label,), True
+        else:
+            labels, explicit = tuple(label), True
+        wanted: tuple[str, ...] | int | None = settings.features
+        if isinstance(features, str):
+            wanted = (features,)
+        elif features is not None:
+            wanted = features if isinstance(features, int) else tuple(features)
+        if isinstance(wanted, int) and (isinstance(wanted, bool) or wanted <= 0):
+            raise InvokeArgumentError(f"features={wanted!r}: a feature count must be positive")
+        max_bytes = _choose(max_payload_bytes, settings.max_payload_bytes)
+        if not 0 < max_bytes <= PAYLOAD_CEILING_BYTES:
+            raise InvokeArgumentError(
+                f"max_payload_bytes={max_bytes}: must be above 0 and at most "
+                f"{PAYLOAD_CEILING_BYTES} (SageMaker's real-time InvokeEndpoint limit)"
+            )
+        max_rows = _choose(max_rows_per_request, settings.max_rows_per_request)
+        if max_rows is not None and max_rows <= 0:
+            raise InvokeArgumentError(f"max_rows_per_request={max_rows}: must be positive")
+        concurrency = _choose(max_concurrency, settings.max_concurrency)
+        if concurrency <= 0:
+            raise InvokeArgumentError(f"max_concurrency={concurrency}: must be positive")
+        return _Plan(
+            rules=FrameRules(labels, explicit, wanted, allow_nan, allow_strings),
+            budget=Budget(max_bytes, max_rows, single_record),
+            accept=accept or settings.accept,
+            concurrency=concurrency,
+        )
+
+    def _run(self, df: pd.DataFrame, plan: _Plan) -> pd.Series | pd.DataFrame:
+        prepared = prepare(df, plan.rules)
+        if len(prepared.frame) == 0:
+            return pd.Series([], index=df.index, dtype="float64")
+        frame = prepared.frame
+        payloads = iter_payloads(CsvEncoder(frame), frame.index, plan.budget)
+        bound = row_bytes_bound(frame)
+        if bound is None or bound > plan.budget.max_bytes:
+            # Some row may not fit: split it all before the first request, so that such a row
+            # is an error before any traffic, at the cost of not overlapping encode and send.
+            payloads = iter(list(payloads))
+        parts = self._send_all(payloads, frame.index, plan)
+        return to_pandas(parts, df.index)
+
+    def _send_all(
+        self, payloads: Iterator[Payload], index: pd.Index, plan: _Plan
+    ) -> list[Predictions]:
+        """Answers in payload order; the next payloads are encoded while earlier ones are in
+        flight, and the first failure (in row order) cancels what has not started."""
+        window = 2 * plan.concurrency  # enough queued that no worker waits on the encoder
+        answers: list[Predictions] = []
+        pending: deque[Future[Predictions]] = deque()
+        with ThreadPoolExecutor(plan.concurrency, thread_name_prefix="sm-invoke") as pool:
+            try:
+                for payload in payloads:
+                    while len(pending) >= window:
+                        answers.append(pending.popleft().result())
+                    pending.append(pool.submit(self._send, payload, index, plan.accept))
+                while pending:
+                    answers.append(pending.popleft().result())
+            except BaseException:
+                for future in pending:
+                    future.cancel()
+                raise
+        return answers
+
+    def _send(self, payload: Payload, index: pd.Index, accept: str) -> Predictions:
+        rows = describe_rows(index, payload.start, payload.stop)
+        started = time.perf_counter()
+        try:
+            response = self.runtime.invoke_endpoint(
+                EndpointName=self.endpoint_name,
+                Body=payload.body,
+                ContentType=CONTENT_TYPE,
+                Accept=accept,
+            )
+            body = response["Body"].read()
+        except (ClientError, BotoCoreError) as exc:
+            self._record(payload, _ms_since(started), ok=False)
+            raise self._call_error(exc, rows) from exc
+        latency = _ms_since(started)
+        retries = int(response.get("ResponseMetadata", {}).get("RetryAttempts", 0))
+        where = f"endpoint {self.endpoint_name!r}, {rows}"
+        try:
+            parsed = parse_predictions(body, response.get("ContentType"), payload.rows, where)
+            if len(parsed.rows) != payload.rows:
+                raise PredictionCountError(self.endpoint_name, rows, payload.rows, len(parsed.rows))
+        except InvokeError:
+            self._record(payload, latency, ok=False, retries=retries)
+            raise
+        self._record(payload, latency, ok=True, retries=retries)
+        return parsed
+
+    def _record(self, payload: Payload, latency_ms: float, ok: bool, retries: int = 0) -> None:
+        with self._stats_lock:
+            self.stats.record(payload, latency_ms, ok, retries)
+
+    def _call_error(self, exc: ClientError | BotoCoreError, rows: str) -> EndpointInvocationError:
+        if isinstance(exc, BotoCoreError):
+            return EndpointInvocationError(self.endpoint_name, rows, type(exc).__name__, str(exc))
+        response: Mapping[str, Any] = exc.response
+        error = response.get("Error", {})
+        code = str(error.get("Code", "Unknown"))
+        # A ModelError carries the container's own status and message beside AWS's wrapper text.
+        message = response.get("OriginalMessage") or error.get("Message", "")
+        reason = f"{code}: {message}"
+        if response.get("OriginalStatusCode"):
+            reason = f"{code} (the container answered {response['OriginalStatusCode']}): {message}"
+        if response.get("LogStreamArn"):
+            reason += f" (log stream {response['LogStreamArn']})"
+        return EndpointInvocationError(self.endpoint_name, rows, code, reason)
+
+
+def describe_rows(index: pd.Index, start: int, stop: int) -> str:
+    """`rows 10000-19999` by position, with the index labels when they are not the positions."""
+    last = stop - 1
+    text = f"row {start}" if start == last else f"rows {start}-{last}"
+    positional = isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
+    if not positional:
+        labels = shown(index[start]) + ("" if start == last else f" to {shown(index[last])}")
+        text += f" (index {labels})"
+    return text
+
+
+def _choose(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000.0

@@ -1,0 +1,1 @@
+"""What the session tells people: progress lines, the summary, the JSON report, the gates."""

@@ -1,0 +1,47 @@
+"""Errors of the local serving: a model that cannot load, and an invocation the model rejected."""
+
+from __future__ import annotations
+
+from pytest_smendpoint.errors import SmEndpointError
+
+
+class LocalServingError(SmEndpointError):
+    """Base of the errors raised while serving endpoints locally behind moto."""
+
+
+class ModelLoadError(LocalServingError):
+    """A model could not be loaded; its message becomes the endpoint's FailureReason."""
+
+
+class EndpointNotFound(LocalServingError):
+    """The endpoint does not exist (or no longer exists) in the mocked account."""
+
+    def __init__(self, endpoint_name: str, account_id: str) -> None:
+        self.endpoint_name = endpoint_name
+        # SageMaker's own wording for InvokeEndpoint on a missing endpoint.
+        super().__init__(f"Endpoint {endpoint_name} of account {account_id} not found.")
+
+
+class EndpointNotServed(LocalServingError):
+    """The endpoint exists but cannot answer: its model failed to load."""
+
+
+class InvocationError(LocalServingError):
+    """The model (handler or BYO server) failed a request: becomes a ModelError to the caller."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        self.message = message
+        super().__init__(f"({status}) {message}")
+
+
+class UnsupportedFormatError(InvocationError):
+    """A content type or accept the default handlers cannot read or write (the toolkit's text)."""
+
+    def __init__(self, media_type: str | None, status: int) -> None:
+        super().__init__(
+            status,
+            f"Content type {media_type} is not supported by this framework.\n\n"
+            "Please implement input_fn to to deserialize the request data or an output_fn to\n"
+            "serialize the response. For more information, see the SageMaker Python SDK README.",
+        )

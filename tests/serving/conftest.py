@@ -1,0 +1,132 @@
+"""Fixtures for the local serving: a moto account with MOTO_CONFIG, a LocalServing on it, tiny
+scikit-learn models packed as model.tar.gz in the mocked S3, and endpoints created with boto3."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import boto3
+import moto
+import numpy as np
+import pytest
+from localsupport import ACCOUNT, BUCKET, CLASSES, FEATURES, REGION, ROLE, Deployed, pack
+from sklearn.linear_model import LinearRegression, LogisticRegression
+
+from pytest_smendpoint.serving import MOTO_CONFIG, LocalServing
+
+
+@pytest.fixture(scope="session")
+def classifier() -> LogisticRegression:
+    return LogisticRegression().fit(FEATURES, CLASSES)
+
+
+@pytest.fixture(scope="session")
+def regressor() -> LinearRegression:
+    return LinearRegression().fit(FEATURES, FEATURES @ np.array([0.3, -1.7, 2.9]) + 0.123456789)
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A fresh mocked account, with the passthrough URL local serving relies on."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    with moto.mock_aws(config=MOTO_CONFIG):
+        boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
+        yield
+
+
+@pytest.fixture
+def sagemaker(aws: None) -> Any:
+    return boto3.client("sagemaker", region_name=REGION)
+
+
+@pytest.fixture
+def make_serving(aws: None) -> Iterator[Callable[..., LocalServing]]:
+    """LocalServing factory: installs it, closes it at teardown (before the mock stops)."""
+    made: list[LocalServing] = []
+
+    def make(
+        serve_command: str | None = None, startup_timeout: float | None = None, install: bool = True
+    ) -> LocalServing:
+        serving = LocalServing(
+            region=REGION,
+            account_id=ACCOUNT,
+            serve_command=serve_command,
+            startup_timeout=startup_timeout,
+        )
+        if install:
+            serving.install()
+        made.append(serving)
+        return serving
+
+    yield make
+    for serving in made:
+        serving.close()
+
+
+@pytest.fixture
+def serving(make_serving: Callable[..., LocalServing]) -> LocalServing:
+    return make_serving()
+
+
+@pytest.fixture
+def runtime(serving: LocalServing) -> Any:
+    """A plain client made after install(), as a user's test would make it."""
+    return boto3.client("sagemaker-runtime", region_name=REGION)
+
+
+@pytest.fixture
+def runtime_after(aws: None) -> Any:
+    """A plain client; request it after the fixture that installs the serving."""
+    return boto3.client("sagemaker-runtime", region_name=REGION)
+
+
+_NAMES = itertools.count(1)
+
+
+@pytest.fixture
+def deploy(sagemaker: Any) -> Callable[..., Deployed]:
+    """Upload a model.tar.gz and create model, endpoint config and endpoint with boto3."""
+    s3 = boto3.client("s3", region_name=REGION)
+
+    def create(
+        files: Mapping[str, Any],
+        env: Mapping[str, str] | None = None,
+        variant: str = "AllTraffic",
+        containers: bool = False,
+    ) -> Deployed:
+        number = next(_NAMES)
+        key = f"m{number}/model.tar.gz"
+        s3.put_object(Bucket=BUCKET, Key=key, Body=pack(files))
+        container: dict[str, Any] = {
+            "Image": "123.dkr.ecr.us-east-1.amazonaws.com/sklearn:1",
+            "ModelDataUrl": f"s3://{BUCKET}/{key}",
+        }
+        if env:
+            container["Environment"] = dict(env)
+        model_name, config_name, name = f"model-{number}", f"config-{number}", f"ep-{number}"
+        if containers:
+            sagemaker.create_model(
+                ModelName=model_name, Containers=[container], ExecutionRoleArn=ROLE
+            )
+        else:
+            sagemaker.create_model(
+                ModelName=model_name, PrimaryContainer=container, ExecutionRoleArn=ROLE
+            )
+        sagemaker.create_endpoint_config(
+            EndpointConfigName=config_name,
+            ProductionVariants=[
+                {
+                    "VariantName": variant,
+                    "ModelName": model_name,
+                    "InitialInstanceCount": 1,
+                    "InstanceType": "ml.m5.large",
+                }
+            ],
+        )
+        sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=config_name)
+        return Deployed(name, model_name, config_name, variant)
+
+    return create

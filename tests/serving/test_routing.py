@@ -1,0 +1,327 @@
+"""How InvokeEndpoint reaches the local model: which clients, which errors, and that moto never
+parses an answered request."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Any
+
+import boto3
+import botocore.session
+import pytest
+from botocore.exceptions import ClientError
+from localsupport import ACCOUNT, FEATURES, REGION, csv_predictions, csv_rows
+
+from pytest_smendpoint.serving import LocalServing, LocalServingError
+from pytest_smendpoint.serving.routing import _DISPATCHER, EVENT
+
+
+def test_unknown_endpoint_is_sagemakers_validation_error(runtime):
+    with pytest.raises(ClientError) as raised:
+        runtime.invoke_endpoint(EndpointName="nope", Body=b"1", ContentType="text/csv")
+    error = raised.value.response
+    assert error["Error"]["Code"] == "ValidationError"
+    assert error["Error"]["Message"] == f"Endpoint nope of account {ACCOUNT} not found."
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_deleted_endpoint_is_not_found_even_without_endpoint_deleted(
+    serving, runtime, deploy, sagemaker, classifier
+):
+    endpoint = deploy({"model.joblib": classifier})
+    serving.endpoint_created(endpoint.name)
+    runtime.invoke_endpoint(EndpointName=endpoint.name, Body=b"1,2,3", ContentType="text/csv")
+    sagemaker.delete_endpoint(EndpointName=endpoint.name)  # straight to moto, no hook
+    with pytest.raises(ClientError) as raised:
+        runtime.invoke_endpoint(EndpointName=endpoint.name, Body=b"1,2,3", ContentType="text/csv")
+    assert raised.value.response["Error"]["Code"] == "ValidationError"
+    assert raised.value.response["Error"]["Message"] == (
+        f"Endpoint {endpoint.name} of account {ACCOUNT} not found."
+    )
+    assert (REGION, endpoint.name) not in serving._slots  # unloaded on the way
+
+
+def test_endpoint_deleted_hook_unloads_and_invoke_says_not_found(
+    serving, runtime, deploy, sagemaker, classifier
+):
+    endpoint = deploy({"model.joblib": classifier})
+    serving.endpoint_created(endpoint.name)
+    sagemaker.delete_endpoint(EndpointName=endpoint.name)
+    serving.endpoint_deleted(endpoint.name)
+    assert serving._slots == {}
+    with pytest.raises(ClientError, match="not found"):
+        runtime.invoke_endpoint(EndpointName=endpoint.name, Body=b"1,2,3", ContentType="text/csv")
+
+
+def test_handler_exception_is_a_model_error_with_the_original_message(
+    serving, runtime, deploy, classifier, caplog
+):
+    script = "def predict_fn(data, model):\n    raise ValueError('bad row 7')\n"
+    endpoint = deploy({"model.joblib": classifier, "code/inference.py": script})
+    serving.endpoint_created(endpoint.name)
+    with (
+        caplog.at_level(logging.ERROR, logger="pytest_smendpoint.serving"),
+        pytest.raises(ClientError) as raised,
+    ):
+        runtime.invoke_endpoint(EndpointName=endpoint.name, Body=b"1,2,3", ContentType="text/csv")
+    error = raised.value.response
+    assert error["Error"]["Code"] == "ModelError"
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 424
+    assert error["OriginalStatusCode"] == 500
+    assert error["OriginalMessage"] == "ValueError: bad row 7"
+    assert "Received server error (500) from primary" in error["Error"]["Message"]
+    assert "bad row 7" in error["Error"]["Message"]
+    assert endpoint.name in error["LogStreamArn"]
+    logged = [r for r in caplog.records if r.name == "pytest_smendpoint.serving"]
+    assert logged and logged[0].exc_info and "bad row 7" in str(logged[0].exc_info[1])
+
+
+@pytest.mark.parametrize(
+    "operation", ["invoke_endpoint_async", "invoke_endpoint_with_response_stream"]
+)
+def test_async_and_streaming_invocations_are_refused_clearly(runtime, operation):
+    kwargs: dict[str, Any] = {"EndpointName": "any"}
+    if operation == "invoke_endpoint_async":
+        kwargs["InputLocation"] = "s3://bucket/in.csv"
+    else:
+        kwargs["Body"] = b"1"
+    with pytest.raises(ClientError) as raised:
+        getattr(runtime, operation)(**kwargs)
+    assert raised.value.response["Error"]["Code"] == "ValidationError"
+    assert "is not served locally by pytest-smendpoint" in str(raised.value)
+
+
+def test_variant_name_and_custom_attributes_come_back(serving, runtime, deploy, classifier):
+    script = """
+        def output_fn(prediction, accept, context):
+            context.set_response_header(0, "X-Amzn-SageMaker-Custom-Attributes", "from-model")
+            return "x", "text/plain"
+    """
+    endpoint = deploy({"model.joblib": classifier, "code/inference.py": script}, variant="Blue")
+    serving.endpoint_created(endpoint.name)
+    response = runtime.invoke_endpoint(
+        EndpointName=endpoint.name,
+        Body=b"1,2,3",
+        ContentType="text/csv",
+        Accept="text/plain",
+        CustomAttributes="c=1",
+    )
+    assert response["InvokedProductionVariant"] == "Blue"
+    assert response["CustomAttributes"] == "from-model"
+    assert response["ContentType"] == "text/plain"
+
+
+def test_endpoint_created_by_user_code_is_loaded_on_first_invoke(
+    serving, runtime, deploy, classifier
+):
+    endpoint = deploy({"model.joblib": classifier})  # no endpoint_created call
+    body = runtime.invoke_endpoint(
+        EndpointName=endpoint.name,
+        Body=csv_rows(FEATURES),
+        ContentType="text/csv",
+        Accept="text/csv",
+    )["Body"].read()
+    assert csv_predictions(body) == classifier.predict(FEATURES).tolist()
+
+
+def test_lazy_load_failure_marks_failed_and_answers_with_the_reason(
+    serving, runtime, deploy, sagemaker
+):
+    endpoint = deploy({"code/inference.py": "def model_fn(d):\n    raise OSError('no gpu')\n"})
+    with pytest.raises(ClientError) as raised:
+        runtime.invoke_endpoint(EndpointName=endpoint.name, Body=b"1", ContentType="text/csv")
+    assert raised.value.response["Error"]["Code"] == "ValidationError"
+    assert "no gpu" in raised.value.response["Error"]["Message"]
+    described = sagemaker.describe_endpoint(EndpointName=endpoint.name)
+    assert (described["EndpointStatus"], "no gpu" in described["FailureReason"]) == ("Failed", True)
+
+
+def test_clients_from_new_sessions_and_default_session_are_served(serving, deploy, classifier):
+    endpoint = deploy({"model.joblib": classifier})
+    serving.endpoint_created(endpoint.name)
+    boto3.setup_default_session(region_name=REGION)
+    clients = [
+        boto3.client("sagemaker-runtime"),
+        boto3.Session(region_name=REGION).client("sagemaker-runtime"),
+        botocore.session.get_session().create_client("sagemaker-runtime", region_name=REGION),
+    ]
+    for client in clients:
+        body = client.invoke_endpoint(
+            EndpointName=endpoint.name,
+            Body=csv_rows(FEATURES[:2]),
+            ContentType="text/csv",
+            Accept="text/csv",
+        )["Body"].read()
+        assert csv_predictions(body) == classifier.predict(FEATURES[:2]).tolist()
+
+
+def test_default_session_made_before_install_is_served(make_serving, deploy, classifier):
+    boto3.setup_default_session(region_name=REGION)
+    before = boto3.DEFAULT_SESSION
+    serving = make_serving()
+    endpoint = deploy({"model.joblib": classifier})
+    serving.endpoint_created(endpoint.name)
+    assert boto3.DEFAULT_SESSION is before
+    body = (
+        boto3.client("sagemaker-runtime")
+        .invoke_endpoint(
+            EndpointName=endpoint.name, Body=b"1,2,3", ContentType="text/csv", Accept="text/csv"
+        )["Body"]
+        .read()
+    )
+    assert csv_predictions(body) == classifier.predict([[1, 2, 3]]).tolist()
+
+
+def test_client_without_the_handler_gets_motos_canned_answer_not_the_network(
+    serving, deploy, classifier
+):
+    endpoint = deploy({"model.joblib": classifier})
+    serving.endpoint_created(endpoint.name)
+    session = botocore.session.get_session()
+    session.unregister(EVENT, _DISPATCHER)  # as if made before the dispatcher existed
+    client = session.create_client("sagemaker-runtime", region_name=REGION)
+    response = client.invoke_endpoint(
+        EndpointName=endpoint.name, Body=b"1,2,3", ContentType="text/csv"
+    )
+    assert response["Body"].read() == b"body"  # moto's canned answer
+
+
+def test_after_close_clients_get_motos_canned_answer(make_serving, deploy, classifier):
+    serving = make_serving()
+    endpoint = deploy({"model.joblib": classifier})
+    serving.endpoint_created(endpoint.name)
+    serving.close()
+    serving.close()  # idempotent
+    client = boto3.client("sagemaker-runtime", region_name=REGION)
+    assert (
+        client.invoke_endpoint(EndpointName=endpoint.name, Body=b"1,2,3", ContentType="text/csv")[
+            "Body"
+        ].read()
+        == b"body"
+    )
+
+
+def test_moto_never_parses_a_request_that_was_answered(
+    serving, runtime, deploy, classifier, monkeypatch
+):
+    from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
+
+    calls = []
+    monkeypatch.setattr(
+        SageMakerRuntimeResponse,
+        "invoke_endpoint",
+        lambda self: calls.append(1) or (200, {}, "body"),
+    )
+    endpoint = deploy({"model.joblib": classifier})
+    serving.endpoint_created(endpoint.name)
+    runtime.invoke_endpoint(EndpointName=endpoint.name, Body=b"1,2,3", ContentType="text/csv")
+    with pytest.raises(ClientError):
+        runtime.invoke_endpoint(EndpointName="missing", Body=b"1", ContentType="text/csv")
+    assert calls == []
+
+
+def test_a_second_installed_serving_is_refused(make_serving):
+    make_serving()
+    with pytest.raises(LocalServingError, match="another LocalServing is installed"):
+        make_serving()
+
+
+def test_dispatcher_is_registered_once_however_often_installed(make_serving):
+    from botocore.handlers import BUILTIN_HANDLERS
+
+    for _ in range(3):
+        make_serving().close()
+    assert sum(1 for spec in BUILTIN_HANDLERS if spec[1] is _DISPATCHER) == 1
+
+
+def test_concurrent_invocations_from_many_threads_all_get_right_answers(
+    serving, runtime, deploy, classifier, regressor
+):
+    # Two endpoints, no endpoint_created: the first calls race on the lazy-load path.
+    endpoints = [deploy({"model.joblib": classifier}), deploy({"model.joblib": regressor})]
+    models = [classifier, regressor]
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def work(index: int) -> None:
+        client = boto3.client("sagemaker-runtime", region_name=REGION)
+        start.wait()
+        try:
+            for call in range(20):
+                which = (index + call) % 2
+                rows = FEATURES[call % 8 : call % 8 + 1 + index % 3]
+                body = client.invoke_endpoint(
+                    EndpointName=endpoints[which].name,
+                    Body=csv_rows(rows),
+                    ContentType="text/csv",
+                    Accept="text/csv",
+                )["Body"].read()
+                assert csv_predictions(body) == models[which].predict(rows).tolist()
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert all(serving._slots[(REGION, e.name)].loaded is not None for e in endpoints)
+
+
+def test_endpoint_created_loads_once_per_endpoint(serving, deploy, classifier):
+    endpoint = deploy({"model.joblib": classifier})
+    serving.endpoint_created(endpoint.name)
+    first = serving._slots[(REGION, endpoint.name)].loaded
+    serving.endpoint_created(endpoint.name)
+    assert serving._slots[(REGION, endpoint.name)].loaded is first
+
+
+def test_endpoint_created_for_a_missing_endpoint_raises(serving):
+    with pytest.raises(LocalServingError, match="Endpoint ghost of account"):
+        serving.endpoint_created("ghost")
+
+
+def test_sdk_v2_predictor_gets_real_predictions(serving, deploy, classifier):
+    sagemaker = pytest.importorskip("sagemaker")
+    if not hasattr(sagemaker, "predictor"):
+        pytest.skip("SageMaker SDK v3 installed")
+    import pandas as pd
+    from sagemaker.predictor import Predictor
+    from sagemaker.serializers import CSVSerializer
+
+    endpoint = deploy({"model.joblib": classifier})
+    serving.endpoint_created(endpoint.name)
+    session = sagemaker.Session(boto3.Session(region_name=REGION))
+    frame = pd.DataFrame(FEATURES)
+    predictor = Predictor(endpoint.name, sagemaker_session=session, serializer=CSVSerializer())
+    expected = classifier.predict(FEATURES).tolist()
+    # BytesDeserializer sends Accept */*: the toolkit answers JSON.
+    assert json.loads(predictor.predict(frame.values).decode("utf-8")) == expected
+    got = predictor.predict(frame.values, initial_args={"Accept": "text/csv"}).decode("utf-8")
+    assert [float(v) for v in got.splitlines()] == expected
+
+
+def test_sdk_v3_endpoint_invoke_gets_real_predictions(serving, deploy, classifier):
+    pytest.importorskip("sagemaker.core.resources")
+    from sagemaker.core.resources import Endpoint
+
+    endpoint = deploy({"model.joblib": classifier})
+    serving.endpoint_created(endpoint.name)
+    # Endpoint.get() trips on moto's empty DataCaptureConfig (shared/NOTES.md): build the handle.
+    handle = Endpoint(endpoint_name=endpoint.name)
+    response = handle.invoke(
+        body=csv_rows(FEATURES),
+        content_type="text/csv",
+        accept="text/csv",
+        session=boto3.Session(region_name=REGION),
+        region=REGION,
+    )
+    assert csv_predictions(response.body.read()) == classifier.predict(FEATURES).tolist()
+
+
+def test_serving_is_a_local_serving_of_the_configured_account(serving):
+    assert isinstance(serving, LocalServing)
+    assert (serving.region, serving.account_id) == (REGION, ACCOUNT)
