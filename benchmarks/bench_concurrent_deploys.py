@@ -127,15 +127,16 @@ def report(title: str, concurrent: float, sequential: float) -> None:
 
 
 def main() -> None:
-    from pytest_smendpoint.endpoints.factory import DeployHooks, EndpointFactory, session_opener
+    from pytest_smendpoint.endpoints.factory import EndpointFactory
+    from pytest_smendpoint.endpoints.provider import DeployHooks, InProcessProvider, opener
     from pytest_smendpoint.settings.options import Settings
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-concurrent-"))
-    opener = stubbed_opener()
+    stubbed = stubbed_opener()
     one_deploy = CREATING_POLLS * POLL_SECONDS
     concurrent, sequential = race(
         lambda: EndpointFactory(
-            Settings(), opener, name_base="bench", base_dir=scratch, default_model=object
+            Settings(), stubbed, name_base="bench", base_dir=scratch, default_model=object
         )
     )
     report(
@@ -157,7 +158,7 @@ def main() -> None:
             identity = SessionIdentity.new()
             return EndpointFactory(
                 settings,
-                session_opener(backend, identity, DeployHooks()),
+                opener(InProcessProvider(), backend, identity, DeployHooks()),
                 name_base=identity.name("endpoint"),
                 base_dir=scratch,
                 default_model=lambda: spec,

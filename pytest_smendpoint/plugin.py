@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_smendpoint import hookspecs
+from pytest_smendpoint.endpoints.provider import EndpointProvider, provider_for
 from pytest_smendpoint.settings.naming import SessionIdentity
 from pytest_smendpoint.settings.options import Settings, add_options, build_settings
 
 if TYPE_CHECKING:
     from pytest_smendpoint.aws.backends import Backend
     from pytest_smendpoint.aws.lifecycle import EndpointRecord
+    from pytest_smendpoint.endpoints.factory import EndpointFactory
 
 BASELINE_FIXTURE_NAMES = frozenset({"sm_baseline_endpoint", "sm_baseline_invoke"})
 ENDPOINT_FIXTURES = frozenset({"sm_model", "sm_endpoint", "sm_predictor", "sm_invoke"})
@@ -35,6 +37,7 @@ class SessionState:
     """What the plugin holds for the run: identity, open resources, what happened to them."""
 
     identity: SessionIdentity
+    provider: EndpointProvider  # where endpoints come from: chosen once, in pytest_configure
     open_stacks: list[contextlib.ExitStack] = field(default_factory=list)
     endpoints: list[EndpointRecord] = field(default_factory=list)
     # Per endpoint name, the invokers' counters (pytest_smendpoint.invoke.invoker.InvocationStats).
@@ -117,13 +120,13 @@ def pytest_configure(config: pytest.Config) -> None:
         "endpoint with these settings overridden (model=, instance_type=, env=, ...)",
     )
     config.stash[SETTINGS_KEY] = build_settings(config)
+    provider = provider_for(config)  # this process, or the pytest-xdist run's shared endpoints
     config.stash[STATE_KEY] = SessionState(
-        SessionIdentity.new(config.stash[SETTINGS_KEY].run_label)
+        provider.identity(config.stash[SETTINGS_KEY].run_label), provider
     )
     config.stash[STOP_KEY] = _SignalStop()
     config.pluginmanager.register(config.stash[STOP_KEY], "smendpoint-signals")
-    # pytest-xdist: one endpoint for the whole run (identity, shared account, coordination).
-    if _under_xdist(config):  # imported only then: start-up cost for everyone else
+    if _under_xdist(config):  # the controller's coordinator; imported only under xdist
         from pytest_smendpoint.endpoints import xdist_sharing
 
         xdist_sharing.configure(config, config.stash[SETTINGS_KEY], config.stash[STATE_KEY])
@@ -161,7 +164,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     marker = metafunc.definition.get_closest_marker("sm_endpoint")
     if marker is None or "sm_endpoint" not in metafunc.fixturenames:
         return
-    from pytest_smendpoint.endpoints.factory import (
+    from pytest_smendpoint.endpoints.overrides import (
         override_id,  # the overrides are checked in collection_modifyitems
     )
 
@@ -176,7 +179,7 @@ def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.It
     configured: dict[str, Any] = {}
     # The factory and baseline modules load only for suites that use them (start-up cost).
     if any("sm_endpoint" in getattr(getattr(i, "callspec", None), "params", {}) for i in items):
-        from pytest_smendpoint.endpoints.factory import checked_item_overrides
+        from pytest_smendpoint.endpoints.overrides import checked_item_overrides
 
         try:  # a marker's or indirect parameter's overrides, checked by the options' rules
             base_dir = session.config.invocation_params.dir
@@ -318,16 +321,12 @@ def sm_settings(pytestconfig: pytest.Config) -> Settings:
 @pytest.fixture(scope="session")
 def sm_backend(pytestconfig: pytest.Config, sm_settings: Settings) -> Iterator[Backend]:
     """The started backend (moto account or AWS) for the session."""
-    from pytest_smendpoint.aws.backends import open_backend
     from pytest_smendpoint.aws.redaction import credentials_redacted
-    from pytest_smendpoint.endpoints import xdist_sharing
 
     state = pytestconfig.stash[STATE_KEY]
-    share = xdist_sharing.worker_share(pytestconfig)  # xdist: the run's shared account
     with state.holding() as stack:
         stack.enter_context(pytestconfig.stash[STOP_KEY].guard.installed())
-        opened = share.open_backend(sm_settings) if share else open_backend(sm_settings)
-        backend = stack.enter_context(opened)
+        backend = stack.enter_context(state.provider.open_backend(sm_settings))
         stack.enter_context(credentials_redacted(backend.boto_session))  # botocore DEBUG logs
         yield backend
 
@@ -345,65 +344,36 @@ def sm_model(pytestconfig: pytest.Config, sm_settings: Settings, sm_backend: Bac
     if sm_settings.model_source is None:
         raise pytest.UsageError(NO_MODEL_SOURCE)
     from pytest_smendpoint.aws.resolve import resolve_from_settings
-    from pytest_smendpoint.endpoints import xdist_sharing
     from pytest_smendpoint.endpoints.deployment import aws_context
+    from pytest_smendpoint.endpoints.provider import SESSION_MODEL_KEY
 
-    identity = pytestconfig.stash[STATE_KEY].identity
-    context = aws_context(sm_backend, identity, sm_backend.client("sagemaker"))
-    share = xdist_sharing.worker_share(pytestconfig)  # xdist: resolved (uploaded) once per run
-    if share is not None:
-        return share.model(lambda: resolve_from_settings(sm_settings, context))
-    return resolve_from_settings(sm_settings, context)
+    state = pytestconfig.stash[STATE_KEY]
+    context = aws_context(sm_backend, state.identity, sm_backend.client("sagemaker"))
+    # Under pytest-xdist: resolved (a local folder packed and uploaded) once per run.
+    return state.provider.resolved_model(
+        lambda: resolve_from_settings(sm_settings, context), SESSION_MODEL_KEY
+    )
 
 
 @pytest.fixture(scope="session", name="_sm_session_endpoint")
 def _session_endpoint(
-    pytestconfig: pytest.Config, sm_settings: Settings, sm_backend: Backend, sm_model: Any
-) -> Iterator[EndpointRecord]:
-    """The session's own endpoint: what `sm_endpoint` is when no marker or parameter says."""
-    from pytest_smendpoint.endpoints import xdist_sharing
-    from pytest_smendpoint.endpoints.deployment import open_endpoint
+    pytestconfig: pytest.Config,
+    sm_settings: Settings,
+    sm_backend: Backend,
+    sm_model: Any,
+    sm_endpoint_factory: EndpointFactory,
+) -> EndpointRecord:
+    """The session's own endpoint (the factory's default configuration): what `sm_endpoint`
+    is when no marker or parameter says otherwise. It alone has a progress line."""
+    from pytest_smendpoint.endpoints.provider import DeployHooks, opener
 
     state = pytestconfig.stash[STATE_KEY]
-    hook = pytestconfig.hook
-
+    hooks = DeployHooks.of(pytestconfig, state.endpoints.append)
     progress = _progress_printer(pytestconfig, sm_settings)
-
-    def adjust(model: Any, plan: Any) -> Any:
-        adjusted = hook.pytest_smendpoint_before_deploy(config=pytestconfig, model=model, plan=plan)
-        progress.describe((adjusted or (model, plan))[1])  # name and instances actually deployed
-        return adjusted
-
-    share = xdist_sharing.worker_share(pytestconfig)
-    if share is not None:  # xdist: one endpoint per configuration, deleted by the controller
-        record, deployed_here = share.endpoint(
-            sm_model,
-            settings=sm_settings,
-            backend=sm_backend,
-            identity=state.identity,
-            adjust=adjust,
-            on_status=progress,
-        )
-        state.endpoints.append(record)
-        if deployed_here:
-            hook.pytest_smendpoint_after_deploy(config=pytestconfig, endpoint=record)
-        yield record
-        return
-    with state.holding() as stack:
-        record = stack.enter_context(
-            open_endpoint(
-                sm_model,
-                settings=sm_settings,
-                backend=sm_backend,
-                identity=state.identity,
-                adjust=adjust,
-                on_status=progress,
-            )
-        )
-        state.endpoints.append(record)
-        stack.callback(hook.pytest_smendpoint_before_teardown, config=pytestconfig, endpoint=record)
-        hook.pytest_smendpoint_after_deploy(config=pytestconfig, endpoint=record)
-        yield record
+    session_opener = opener(
+        state.provider, sm_backend, state.identity, hooks.with_progress(progress)
+    )
+    return sm_endpoint_factory.open_default(session_opener)
 
 
 @pytest.fixture(scope="session")
@@ -461,27 +431,20 @@ def sm_endpoint_factory(
     """`sm_endpoint_factory(**overrides)`: another endpoint (model=, instance_type=, env=, ...),
     deployed once per configuration, torn down at the session's end; `.many([...])` deploys
     several at once, `.deploy(...)` returns a Future."""
-    from pytest_smendpoint.endpoints import xdist_sharing
-    from pytest_smendpoint.endpoints.factory import (
-        DeployHooks,
-        EndpointFactory,
-        configuration_suffix,
-        name_base,
-        serialized,
-        session_opener,
-    )
+    from pytest_smendpoint.endpoints.factory import EndpointFactory
+    from pytest_smendpoint.endpoints.provider import DeployHooks, opener, with_serial_clients
 
     state = pytestconfig.stash[STATE_KEY]
-    share = xdist_sharing.worker_share(pytestconfig)  # xdist: one endpoint per configuration
-    backend = serialized(sm_backend)
-    hooks = DeployHooks.of(pytestconfig, state.endpoints)
+    provider = state.provider
+    backend = with_serial_clients(sm_backend)
+    hooks = DeployHooks.of(pytestconfig, state.endpoints.append)
     factory = EndpointFactory(
         sm_settings,
-        session_opener(backend, state.identity, hooks, share),
-        name_base=name_base(sm_settings, state.identity, per_worker=share is None),
+        opener(provider, backend, state.identity, hooks),
+        name_base=provider.name_base(sm_settings, state.identity),
         base_dir=pytestconfig.invocation_params.dir,
         default_model=lambda: request.getfixturevalue("sm_model"),
-        suffix=configuration_suffix(backend, state.identity) if share is not None else None,
+        suffix=provider.name_suffix(backend, state.identity),
     )
     with state.holding() as stack:
         yield stack.enter_context(factory)

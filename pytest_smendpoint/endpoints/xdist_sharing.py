@@ -68,11 +68,9 @@ def is_controller(config: pytest.Config) -> bool:
 
 
 def configure(config: pytest.Config, settings: Settings, state: Any) -> None:
-    """On a worker, adopt the run's identity; on a controller, register the coordinator."""
-    share = worker_share(config)
-    if share is not None:
-        state.identity = share.run.session_identity()
-    elif is_controller(config):
+    """On a controller, register the coordinator. (A worker's side is its provider:
+    `provider.XdistWorkerProvider`, which adopts the run's identity.)"""
+    if is_controller(config):
         controller = Controller(settings, state, config)
         if config.pluginmanager.register(controller, CONTROLLER_PLUGIN) is not None:
             controller.start()

@@ -19,7 +19,8 @@ from botocore.stub import ANY, Stubber
 from pytest_smendpoint.aws.lifecycle import EndpointPlan, EndpointRecord, Lifecycle
 from pytest_smendpoint.aws.resolve import ModelSpec
 from pytest_smendpoint.aws.waiting import Backoff
-from pytest_smendpoint.endpoints.factory import EndpointConfig, EndpointFactory
+from pytest_smendpoint.endpoints.factory import EndpointFactory
+from pytest_smendpoint.endpoints.overrides import DeploymentSettings
 from pytest_smendpoint.errors import DeployError, SmEndpointError
 from pytest_smendpoint.settings.options import Settings
 
@@ -93,7 +94,7 @@ class StubbedAccount:
         self._lock = threading.Lock()  # boto3's default session is not thread-safe
 
     @contextlib.contextmanager
-    def open(self, config: EndpointConfig) -> Iterator[EndpointRecord]:
+    def open(self, config: DeploymentSettings) -> Iterator[EndpointRecord]:
         settings = config.settings
         assert settings.endpoint_name and settings.model_name
         with self._lock:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_smendpoint.endpoints.factory import EndpointFactory, OverrideError
+from pytest_smendpoint.endpoints.factory import EndpointFactory
+from pytest_smendpoint.endpoints.overrides import OverrideError
 from pytest_smendpoint.settings.options import Settings
 
 KNOWN = (

@@ -12,7 +12,8 @@ from types import MappingProxyType
 import pytest
 
 from pytest_smendpoint.aws.resolve import ModelSpec
-from pytest_smendpoint.endpoints.factory import EndpointFactory, configuration_suffix
+from pytest_smendpoint.endpoints.factory import EndpointFactory
+from pytest_smendpoint.endpoints.provider import configuration_suffix
 from pytest_smendpoint.settings.options import Settings
 
 ROLE = "arn:aws:iam::123456789012:role/ci"

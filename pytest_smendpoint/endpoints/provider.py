@@ -1,0 +1,348 @@
+"""One way to open an endpoint, two places it can live: this process, or the pytest-xdist run.
+
+Every endpoint of a session (its own, a factory's, a marker's) is opened by the provider chosen
+once in `pytest_configure`: `InProcessProvider` deploys and deletes in this process;
+`XdistWorkerProvider` deploys once for the whole run through the worker share and leaves the
+deletion to the xdist controller. Both hand the factory the same kind of opener, so nothing
+above this module asks which mode it is in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:  # imported at collection: nothing that brings botocore in
+    from pytest_smendpoint.aws.backends import Backend
+    from pytest_smendpoint.aws.lifecycle import EndpointPlan, EndpointRecord
+    from pytest_smendpoint.aws.resolve import AwsContext, ModelSpec
+    from pytest_smendpoint.endpoints.overrides import DeploymentSettings
+    from pytest_smendpoint.endpoints.xdist_sharing import WorkerShare
+    from pytest_smendpoint.settings.naming import SessionIdentity
+    from pytest_smendpoint.settings.options import Settings
+
+Opener = Callable[["DeploymentSettings"], "contextlib.AbstractContextManager[EndpointRecord]"]
+# The share key of the session's own model (a factory configuration's is its endpoint name).
+SESSION_MODEL_KEY = "model"
+
+
+@dataclass(frozen=True)
+class DeployHooks:
+    """What the session does around each deployment (its pytest hooks, its summary)."""
+
+    adjust: Callable[[Any, EndpointPlan], Any] | None = None
+    on_status: Callable[[str, float], None] | None = None
+    listed: Callable[[EndpointRecord], None] | None = None  # in use here (deployed or shared)
+    deployed: Callable[[EndpointRecord], None] | None = None  # deployed by this process
+    tearing_down: Callable[[EndpointRecord], None] | None = None
+
+    @classmethod
+    def of(cls, config: Any, listed: Callable[[EndpointRecord], None]) -> DeployHooks:
+        """The plugin's own hooks and its summary list, for every deployment alike.
+        (No progress line: several deploys at once would overwrite each other's.)"""
+        hook = config.hook
+
+        def adjust(model: Any, plan: EndpointPlan) -> Any:
+            return hook.pytest_smendpoint_before_deploy(config=config, model=model, plan=plan)
+
+        def deployed(record: EndpointRecord) -> None:
+            hook.pytest_smendpoint_after_deploy(config=config, endpoint=record)
+
+        def tearing_down(record: EndpointRecord) -> None:
+            hook.pytest_smendpoint_before_teardown(config=config, endpoint=record)
+
+        return cls(adjust=adjust, listed=listed, deployed=deployed, tearing_down=tearing_down)
+
+    def with_progress(self, progress: Any) -> DeployHooks:
+        """The same hooks, reporting to a progress line (the session's own endpoint has one)."""
+        adjust = self.adjust
+
+        def adjust_and_describe(model: Any, plan: EndpointPlan) -> Any:
+            adjusted = adjust(model, plan) if adjust is not None else None
+            progress.describe((adjusted or (model, plan))[1])  # what is actually deployed
+            return adjusted
+
+        return dataclasses.replace(self, adjust=adjust_and_describe, on_status=progress)
+
+
+@dataclass(frozen=True)
+class Opened:
+    """An endpoint as this process holds it."""
+
+    record: EndpointRecord
+    deployed_here: bool  # this process created it: after_deploy runs here
+    torn_down_here: bool  # this process deletes it: before_teardown runs here
+
+
+class EndpointProvider(Protocol):
+    """Where this process's endpoints come from and who deletes them."""
+
+    def identity(self, run_label: str | None) -> SessionIdentity: ...
+
+    def open_backend(self, settings: Settings) -> contextlib.AbstractContextManager[Backend]: ...
+
+    def resolved_model(self, resolve: Callable[[], Any], key: str) -> Any: ...
+
+    def open(
+        self,
+        model: Any,
+        *,
+        settings: Settings,
+        backend: Backend,
+        identity: SessionIdentity,
+        adjust: Callable[[Any, Any], Any] | None,
+        on_status: Callable[[str, float], None] | None,
+    ) -> contextlib.AbstractContextManager[Opened]: ...
+
+    def name_base(self, settings: Settings, identity: SessionIdentity) -> str: ...
+
+    def name_suffix(
+        self, backend: Backend, identity: SessionIdentity
+    ) -> Callable[[DeploymentSettings], str] | None: ...
+
+
+class InProcessProvider:
+    """Deploy in this process; delete when the deployment closes."""
+
+    def identity(self, run_label: str | None) -> SessionIdentity:
+        from pytest_smendpoint.settings.naming import SessionIdentity
+
+        return SessionIdentity.new(run_label)
+
+    def open_backend(self, settings: Settings) -> contextlib.AbstractContextManager[Backend]:
+        from pytest_smendpoint.aws.backends import open_backend
+
+        return open_backend(settings)
+
+    def resolved_model(self, resolve: Callable[[], Any], key: str) -> Any:
+        return resolve()
+
+    @contextlib.contextmanager
+    def open(
+        self,
+        model: Any,
+        *,
+        settings: Settings,
+        backend: Backend,
+        identity: SessionIdentity,
+        adjust: Callable[[Any, Any], Any] | None,
+        on_status: Callable[[str, float], None] | None,
+    ) -> Iterator[Opened]:
+        from pytest_smendpoint.endpoints.deployment import open_endpoint
+
+        with open_endpoint(
+            model,
+            settings=settings,
+            backend=backend,
+            identity=identity,
+            adjust=adjust,
+            on_status=on_status,
+        ) as record:
+            yield Opened(record, deployed_here=True, torn_down_here=True)
+
+    def name_base(self, settings: Settings, identity: SessionIdentity) -> str:
+        """The session endpoint's name and, when each pytest-xdist worker deploys its own
+        (sharing turned off), the worker's id: every worker of a run shares the session id."""
+        base = settings.endpoint_name or identity.name("endpoint")
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        return f"{base}-{worker}" if worker else base
+
+    def name_suffix(
+        self, backend: Backend, identity: SessionIdentity
+    ) -> Callable[[DeploymentSettings], str] | None:
+        return None  # the factory numbers its endpoints -2, -3, ... in order of first use
+
+
+@dataclass(frozen=True)
+class XdistWorkerProvider:
+    """A pytest-xdist worker: one endpoint per configuration for the whole run, deployed by
+    the first worker that asks, deleted by the controller after every worker is done."""
+
+    share: WorkerShare
+
+    def identity(self, run_label: str | None) -> SessionIdentity:
+        return self.share.run.session_identity()  # every worker names and tags alike
+
+    def open_backend(self, settings: Settings) -> contextlib.AbstractContextManager[Backend]:
+        return self.share.open_backend(settings)
+
+    def resolved_model(self, resolve: Callable[[], Any], key: str) -> Any:
+        return self.share.model(resolve, name=key)  # resolved (and uploaded) once per run
+
+    @contextlib.contextmanager
+    def open(
+        self,
+        model: Any,
+        *,
+        settings: Settings,
+        backend: Backend,
+        identity: SessionIdentity,
+        adjust: Callable[[Any, Any], Any] | None,
+        on_status: Callable[[str, float], None] | None,
+    ) -> Iterator[Opened]:
+        record, deployed_here = self.share.endpoint(
+            model,
+            settings=settings,
+            backend=backend,
+            identity=identity,
+            adjust=adjust,
+            on_status=on_status,
+        )
+        yield Opened(record, deployed_here=deployed_here, torn_down_here=False)
+
+    def name_base(self, settings: Settings, identity: SessionIdentity) -> str:
+        return settings.endpoint_name or identity.name("endpoint")
+
+    def name_suffix(
+        self, backend: Backend, identity: SessionIdentity
+    ) -> Callable[[DeploymentSettings], str] | None:
+        return configuration_suffix(backend, identity)
+
+
+def provider_for(config: Any) -> EndpointProvider:
+    """The provider of this process: chosen once, from whether it is a sharing xdist worker."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput:
+        from pytest_smendpoint.endpoints.xdist_sharing import worker_share
+
+        share = worker_share(config)
+        if share is not None:
+            return XdistWorkerProvider(share)
+    return InProcessProvider()
+
+
+def opener(
+    provider: EndpointProvider,
+    backend: Backend,
+    identity: SessionIdentity,
+    hooks: DeployHooks,
+) -> Opener:
+    """Open a configuration through `provider`, calling the session's hooks around it."""
+    serial = with_serial_clients(backend)
+
+    @contextlib.contextmanager
+    def open_configured(config: DeploymentSettings) -> Iterator[EndpointRecord]:
+        from pytest_smendpoint.aws.resolve import resolve_from_settings
+        from pytest_smendpoint.endpoints.deployment import aws_context
+
+        session_default = not config.overrides
+        aws = aws_context(serial, identity, serial.client("sagemaker"))
+        if not session_default:  # a factory endpoint's local model data gets its own key
+            aws = dataclasses.replace(
+                aws, key_prefix=f"{aws.key_prefix}/{config.settings.endpoint_name}"
+            )
+        model = config.model
+        if model is None:
+            key = SESSION_MODEL_KEY if session_default else f"model-{config.settings.endpoint_name}"
+            model = provider.resolved_model(
+                lambda: resolve_from_settings(config.settings, aws), key
+            )
+
+        def adjust(target: ModelSpec, plan: EndpointPlan) -> Any:
+            target = _overridden(target, config, aws)
+            adjusted = hooks.adjust(target, plan) if hooks.adjust is not None else None
+            return adjusted if adjusted is not None else (target, plan)
+
+        with contextlib.ExitStack() as stack:
+            opened = stack.enter_context(
+                provider.open(
+                    model,
+                    settings=config.settings,
+                    backend=serial,
+                    identity=identity,
+                    adjust=adjust,
+                    on_status=hooks.on_status,
+                )
+            )
+            if opened.torn_down_here and hooks.tearing_down is not None:
+                stack.callback(hooks.tearing_down, opened.record)
+            if hooks.listed is not None:
+                hooks.listed(opened.record)
+            if opened.deployed_here and hooks.deployed is not None:
+                hooks.deployed(opened.record)
+            yield opened.record
+
+    return open_configured
+
+
+def with_serial_clients(backend: Backend) -> Backend:
+    """The backend with a boto3 session whose `client()` calls take turns (idempotent)."""
+    # boto3 clients are thread-safe, boto3 sessions are not: clients are made one at a time.
+    if isinstance(backend.boto_session, _SerialSession):
+        return backend
+    return dataclasses.replace(
+        backend, boto_session=_SerialSession(backend.boto_session, threading.Lock())
+    )
+
+
+def configuration_suffix(
+    backend: Backend, identity: SessionIdentity
+) -> Callable[[DeploymentSettings], str]:
+    """Name suffixes for pytest-xdist: `-<8 hex>` from the configuration itself (overrides and
+    the resolved model), so every worker names a configuration alike and can share it. A model
+    object is keyed by its resolved ModelSpec: an SDK object cannot be compared across processes."""
+    serial = with_serial_clients(backend)
+    clients: list[Any] = []  # one SageMaker client, made on first need (SDK objects only)
+
+    def suffix(config: DeploymentSettings) -> str:
+        from pytest_smendpoint.aws.resolve import from_user_object
+        from pytest_smendpoint.endpoints.deployment import aws_context
+        from pytest_smendpoint.endpoints.xdist_sharing import model_material
+
+        material: dict[str, Any] = {
+            name: dict(sorted(value.items())) if isinstance(value, Mapping) else value
+            for name, value in config.overrides.items()
+            if name != "model"
+        }
+        if config.model is not None:
+            if not clients:
+                clients.append(serial.client("sagemaker"))
+            aws = aws_context(serial, identity, clients[0])
+            material["model"] = model_material(from_user_object(config.model, config.settings, aws))
+        return "-" + short_hash(material, 8)
+
+    return suffix
+
+
+def short_hash(material: Mapping[str, Any], length: int) -> str:
+    """A configuration's identity, equal in every process: sha256 of its sorted JSON."""
+    text = json.dumps(material, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
+
+
+class _SerialSession:
+    """A boto3 session whose `client()` calls take turns; everything else passes through."""
+
+    def __init__(self, session: Any, lock: threading.Lock) -> None:
+        self._session = session
+        self._lock = lock
+
+    def client(self, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return self._session.client(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+
+def _overridden(target: ModelSpec, config: DeploymentSettings, aws: AwsContext) -> ModelSpec:
+    """Image, environment and role overrides apply to any model, even one from `sm_model`."""
+    from pytest_smendpoint.aws.resolve import role_arn
+
+    overrides = config.overrides
+    changes: dict[str, Any] = {}
+    if "image_uri" in overrides:
+        changes["image_uri"] = overrides["image_uri"]
+    if "env" in overrides:
+        changes["environment"] = MappingProxyType({**target.environment, **overrides["env"]})
+    if "role" in overrides:
+        changes["role_arn"] = role_arn(overrides["role"], aws)
+    return dataclasses.replace(target, **changes) if changes else target
