@@ -13,19 +13,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from pytest_smendpoint.aws.resources import is_gone
 from pytest_smendpoint.aws.waiting import TRANSITIONAL, Backoff
 
 SETTLE_BACKOFF = Backoff(first=2.0, factor=1.5, ceiling=30.0)
-
-
-def is_gone(error: ClientError) -> bool:
-    """SageMaker says a resource does not exist (any more) with a ValidationException
-    'Could not find ...' (ResourceNotFound on some operations)."""
-    info = error.response.get("Error", {})
-    message = str(info.get("Message", "")).lower()
-    return info.get("Code") in ("ValidationException", "ResourceNotFound") and (
-        "could not find" in message or "not found" in message
-    )
 
 
 def _status(sagemaker: Any, name: str) -> str | None:

@@ -11,49 +11,21 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from pytest_smendpoint.aws.deletion import confirm_gone, delete_endpoint, is_gone
+from pytest_smendpoint.aws.deletion import confirm_gone, delete_endpoint
+from pytest_smendpoint.aws.records import EndpointPlan, EndpointRecord, TeardownStatus
 from pytest_smendpoint.aws.resolve import ExistingEndpoint, ModelSpec
+from pytest_smendpoint.aws.resources import (
+    ENDPOINT,
+    ENDPOINT_CONFIG,
+    MODEL,
+    ResourceKind,
+    carries_session_tag,
+    error_reason,
+    is_gone,
+)
 from pytest_smendpoint.aws.waiting import DEFAULT_BACKOFF, Backoff, wait_in_service
 from pytest_smendpoint.endpoints.signals import hold_signals
 from pytest_smendpoint.errors import AwsCallError, DeployError, TeardownError
-from pytest_smendpoint.settings.naming import TAG_SESSION
-
-
-@dataclass(frozen=True)
-class EndpointPlan:
-    """How to deploy: names, instances, variant timeouts and tags."""
-
-    endpoint_name: str
-    config_name: str
-    model_name: str
-    instance_type: str = "ml.m5.large"
-    instance_count: int = 1
-    variant_name: str = "AllTraffic"
-    model_data_download_timeout: int | None = None
-    container_startup_health_check_timeout: int | None = None
-    deploy_timeout: float = 1800
-    session_id: str = ""
-    tags: tuple[dict[str, str], ...] = ()
-
-
-@dataclass
-class EndpointRecord:
-    """A deployed (or attached) endpoint: what `sm_endpoint` hands to tests."""
-
-    name: str
-    config_name: str
-    model_names: tuple[str, ...]
-    region: str
-    backend: str
-    deploy_seconds: float
-    owned: bool
-    instance_type: str | None = None
-    instance_count: int | None = None
-    source: str = ""
-    teardown: str = "pending"  # pending | deleted | kept | failed | not owned
-    manual_commands: list[str] = field(default_factory=list)
-    # After teardown, DescribeEndpoint said "not found" or Deleting (None: not checked).
-    deletion_confirmed: bool | None = None
 
 
 class ServingHooks(Protocol):
@@ -74,34 +46,6 @@ class NoServing:
         return None
 
 
-@dataclass(frozen=True)
-class _Kind:
-    """How one kind of resource is deleted, by boto3 and by hand."""
-
-    label: str  # as it reads in messages: "endpoint config"
-    operation: str  # DeleteEndpointConfig
-    method: str  # delete_endpoint_config
-    parameter: str  # EndpointConfigName
-    cli: str  # delete-endpoint-config --endpoint-config-name
-
-
-ENDPOINT = _Kind(
-    "endpoint",
-    "DeleteEndpoint",
-    "delete_endpoint",
-    "EndpointName",
-    "delete-endpoint --endpoint-name",
-)
-ENDPOINT_CONFIG = _Kind(
-    "endpoint config",
-    "DeleteEndpointConfig",
-    "delete_endpoint_config",
-    "EndpointConfigName",
-    "delete-endpoint-config --endpoint-config-name",
-)
-MODEL = _Kind("model", "DeleteModel", "delete_model", "ModelName", "delete-model --model-name")
-
-
 @dataclass
 class _Created:
     """What this deployment created so far."""
@@ -110,20 +54,15 @@ class _Created:
     config: str | None = None
     endpoint: str | None = None
 
-    def deletion_order(self, extra_models: Sequence[str] = ()) -> list[tuple[_Kind, str]]:
+    def deletion_order(self, extra_models: Sequence[str] = ()) -> list[tuple[ResourceKind, str]]:
         """Endpoint, then its config, then every model: the reverse of creation."""
-        order: list[tuple[_Kind, str]] = []
+        order: list[tuple[ResourceKind, str]] = []
         if self.endpoint:
             order.append((ENDPOINT, self.endpoint))
         if self.config:
             order.append((ENDPOINT_CONFIG, self.config))
         order += [(MODEL, name) for name in [*self.models, *extra_models]]
         return order
-
-
-def _reason(error: ClientError) -> str:
-    info = error.response.get("Error", {})
-    return f"{info.get('Code', 'Error')}: {info.get('Message', str(error))}"
 
 
 class Lifecycle:
@@ -184,7 +123,7 @@ class Lifecycle:
             deploy_seconds=0.0,
             owned=False,
             source=f"existing endpoint {existing.name}",
-            teardown="not owned",
+            teardown=TeardownStatus.NOT_OWNED,
         )
         yield record
 
@@ -241,7 +180,7 @@ class Lifecycle:
             yield record
         finally:
             if keep:
-                record.teardown = "kept"
+                record.teardown = TeardownStatus.KEPT
                 record.manual_commands = self.delete_commands(created)
             else:
                 self._teardown(created, plan, record)
@@ -315,10 +254,10 @@ class Lifecycle:
             try:
                 self._delete(created, plan)
             except TeardownError as error:
-                record.teardown = "failed"
+                record.teardown = TeardownStatus.FAILED
                 record.manual_commands = error.commands
                 raise
-            record.teardown = "deleted"
+            record.teardown = TeardownStatus.DELETED
             if created.endpoint:
                 record.deletion_confirmed = confirm_gone(self.sagemaker, created.endpoint)
 
@@ -330,7 +269,8 @@ class Lifecycle:
         extra = [
             name
             for name in self._models_in_config(created.config)
-            if name not in created.models and self._tagged_by_session(name, plan.session_id)
+            if name not in created.models
+            and carries_session_tag(self.sagemaker, MODEL, name, plan.session_id)
         ]
         deleted: list[str] = []
         failures: list[str] = []
@@ -341,7 +281,7 @@ class Lifecycle:
                 failure = self._delete_one(kind, name)
             except BaseException as error:  # pytest-timeout's fail(), an exit: delete the rest
                 interrupted = interrupted or error
-                failure = f"{kind.operation} {kind.label} {name}: interrupted ({error!r})"
+                failure = f"{kind.delete_operation} {kind.label} {name}: interrupted ({error!r})"
             if failure:
                 failures.append(failure)
                 commands.append(self._command(kind, name))
@@ -355,7 +295,7 @@ class Lifecycle:
             raise TeardownError(failures, commands)
         return deleted
 
-    def _delete_one(self, kind: _Kind, name: str) -> str | None:
+    def _delete_one(self, kind: ResourceKind, name: str) -> str | None:
         """Delete one resource, with one more try after any failure (botocore already retried
         throttling and 5xx); the first failure's text when both fail, None once it is gone."""
         first: str | None = None
@@ -366,14 +306,16 @@ class Lifecycle:
                         self.sagemaker, name, self.deletable_wait, self.sleep, self.clock
                     )
                 else:
-                    getattr(self.sagemaker, kind.method)(**{kind.parameter: name})
+                    getattr(self.sagemaker, kind.delete)(**{kind.name_parameter: name})
                 return None
             except ClientError as error:
                 if is_gone(error):
                     return None
-                first = first or f"{kind.operation} {kind.label} {name}: {_reason(error)}"
+                first = (
+                    first or f"{kind.delete_operation} {kind.label} {name}: {error_reason(error)}"
+                )
             except Exception as error:  # a dropped connection must not stop the other deletes
-                first = first or f"{kind.operation} {kind.label} {name}: {error}"
+                first = first or f"{kind.delete_operation} {kind.label} {name}: {error}"
         return first
 
     def _models_in_config(self, config_name: str | None) -> list[str]:
@@ -384,14 +326,6 @@ class Lifecycle:
         except ClientError:
             return []  # already gone: the models we created are still in our own list
         return [v["ModelName"] for v in config.get("ProductionVariants", [])]
-
-    def _tagged_by_session(self, model_name: str, session_id: str) -> bool:
-        try:
-            arn = self.sagemaker.describe_model(ModelName=model_name)["ModelArn"]
-            tags = self.sagemaker.list_tags(ResourceArn=arn).get("Tags", [])
-        except ClientError:
-            return False
-        return any(t["Key"] == TAG_SESSION and t["Value"] == session_id for t in tags)
 
     def delete_for_session(
         self, endpoint: str | None, config: str | None, models: Sequence[str], session_id: str
@@ -405,13 +339,13 @@ class Lifecycle:
         """The AWS CLI commands that delete what was created, for --sm-keep-endpoint."""
         return [self._command(kind, name) for kind, name in created.deletion_order()]
 
-    def _command(self, kind: _Kind, name: str) -> str:
+    def _command(self, kind: ResourceKind, name: str) -> str:
         return f"aws sagemaker {kind.cli} {name} --region {self.region}"
 
     def _call(self, operation: str, resource: str, call: Callable[..., Any], **kwargs: Any) -> Any:
         try:
             return call(**kwargs)
         except ClientError as error:
-            raise AwsCallError(operation, resource, _reason(error)) from None
+            raise AwsCallError(operation, resource, error_reason(error)) from None
         except BotoCoreError as error:  # parameter validation, connection and credential errors
             raise AwsCallError(operation, resource, f"{type(error).__name__}: {error}") from None

@@ -16,55 +16,16 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from pytest_smendpoint.aws.resources import KINDS, ResourceKind, error_reason, is_gone
+from pytest_smendpoint.settings.ages import DEFAULT_SWEEP_AGE, parse_age
 from pytest_smendpoint.settings.naming import TAG_CREATED, TAG_RUN_LABEL, TAG_SESSION
-
-DEFAULT_AGE = "6h"
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-@dataclass(frozen=True)
-class _Listing:
-    """How one kind of resource is listed and deleted (the order of KINDS is deletion order)."""
-
-    label: str
-    paginator: str
-    items: str  # the list key in each page
-    name_key: str
-    arn_key: str
-    delete: str
-    parameter: str
-
-
-KINDS = (
-    _Listing(
-        "endpoint",
-        "list_endpoints",
-        "Endpoints",
-        "EndpointName",
-        "EndpointArn",
-        "delete_endpoint",
-        "EndpointName",
-    ),
-    _Listing(
-        "endpoint config",
-        "list_endpoint_configs",
-        "EndpointConfigs",
-        "EndpointConfigName",
-        "EndpointConfigArn",
-        "delete_endpoint_config",
-        "EndpointConfigName",
-    ),
-    _Listing(
-        "model", "list_models", "Models", "ModelName", "ModelArn", "delete_model", "ModelName"
-    ),
-)
 
 
 @dataclass(frozen=True)
 class Leftover:
     """A tagged resource old enough to sweep."""
 
-    kind: _Listing
+    kind: ResourceKind
     name: str
     session: str
     created: datetime
@@ -74,14 +35,6 @@ class Leftover:
         hours = (now - self.created).total_seconds() / 3600
         label = f", run {self.run_label}" if self.run_label else ""
         return f"{self.kind.label} {self.name} (session {self.session}{label}, {hours:.1f} h old)"
-
-
-def parse_age(text: str) -> int:
-    """`30m`, `6h`, `2d` -> seconds (the console script's --age; pytest's is in settings)."""
-    text = text.strip()
-    if len(text) < 2 or text[-1] not in _UNITS or not text[:-1].isdigit() or int(text[:-1]) <= 0:
-        raise ValueError(f"{text!r}: AGE must be a positive number with s, m, h or d, e.g. 6h")
-    return int(text[:-1]) * _UNITS[text[-1]]
 
 
 def find_leftovers(
@@ -103,7 +56,11 @@ def find_leftovers(
                 continue
             found.append(
                 Leftover(
-                    kind, item[kind.name_key], tags[TAG_SESSION], created, tags.get(TAG_RUN_LABEL)
+                    kind,
+                    item[kind.name_parameter],
+                    tags[TAG_SESSION],
+                    created,
+                    tags.get(TAG_RUN_LABEL),
                 )
             )
     return found
@@ -115,13 +72,11 @@ def delete_leftovers(sagemaker: Any, leftovers: list[Leftover]) -> list[str]:
     for leftover in leftovers:
         kind = leftover.kind
         try:
-            getattr(sagemaker, kind.delete)(**{kind.parameter: leftover.name})
+            getattr(sagemaker, kind.delete)(**{kind.name_parameter: leftover.name})
         except ClientError as error:
-            info = error.response.get("Error", {})
-            message = str(info.get("Message", ""))
-            if "could not find" in message.lower() or "not found" in message.lower():
+            if is_gone(error):
                 continue  # already gone: what a sweep wants
-            failures.append(f"{kind.label} {leftover.name}: {info.get('Code')}: {message}")
+            failures.append(f"{kind.label} {leftover.name}: {error_reason(error)}")
         except BotoCoreError as error:
             failures.append(f"{kind.label} {leftover.name}: {type(error).__name__}: {error}")
     return failures
@@ -181,14 +136,14 @@ def main(argv: list[str] | None = None) -> int:
         "models tagged by pytest-smendpoint that are older than --age. Untagged resources are "
         "never touched.",
     )
-    parser.add_argument("--age", default=DEFAULT_AGE, help="e.g. 30m, 6h, 2d (default 6h)")
+    parser.add_argument("--age", default=DEFAULT_SWEEP_AGE, help="e.g. 30m, 6h, 2d (default 6h)")
     parser.add_argument("--delete", action="store_true", help="delete (default: list only)")
     parser.add_argument("--region", default=None, help="AWS region (default: boto3's)")
     args = parser.parse_args(argv)
     try:
         seconds = parse_age(args.age)
     except ValueError as error:
-        parser.error(f"--age={error}")
+        parser.error(f"--age={args.age!r}: {error}")
     import boto3
     from botocore.config import Config
 
@@ -205,9 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     )
 
 
-def _listed(sagemaker: Any, kind: _Listing) -> Iterator[dict[str, Any]]:
+def _listed(sagemaker: Any, kind: ResourceKind) -> Iterator[dict[str, Any]]:
     for page in sagemaker.get_paginator(kind.paginator).paginate():
-        yield from page.get(kind.items, [])
+        yield from page.get(kind.list_items, [])
 
 
 def _created(tag_value: str | None, creation_time: datetime | None) -> datetime:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import json
 import os
 import shutil
@@ -28,19 +27,18 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_smendpoint.settings.naming import TAG_SESSION, SessionIdentity
+from pytest_smendpoint.aws.records import TeardownStatus
+from pytest_smendpoint.settings.naming import SessionIdentity
 
 if TYPE_CHECKING:
     from pytest_smendpoint.aws.backends import Backend
-    from pytest_smendpoint.aws.lifecycle import EndpointPlan, EndpointRecord
+    from pytest_smendpoint.aws.records import EndpointPlan, EndpointRecord
     from pytest_smendpoint.settings.options import Settings
 
 WORKERINPUT_KEY = "smendpoint"
 CONTROLLER_PLUGIN = "smendpoint-xdist"  # `-p no:smendpoint-xdist`: every worker deploys its own
 # Waiters give up this long after a deploy could have timed out on its own (--sm-deploy-timeout).
 LOCK_MARGIN_SECONDS = 300.0
-# A worker's record: its teardown happens elsewhere, later.
-CONTROLLER_TEARDOWN = "by the xdist controller"
 
 
 @dataclass(frozen=True)
@@ -154,7 +152,7 @@ class Controller:
         intents = sorted(self.directory.glob("*.intent.json"))
         if not intents:
             return False
-        from pytest_smendpoint.aws.lifecycle import EndpointRecord
+        from pytest_smendpoint.aws.records import EndpointRecord
         from pytest_smendpoint.errors import TeardownError
 
         with self._sagemaker() as (sagemaker, region, backend_name):
@@ -187,11 +185,11 @@ class Controller:
                         sagemaker, region, backend_name, intent, checked=not record_path.exists()
                     )
                 except TeardownError as error:
-                    record.teardown = "failed"
+                    record.teardown = TeardownStatus.FAILED
                     record.manual_commands = error.commands
                     failed = True
                 else:
-                    record.teardown = "deleted"
+                    record.teardown = TeardownStatus.DELETED
                     record.manual_commands = []
                     if not record_path.exists() and not deleted:
                         continue  # nothing had been created: nothing to report
@@ -252,6 +250,12 @@ def release(
     """Delete what an intent names. `checked`: the deploy did not finish, so delete only what
     carries this run's session tag (a user-given name may belong to someone else)."""
     from pytest_smendpoint.aws.lifecycle import Lifecycle
+    from pytest_smendpoint.aws.resources import (
+        ENDPOINT,
+        ENDPOINT_CONFIG,
+        MODEL,
+        carries_session_tag,
+    )
 
     session_id = intent["session_id"]
     names = {
@@ -260,8 +264,11 @@ def release(
         "model": intent["model_name"],
     }
     if checked:
+        kinds = {"endpoint": ENDPOINT, "config": ENDPOINT_CONFIG, "model": MODEL}
         names = {
-            kind: name for kind, name in names.items() if _tagged(sagemaker, kind, name, session_id)
+            key: name
+            for key, name in names.items()
+            if carries_session_tag(sagemaker, kinds[key], name, session_id)
         }
     lifecycle = Lifecycle(sagemaker, region=region, backend=backend_name)
     return lifecycle.delete_for_session(
@@ -270,25 +277,6 @@ def release(
         [names["model"]] if "model" in names else [],
         session_id,
     )
-
-
-_DESCRIBE = {
-    "endpoint": ("describe_endpoint", "EndpointName", "EndpointArn"),
-    "config": ("describe_endpoint_config", "EndpointConfigName", "EndpointConfigArn"),
-    "model": ("describe_model", "ModelName", "ModelArn"),
-}
-
-
-def _tagged(sagemaker: Any, kind: str, name: str, session_id: str) -> bool:
-    from botocore.exceptions import ClientError
-
-    method, parameter, arn_key = _DESCRIBE[kind]
-    try:
-        arn = getattr(sagemaker, method)(**{parameter: name})[arn_key]
-        tags = sagemaker.list_tags(ResourceArn=arn).get("Tags", [])
-    except ClientError:
-        return False  # not there (never created, or already deleted)
-    return any(t["Key"] == TAG_SESSION and t["Value"] == session_id for t in tags)
 
 
 # -- workers --------------------------------------------------------------------------------
@@ -360,7 +348,7 @@ class WorkerShare:
         with _lock(directory / f"{key}.lock", settings.deploy_timeout + LOCK_MARGIN_SECONDS):
             if paths["record"].exists():
                 record = _record_from_json(paths["record"].read_text())
-                record.teardown = CONTROLLER_TEARDOWN
+                record.teardown = TeardownStatus.BY_CONTROLLER
                 return record, False
             if paths["failed"].exists():
                 raise SmEndpointError(
@@ -394,10 +382,10 @@ class WorkerShare:
                 _write_json(paths["failed"], {"error": f"{type(error).__name__}: {error}"})
                 raise
             if record.owned and not settings.keep_endpoint:
-                record.teardown = "pending"
+                record.teardown = TeardownStatus.PENDING
                 record.manual_commands = []
             _write_json(paths["record"], _record_to_json(record))
-            record.teardown = CONTROLLER_TEARDOWN
+            record.teardown = TeardownStatus.BY_CONTROLLER
             return record, True
 
 
@@ -423,8 +411,9 @@ def config_key(target: Any, settings: Settings, backend: Backend) -> str:
         "model_data_download_timeout": settings.model_data_download_timeout,
         "container_startup_health_check_timeout": settings.container_startup_health_check_timeout,
     }
-    text = json.dumps(material, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    from pytest_smendpoint.endpoints.provider import short_hash
+
+    return short_hash(material, 16)
 
 
 def model_material(target: Any) -> dict[str, Any]:
@@ -457,10 +446,11 @@ def _record_to_json(record: EndpointRecord) -> dict[str, Any]:
 
 
 def _record_from_json(text: str) -> EndpointRecord:
-    from pytest_smendpoint.aws.lifecycle import EndpointRecord
+    from pytest_smendpoint.aws.records import EndpointRecord
 
     data = json.loads(text)
     data["model_names"] = tuple(data["model_names"])
+    data["teardown"] = TeardownStatus(data["teardown"])
     return EndpointRecord(**data)
 
 

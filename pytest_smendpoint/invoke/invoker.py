@@ -15,7 +15,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import numpy as np
 import pandas as pd
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -40,6 +39,7 @@ from pytest_smendpoint.invoke.errors import (
 )
 from pytest_smendpoint.invoke.frame_checks import FrameRules, prepare
 from pytest_smendpoint.invoke.prediction_parsing import Predictions, parse_predictions, to_pandas
+from pytest_smendpoint.reporting.percentiles import percentile
 from pytest_smendpoint.settings.options import InvokeSettings
 
 __all__ = [
@@ -105,9 +105,7 @@ class InvocationStats:
 
     def percentile(self, q: float) -> float | None:
         """The q-th percentile latency in ms (linear interpolation), None before any request."""
-        if not self.latencies_ms:
-            return None
-        return float(np.percentile(self.latencies_ms, q))
+        return percentile(self.latencies_ms, q)
 
     @property
     def p50(self) -> float | None:

@@ -16,34 +16,44 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pytest_smendpoint.aws.records import TeardownStatus
 from pytest_smendpoint.reporting.gates import COUNT_FIGURES, GateResult, Observed, evaluate, missed
+from pytest_smendpoint.reporting.percentiles import percentile
 from pytest_smendpoint.settings.options import Gate
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: endpoint entries have a fixed set of keys (ENDPOINT_JSON_KEYS)
 WORKER_LATENCIES = "_latencies_ms"  # in an xdist worker's payload only
 PERCENTILES = (("p50", 50), ("p95", 95), ("p99", 99))
-# EndpointRecord fields the report lays out itself; any other field (added by later features)
-# is carried into the JSON as it is, when it is plain data.
-_LAID_OUT = frozenset(
-    {
-        "name",
-        "backend",
-        "region",
-        "source",
-        "instance_type",
-        "instance_count",
-        "deploy_seconds",
-        "teardown",
-        "manual_commands",
-    }
-)
 # What the summary adds under an endpoint's first line, by teardown result.
 TEARDOWN_NOTES = {
-    "kept": "  kept (--sm-keep-endpoint): delete it by hand with:",
-    "failed": "  teardown FAILED: delete by hand with:",
-    "not owned": "  an existing endpoint: nothing was created, nothing was deleted",
-    "pending": "  teardown never ran (the session was interrupted)",
+    TeardownStatus.KEPT: "  kept (--sm-keep-endpoint): delete it by hand with:",
+    TeardownStatus.FAILED: "  teardown FAILED: delete by hand with:",
+    TeardownStatus.NOT_OWNED: "  an existing endpoint: nothing was created, nothing was deleted",
+    TeardownStatus.PENDING: "  teardown never ran (the session was interrupted)",
 }
+# The JSON report's endpoint entries hold exactly these keys, in this order (schema_version 2).
+ENDPOINT_JSON_KEYS = (
+    "name",
+    "backend",
+    "region",
+    "source",
+    "config_name",
+    "model_names",
+    "owned",
+    "instance_type",
+    "instance_count",
+    "deploy_seconds",
+    "invocations",
+    "rows",
+    "bytes_sent",
+    "errors",
+    "retries",
+    "latency_ms",
+    "teardown",
+    "manual_commands",
+    "deletion_confirmed",
+    "invoked",
+)
 
 
 @dataclass(frozen=True)
@@ -63,10 +73,13 @@ class EndpointReport:
     errors: int
     retries: int
     latency_ms: Mapping[str, float | None]  # p50, p95, p99, max (None before any request)
-    teardown: str  # deleted | kept | failed | not owned | pending
+    teardown: TeardownStatus
     manual_commands: tuple[str, ...] = ()
     invoked: bool = False  # whether an sm_invoke invoker was made for it at all
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    config_name: str | None = None
+    model_names: tuple[str, ...] = ()
+    owned: bool | None = None
+    deletion_confirmed: bool | None = None  # after teardown, DescribeEndpoint said it is gone
     latencies: tuple[float, ...] = ()  # raw, for merging xdist workers' counts (not in the JSON)
 
     @classmethod
@@ -87,50 +100,41 @@ class EndpointReport:
             errors=int(getattr(stats, "errors", 0)),
             retries=int(getattr(stats, "retries", 0)),
             latency_ms=latency_summary(latencies),
-            teardown=record.teardown,
+            teardown=TeardownStatus(record.teardown),
             manual_commands=tuple(getattr(record, "manual_commands", ()) or ()),
             invoked=stats is not None,
-            extra=_plain_fields(record),
+            config_name=getattr(record, "config_name", None),
+            model_names=tuple(getattr(record, "model_names", ()) or ()),
+            owned=getattr(record, "owned", None),
+            deletion_confirmed=getattr(record, "deletion_confirmed", None),
             latencies=tuple(latencies),
         )
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "name": self.name,
-            "backend": self.backend,
-            "region": self.region,
-            "source": self.source,
-            "instance_type": self.instance_type,
-            "instance_count": self.instance_count,
+        """The endpoint's entry in the JSON report: ENDPOINT_JSON_KEYS, nothing else."""
+        values = {
             "deploy_seconds": round(self.deploy_seconds, 3),
-            "invocations": self.invocations,
-            "rows": self.rows,
-            "bytes_sent": self.bytes_sent,
-            "errors": self.errors,
-            "retries": self.retries,
             "latency_ms": dict(self.latency_ms),
-            "teardown": self.teardown,
+            "teardown": self.teardown.value,
             "manual_commands": list(self.manual_commands),
-            "invoked": self.invoked,
+            "model_names": list(self.model_names),
         }
-        for key, value in self.extra.items():
-            data.setdefault(key, value)
-        return data
+        return {key: values.get(key, getattr(self, key, None)) for key in ENDPOINT_JSON_KEYS}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> EndpointReport:
         """Back from `to_json` (how xdist workers hand their endpoints to the controller)."""
-        known = {f.name for f in dataclasses.fields(cls)} - {"extra", "latencies"}
-        values = {key: data[key] for key in known if key in data}
+        values = {key: data[key] for key in ENDPOINT_JSON_KEYS if key in data}
         values["manual_commands"] = tuple(values.get("manual_commands", ()))
-        extra = {k: v for k, v in data.items() if k not in known and k != WORKER_LATENCIES}
-        return cls(**values, extra=extra, latencies=tuple(data.get(WORKER_LATENCIES, ())))
+        values["model_names"] = tuple(values.get("model_names", ()))
+        values["teardown"] = TeardownStatus(values["teardown"])
+        return cls(**values, latencies=tuple(data.get(WORKER_LATENCIES, ())))
 
     def merged(self, other: EndpointReport) -> EndpointReport:
         """One endpoint seen by several xdist workers (a shared endpoint): counts add up, the
         percentiles are recomputed over every worker's latencies."""
         latencies = self.latencies + other.latencies
-        teardown = self.teardown if self.teardown != "pending" else other.teardown
+        teardown = self.teardown if self.teardown is not TeardownStatus.PENDING else other.teardown
         return dataclasses.replace(
             self,
             deploy_seconds=max(self.deploy_seconds, other.deploy_seconds),
@@ -178,35 +182,9 @@ def latency_summary(latencies_ms: Sequence[float]) -> dict[str, float | None]:
     if not latencies_ms:
         return {"p50": None, "p95": None, "p99": None, "max": None}
     ordered = sorted(latencies_ms)
-    summary: dict[str, float | None] = {key: _percentile(ordered, q) for key, q in PERCENTILES}
+    summary: dict[str, float | None] = {key: percentile(ordered, q) for key, q in PERCENTILES}
     summary["max"] = ordered[-1]
     return summary
-
-
-def _percentile(ordered: Sequence[float], q: float) -> float:
-    position = (len(ordered) - 1) * q / 100
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return float(ordered[low] + (ordered[high] - ordered[low]) * (position - low))
-
-
-def _plain_fields(record: Any) -> dict[str, Any]:
-    """The record's other dataclass fields that JSON can hold (config_name, owned, ...)."""
-    if not dataclasses.is_dataclass(record):
-        return {}
-    plain: dict[str, Any] = {}
-    for item in dataclasses.fields(record):
-        if item.name in _LAID_OUT:
-            continue
-        value = getattr(record, item.name)
-        if isinstance(value, tuple | list):
-            value = list(value)
-        try:
-            json.dumps(value)
-        except (TypeError, ValueError):
-            continue
-        plain[item.name] = value
-    return plain
 
 
 @dataclass(frozen=True)
@@ -317,7 +295,9 @@ class SessionReport:
     def summary_lines(self) -> list[tuple[str, bool]]:
         """Lines for the terminal's smendpoint section, each with whether to show it in red."""
         lines = [
-            (line, e.teardown == "failed") for e in self.endpoints for line in e.summary_lines()
+            (line, e.teardown is TeardownStatus.FAILED)
+            for e in self.endpoints
+            for line in e.summary_lines()
         ]
         if self.metrics:
             shown = ", ".join(

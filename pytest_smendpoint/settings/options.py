@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from pytest_smendpoint.settings.ages import DEFAULT_SWEEP_AGE, parse_age
+
 # SageMaker's rule for endpoint, endpoint config and model names.
 RESOURCE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
@@ -157,7 +159,6 @@ OPTIONS: tuple[OptionSpec, ...] = (
         (),
     ),
 )
-SWEEP_DEFAULT_AGE = "6h"
 # CI systems' run identifiers, in the order they are looked for, for the default run label.
 CI_RUN_VARIABLES = (
     "GITHUB_RUN_ID",
@@ -167,12 +168,16 @@ CI_RUN_VARIABLES = (
     "CODEBUILD_BUILD_ID",
     "BUILD_TAG",
 )
-AGE = re.compile(r"^(\d+)([smhd])$")
 GATE = re.compile(
     r"^\s*([A-Za-z_][\w.]*)\s*(>=|<=|==|>|<)\s*(-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*$"
 )
 TAG_VALUE = re.compile(r"^[\w.:/=+\-@ ]{1,256}$")
 OPTIONS_BY_NAME: Mapping[str, OptionSpec] = {spec.name: spec for spec in OPTIONS}
+
+
+def default(name: str) -> Any:
+    """An option's default, as the options table declares it (the one place it is written)."""
+    return OPTIONS_BY_NAME[name].default
 
 
 @dataclass(frozen=True)
@@ -212,17 +217,17 @@ class InvokeSettings:
     label: tuple[str, ...] = ()
     label_explicit: bool = False
     features: tuple[str, ...] | int | None = None
-    max_payload_bytes: int = 5_000_000
+    max_payload_bytes: int = int(default("max_payload_mb") * 1_000_000)
     max_rows_per_request: int | None = None
-    max_concurrency: int = 4
-    accept: str = "text/csv"
+    max_concurrency: int = default("max_concurrency")
+    accept: str = default("accept")
 
 
 @dataclass(frozen=True)
 class Settings:
     """The whole configuration of a run, validated; built once in pytest_configure."""
 
-    backend: str = "moto"
+    backend: str = default("backend")
     region: str | None = None
     role: str | None = None
     model_data: str | None = None
@@ -231,13 +236,13 @@ class Settings:
     existing_endpoint: str | None = None
     endpoint_name: str | None = None
     model_name: str | None = None
-    instance_type: str = "ml.m5.large"
-    instance_count: int = 1
+    instance_type: str = default("instance_type")
+    instance_count: int = default("instance_count")
     env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     model_data_download_timeout: int | None = None
     container_startup_health_check_timeout: int | None = None
-    deploy_timeout: int = 1800
-    keep_endpoint: bool = False
+    deploy_timeout: int = default("deploy_timeout")
+    keep_endpoint: bool = default("keep_endpoint")
     serve_command: str | None = None
     serve_directory: str | None = None  # the folder --sm-serve-command is relative to
     invoke: InvokeSettings = field(default_factory=InvokeSettings)
@@ -272,7 +277,7 @@ def add_options(parser: pytest.Parser) -> None:
             kwargs["action"] = "append"
         elif spec.kind == "optional":  # `--sm-sweep` alone, or `--sm-sweep=2d`
             kwargs["nargs"] = "?"
-            kwargs["const"] = SWEEP_DEFAULT_AGE
+            kwargs["const"] = DEFAULT_SWEEP_AGE
         # Choices are checked by the validator, not argparse, so that the CLI and the ini
         # give the same message.
         if spec.name == "keep_endpoint":
@@ -409,14 +414,14 @@ class _Validator:
                 lambda v: v.startswith("ml."),
                 "must be a SageMaker instance type such as ml.m5.large",
             )
-            or "ml.m5.large",
-            instance_count=self.positive_int("instance_count") or 1,
+            or default("instance_type"),
+            instance_count=self.positive_int("instance_count") or default("instance_count"),
             env=self.environment(),
             model_data_download_timeout=self.variant_seconds("model_data_download_timeout"),
             container_startup_health_check_timeout=self.variant_seconds(
                 "container_startup_health_check_timeout"
             ),
-            deploy_timeout=self.positive_int("deploy_timeout") or 1800,
+            deploy_timeout=self.positive_int("deploy_timeout") or default("deploy_timeout"),
             keep_endpoint=bool(self.raw["keep_endpoint"].value),
             serve_command=self.text("serve_command"),
             serve_directory=str(
@@ -452,10 +457,10 @@ class _Validator:
         value = self.text("sweep")
         if value is None:
             return None
-        match = AGE.match(value)
-        if not match or int(match.group(1)) <= 0:
-            raise self.fail("sweep", "AGE must be a positive number with s, m, h or d, e.g. 6h")
-        return int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+        try:
+            return parse_age(value)
+        except ValueError as error:
+            raise self.fail("sweep", str(error)) from None
 
     def report_path(self) -> str | None:
         value = self.text("report")
@@ -540,8 +545,8 @@ class _Validator:
             features=features,
             max_payload_bytes=int(max_mb * 1_000_000),
             max_rows_per_request=self.positive_int("max_rows_per_request"),
-            max_concurrency=self.positive_int("max_concurrency") or 4,
-            accept=self.text("accept") or "text/csv",
+            max_concurrency=self.positive_int("max_concurrency") or default("max_concurrency"),
+            accept=self.text("accept") or default("accept"),
         )
 
     def _split_list(self, name: str) -> list[str]:

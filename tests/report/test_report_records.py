@@ -175,7 +175,7 @@ def test_xdist_workers_endpoints_and_metrics_join_the_controllers_report() -> No
     report = build_report([], {}, {"auc": 0.95}, worker_payloads=payloads)
     assert [e.name for e in report.endpoints] == ["w0", "w1"]
     assert report.endpoints[0].latency_ms["p99"] == 4.0
-    assert report.endpoints[0].extra["config_name"] == "w0"
+    assert report.endpoints[0].config_name == "w0"
     assert report.to_json()["metrics"] == {"auc": [0.95, 0.91]}
     [gate] = report.with_gates([Gate("auc", ">=", 0.92)]).gates
     assert gate.detail == "auc = 0.91 (worker gw1); 1 of 2 values meet it"
@@ -192,7 +192,7 @@ def test_report_that_cannot_be_written_is_noted_not_raised(tmp_path: Path) -> No
 
 @dataclass
 class RecordWithNewField:
-    """A later EndpointRecord with a field the report does not know (issue 5's kind)."""
+    """A later EndpointRecord with a field the report's schema does not name."""
 
     name: str = "ep"
     region: str = "us-east-1"
@@ -203,9 +203,12 @@ class RecordWithNewField:
     waiter: object = field(default_factory=object)  # not JSON: left out
 
 
-def test_unknown_record_fields_are_carried_when_plain_data() -> None:
+def test_json_entries_hold_the_declared_schema_and_nothing_else() -> None:
+    from pytest_smendpoint.reporting.report import ENDPOINT_JSON_KEYS
+
     data = EndpointReport.from_record(RecordWithNewField(), None).to_json()
     assert data["deletion_confirmed"] is True and "waiter" not in data
+    assert tuple(data) == ENDPOINT_JSON_KEYS
 
 
 def test_an_endpoint_shared_by_xdist_workers_is_one_entry_with_pooled_figures() -> None:

@@ -1,0 +1,59 @@
+"""What a deployment is planned as and what it became: the records every layer passes on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from pytest_smendpoint.settings.options import default
+
+
+class TeardownStatus(str, Enum):
+    """What happened to an endpoint at the session's end (a str, so JSON and text show it)."""
+
+    PENDING = "pending"  # not yet, or never (the session was interrupted)
+    DELETED = "deleted"
+    KEPT = "kept"  # --sm-keep-endpoint
+    FAILED = "failed"
+    NOT_OWNED = "not owned"  # attached: an existing or baseline endpoint
+    BY_CONTROLLER = "by the xdist controller"  # a worker's record: deleted elsewhere, later
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class EndpointPlan:
+    """How to deploy: names, instances, variant timeouts and tags."""
+
+    endpoint_name: str
+    config_name: str
+    model_name: str
+    instance_type: str = default("instance_type")
+    instance_count: int = 1
+    variant_name: str = "AllTraffic"
+    model_data_download_timeout: int | None = None
+    container_startup_health_check_timeout: int | None = None
+    deploy_timeout: float = default("deploy_timeout")
+    session_id: str = ""
+    tags: tuple[dict[str, str], ...] = ()
+
+
+@dataclass
+class EndpointRecord:
+    """A deployed (or attached) endpoint: what `sm_endpoint` hands to tests."""
+
+    name: str
+    config_name: str
+    model_names: tuple[str, ...]
+    region: str
+    backend: str
+    deploy_seconds: float
+    owned: bool
+    instance_type: str | None = None
+    instance_count: int | None = None
+    source: str = ""
+    teardown: TeardownStatus = TeardownStatus.PENDING
+    manual_commands: list[str] = field(default_factory=list)
+    # After teardown, DescribeEndpoint said "not found" or Deleting (None: not checked).
+    deletion_confirmed: bool | None = None
