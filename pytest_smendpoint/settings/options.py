@@ -114,7 +114,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "given in, instead of the inference-handler contract.",
     ),
     OptionSpec(
-        "label",
+        "label_column",
         "Label column(s) sm_invoke drops before sending (repeatable; default: "
         "'label' when present).",
         "list",
@@ -173,6 +173,11 @@ GATE = re.compile(
 )
 TAG_VALUE = re.compile(r"^[\w.:/=+\-@ ]{1,256}$")
 OPTIONS_BY_NAME: Mapping[str, OptionSpec] = {spec.name: spec for spec in OPTIONS}
+
+
+# Old spellings still read, with a deprecation warning: old name -> the option it now is.
+# (`--sm-label` read too much like `--sm-run-label`, which is a tag, not a column.)
+DEPRECATED_NAMES: Mapping[str, str] = {"label": "label_column"}
 
 
 def default(name: str) -> Any:
@@ -295,6 +300,14 @@ def add_options(parser: pytest.Parser) -> None:
         group.addoption(spec.flag, **kwargs)
         ini_type = {"bool": "bool", "list": "linelist"}.get(spec.kind, "string")
         parser.addini(spec.ini, spec.help, type=ini_type, default=None)  # type: ignore[arg-type]
+    for old, new in DEPRECATED_NAMES.items():
+        spec = OPTIONS_BY_NAME[new]
+        note = f"Deprecated spelling of {spec.flag}."
+        old_spec = OptionSpec(old, note, spec.kind)
+        action = "append" if spec.kind == "list" else "store"
+        group.addoption(old_spec.flag, dest=old_spec.ini, default=None, action=action, help=note)
+        ini_type = "linelist" if spec.kind == "list" else "string"
+        parser.addini(old_spec.ini, note, type=ini_type, default=None)  # type: ignore[arg-type]
 
 
 def read_raw(config: pytest.Config) -> dict[str, RawValue]:
@@ -314,7 +327,33 @@ def read_raw(config: pytest.Config) -> dict[str, RawValue]:
             raw[spec.name] = RawValue(ini, "ini")
         else:
             raw[spec.name] = RawValue(spec.default, "default")
+    for old, new in DEPRECATED_NAMES.items():
+        given = _deprecated_value(config, old, new)
+        # An old spelling counts as its source does: never over the new one from the same place.
+        if given is not None and (raw[new].source, given.source) in _OLD_SPELLING_WINS:
+            raw[new] = given
     return raw
+
+
+_OLD_SPELLING_WINS = {("default", "command line"), ("default", "ini"), ("ini", "command line")}
+
+
+def _deprecated_value(config: pytest.Config, old: str, new: str) -> RawValue | None:
+    """The value given under an old spelling, with a deprecation warning naming the new one."""
+    old_spec, spec = OptionSpec(old, ""), OPTIONS_BY_NAME[new]
+    cli = config.getoption(old_spec.ini)
+    ini = config.getini(old_spec.ini)
+    if cli is not None:
+        value, where, shown = cli, "command line", old_spec.flag
+    elif ini is not None and ini != [] and ini != "":
+        value, where, shown = ini, "ini", old_spec.ini
+    else:
+        return None
+    instead = spec.flag if where == "command line" else spec.ini
+    config.issue_config_time_warning(
+        pytest.PytestDeprecationWarning(f"{shown} is deprecated: use {instead}"), stacklevel=2
+    )
+    return RawValue(value, where)
 
 
 def build_settings(config: pytest.Config) -> Settings:
@@ -530,7 +569,7 @@ class _Validator:
                 f"must be above 0 and at most {REALTIME_PAYLOAD_CEILING_MB:g} "
                 "(SageMaker's real-time payload limit)",
             )
-        labels = tuple(self._split_list("label"))
+        labels = tuple(self._split_list("label_column"))
         features_items = self._split_list("features")
         features: tuple[str, ...] | int | None = None
         if len(features_items) == 1 and features_items[0].isdigit():

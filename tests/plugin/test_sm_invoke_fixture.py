@@ -42,7 +42,7 @@ def test_sm_invoke_uses_the_settings_and_reports_its_counters(
     result = pytester.runpytest(
         f"--sm-model-data={sklearn_model_dir}",
         f"--sm-image-uri={IMAGE}",
-        "--sm-label=target",
+        "--sm-label-column=target",
         "--sm-max-rows-per-request=50",
         "--sm-features=4",
     )
@@ -69,7 +69,7 @@ def test_explicit_label_that_is_absent_is_named(
         """
     )
     result = pytester.runpytest(
-        "-s", f"--sm-model-data={sklearn_model_dir}", f"--sm-image-uri={IMAGE}", "--sm-label=y"
+        "-s", f"--sm-model-data={sklearn_model_dir}", f"--sm-image-uri={IMAGE}", "--sm-label-column=y"
     )
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(

@@ -9,7 +9,8 @@ import pytest
 from pytest_smendpoint.settings.options import OPTIONS
 
 GROUP_TITLE = "SageMaker endpoint testing (pytest-smendpoint):"
-FLAGS = {spec.flag for spec in OPTIONS} | {"--sm-no-keep-endpoint"}
+# Every option, the switch that turns keep_endpoint off, and the deprecated old spellings.
+FLAGS = {spec.flag for spec in OPTIONS} | {"--sm-no-keep-endpoint", "--sm-label"}
 
 
 def help_sections(lines: list[str]) -> dict[str, list[str]]:

@@ -177,11 +177,11 @@ CASES = (
         "./serve {port}",
     ),
     Case(
-        "label",
+        "label_column",
         "(sm_settings.invoke.label, sm_settings.invoke.label_explicit)",
-        ("--sm-label=y,z", "--sm-label=w"),
+        ("--sm-label-column=y,z", "--sm-label-column=w"),
         (("y", "z", "w"), True),
-        "sm_label = target",
+        "sm_label_column = target",
         (("target",), True),
     ),
     Case(
@@ -465,3 +465,32 @@ def test_relative_model_data_on_the_command_line_is_relative_to_the_cwd(
     )
     monkeypatch.chdir(tests)
     pytester.runpytest("--sm-model-data=model.tar.gz").assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize(
+    ("args", "ini", "warning"),
+    [
+        (("--sm-label=y",), "", "--sm-label is deprecated: use --sm-label-column"),
+        ((), "sm_label = y", "sm_label is deprecated: use sm_label_column"),
+    ],
+    ids=["command line", "ini"],
+)
+def test_old_label_spelling_still_works_with_a_deprecation_warning(
+    pytester: pytest.Pytester, args: tuple[str, ...], ini: str, warning: str
+) -> None:
+    pytester.makeini(f"[pytest]\n{ini}\n")
+    pytester.makepyfile(
+        "def test_label(sm_settings):\n"
+        "    assert sm_settings.invoke.label == ('y',) and sm_settings.invoke.label_explicit\n"
+    )
+    result = pytester.runpytest(*args)
+    result.assert_outcomes(passed=1, warnings=1)
+    result.stdout.fnmatch_lines([f"*PytestDeprecationWarning: {warning}"])
+
+
+def test_new_label_spelling_beats_the_old_one_from_the_ini(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nsm_label = old\nsm_label_column = new\n")
+    pytester.makepyfile(
+        "def test_label(sm_settings):\n    assert sm_settings.invoke.label == ('new',)\n"
+    )
+    pytester.runpytest().assert_outcomes(passed=1, warnings=1)
