@@ -42,7 +42,8 @@ def stubbed_opener() -> Callable[[Any], Any]:
     import boto3
     from botocore.stub import ANY, Stubber
 
-    from pytest_smendpoint.aws.lifecycle import EndpointPlan, Lifecycle
+    from pytest_smendpoint.aws.lifecycle import Lifecycle
+    from pytest_smendpoint.aws.records import EndpointPlan
     from pytest_smendpoint.aws.resolve import ModelSpec
     from pytest_smendpoint.aws.waiting import Backoff
 

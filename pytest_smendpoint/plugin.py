@@ -19,9 +19,13 @@ from pytest_smendpoint.settings.naming import SessionIdentity
 from pytest_smendpoint.settings.options import Settings, add_options, build_settings
 
 if TYPE_CHECKING:
+    import boto3
+
     from pytest_smendpoint.aws.backends import Backend
-    from pytest_smendpoint.aws.lifecycle import EndpointRecord
+    from pytest_smendpoint.aws.records import EndpointRecord
     from pytest_smendpoint.endpoints.factory import EndpointFactory
+    from pytest_smendpoint.invoke.invoker import Invoker
+    from pytest_smendpoint.reporting.gates import MetricRecorder
 
 BASELINE_FIXTURE_NAMES = frozenset({"sm_baseline_endpoint", "sm_baseline_invoke"})
 ENDPOINT_FIXTURES = frozenset({"sm_model", "sm_endpoint", "sm_predictor", "sm_invoke"})
@@ -332,7 +336,7 @@ def sm_backend(pytestconfig: pytest.Config, sm_settings: Settings) -> Iterator[B
 
 
 @pytest.fixture(scope="session")
-def sm_boto_session(sm_backend: Backend) -> Any:
+def sm_boto_session(sm_backend: Backend) -> boto3.Session:
     """The boto3 session the plugin uses (under moto: the mocked account)."""
     return sm_backend.boto_session
 
@@ -382,8 +386,9 @@ def sm_endpoint(request: pytest.FixtureRequest) -> EndpointRecord:
     under @pytest.mark.sm_endpoint(...) or an indirect parameter, that configuration's."""
     overrides = getattr(request, "param", None)
     if not overrides:
-        return request.getfixturevalue("_sm_session_endpoint")
-    factory = request.getfixturevalue("sm_endpoint_factory")
+        record: EndpointRecord = request.getfixturevalue("_sm_session_endpoint")
+        return record
+    factory: EndpointFactory = request.getfixturevalue("sm_endpoint_factory")
     return factory.submit(factory.configure(overrides, "sm_endpoint parameter")).result()
 
 
@@ -401,7 +406,7 @@ def sm_invoke(
     sm_endpoint: EndpointRecord,
     sm_boto_session: Any,
     sm_settings: Settings,
-) -> Any:
+) -> Invoker:
     """Call with a DataFrame: predictions for every row, aligned with its index
     (`sm_invoke.rows(df)` sends one request per row)."""
     return _counted_invoker(pytestconfig, sm_boto_session, sm_settings, sm_endpoint.name)
@@ -409,7 +414,7 @@ def sm_invoke(
 
 def _counted_invoker(
     config: pytest.Config, boto_session: Any, settings: Settings, endpoint_name: str
-) -> Any:
+) -> Invoker:
     """An Invoker whose counters feed the session report: one count per endpoint, however
     often a marker or parameter switch re-creates the invoker."""
     from pytest_smendpoint.invoke.invoker import Invoker, make_runtime_client
@@ -427,7 +432,7 @@ def sm_endpoint_factory(
     pytestconfig: pytest.Config,
     sm_settings: Settings,
     sm_backend: Backend,
-) -> Iterator[Any]:
+) -> Iterator[EndpointFactory]:
     """`sm_endpoint_factory(**overrides)`: another endpoint (model=, instance_type=, env=, ...),
     deployed once per configuration, torn down at the session's end; `.many([...])` deploys
     several at once, `.deploy(...)` returns a Future."""
@@ -470,13 +475,13 @@ def sm_baseline_invoke(
     sm_baseline_endpoint: EndpointRecord,
     sm_boto_session: Any,
     sm_settings: Settings,
-) -> Any:
+) -> Invoker:
     """`sm_invoke` for the baseline endpoint: the same rows, production's predictions."""
     return _counted_invoker(pytestconfig, sm_boto_session, sm_settings, sm_baseline_endpoint.name)
 
 
 @pytest.fixture(scope="session")
-def sm_metrics(pytestconfig: pytest.Config) -> Any:
+def sm_metrics(pytestconfig: pytest.Config) -> MetricRecorder:
     """Record figures for the session report and the --sm-gate thresholds:
     `sm_metrics.record("auc", 0.93)`."""
     from pytest_smendpoint.reporting.gates import MetricRecorder

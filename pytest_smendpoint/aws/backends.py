@@ -85,7 +85,7 @@ def _moto_backend(settings: Settings) -> Iterator[Backend]:
         from pytest_smendpoint.serving import MOTO_CONFIG, LocalServing
         from pytest_smendpoint.serving.moto_compat import sdk_v3_compatibility
 
-        mock = moto.mock_aws(config=MOTO_CONFIG)  # type: ignore[call-overload]
+        mock = moto.mock_aws(config=MOTO_CONFIG)
         mock.start()
         serving = LocalServing(
             region=region,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 if TYPE_CHECKING:
-    from pytest_smendpoint.aws.lifecycle import EndpointPlan
+    from pytest_smendpoint.aws.records import EndpointPlan
     from pytest_smendpoint.aws.resolve import ModelSpec
 
 LOG_LINES = 20  # enough for a traceback's tail; the error stays readable

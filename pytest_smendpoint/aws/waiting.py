@@ -68,7 +68,7 @@ def wait_in_service(
         if on_status is not None:
             on_status(status, elapsed)
         if status == "InService":
-            return described
+            return dict(described)
         if status not in TRANSITIONAL:
             reason = described.get("FailureReason") or "(SageMaker gave no FailureReason)"
             raise DeployError(endpoint_name, status, reason)

@@ -14,7 +14,7 @@ from pytest_smendpoint.errors import SmEndpointError
 
 if TYPE_CHECKING:  # imported at collection: nothing that brings botocore in
     from pytest_smendpoint.aws.backends import Backend
-    from pytest_smendpoint.aws.lifecycle import EndpointRecord
+    from pytest_smendpoint.aws.records import EndpointRecord
     from pytest_smendpoint.settings.naming import SessionIdentity
     from pytest_smendpoint.settings.options import Settings
 

@@ -28,7 +28,7 @@ from pytest_smendpoint.errors import SmEndpointError
 from pytest_smendpoint.settings.options import RESOURCE_NAME, Settings
 
 if TYPE_CHECKING:  # imported at collection: nothing that brings botocore in
-    from pytest_smendpoint.aws.lifecycle import EndpointRecord
+    from pytest_smendpoint.aws.records import EndpointRecord
     from pytest_smendpoint.endpoints.provider import Opener
 
 # Deploys spend their time waiting for InService, not computing: threads are the right tool.

@@ -160,7 +160,8 @@ def _frozen(value: Any) -> Hashable:
         hash(value)
     except TypeError:
         return ("object", id(value))  # a model object: the same object, the same endpoint
-    return value
+    hashable: Hashable = value
+    return hashable
 
 
 def _shown(value: Any) -> str:

@@ -6,18 +6,20 @@ from __future__ import annotations
 import importlib.util
 from typing import Any
 
-from pytest_smendpoint.aws.lifecycle import EndpointRecord
+from pytest_smendpoint.aws.records import EndpointRecord
 
 
 def sdk_major() -> int | None:
-    """2 when `sagemaker.predictor` exists (SDK v2), 3 when `sagemaker.core` does, else None."""
-    try:
-        if importlib.util.find_spec("sagemaker.predictor") is not None:
-            return 2
-        if importlib.util.find_spec("sagemaker.core") is not None:
-            return 3
-    except ModuleNotFoundError:
-        return None
+    """3 when `sagemaker.core` exists (SDK v3), 2 when `sagemaker.predictor` does, else None."""
+    # v3 first: once sagemaker.core is imported (a user's TrainingJob, Model, ModelBuilder), its
+    # finder for removed v2 modules makes find_spec("sagemaker.predictor") raise
+    # ModuleNotFoundError instead of returning None.
+    for name, major in (("sagemaker.core", 3), ("sagemaker.predictor", 2)):
+        try:
+            if importlib.util.find_spec(name) is not None:
+                return major
+        except ModuleNotFoundError:  # no `sagemaker` at all
+            return None
     return None
 
 
@@ -41,7 +43,10 @@ def make_predictor(endpoint: EndpointRecord, boto_session: Any) -> Any:
         return Endpoint.get(
             endpoint_name=endpoint.name, session=boto_session, region=endpoint.region
         )
-    raise ModuleNotFoundError(
-        "sm_predictor needs the SageMaker Python SDK: pip install 'sagemaker<3' (v2 Predictor) "
-        "or 'sagemaker>=3' (v3 Endpoint); sm_invoke and sm_endpoint work without it"
+    from pytest_smendpoint.extras import MissingExtraError, install_hint
+
+    raise MissingExtraError(
+        "sm_predictor needs the SageMaker Python SDK: "
+        f"{install_hint('sdk2', 'sdk3')} (v2 Predictor or v3 Endpoint); "
+        "sm_invoke and sm_endpoint work without it"
     )

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # imported at collection: nothing that brings botocore in
     from pytest_smendpoint.aws.backends import Backend
-    from pytest_smendpoint.aws.lifecycle import EndpointPlan, EndpointRecord
+    from pytest_smendpoint.aws.records import EndpointPlan, EndpointRecord
     from pytest_smendpoint.aws.resolve import AwsContext, ModelSpec
     from pytest_smendpoint.endpoints.overrides import DeploymentSettings
     from pytest_smendpoint.endpoints.xdist_sharing import WorkerShare

@@ -107,6 +107,12 @@ class Controller:
         It costs moto's import (about 1 s) in this process, paid only under xdist."""
         if self.settings.backend != "moto":
             return
+        from pytest_smendpoint.extras import MissingExtraError, require
+
+        try:
+            require("pytest -n with the moto backend (a shared moto server)", "xdist", "flask")
+        except MissingExtraError as error:
+            raise pytest.UsageError(str(error)) from None
         import boto3
 
         from pytest_smendpoint.aws.backends import MOTO_ACCOUNT_ID, MOTO_DEFAULT_REGION

@@ -71,7 +71,8 @@ class CsvEncoder:
         """Rows [start, stop) as CSV lines, each ending in a newline."""
         if self.table is None:
             rows = self.frame.iloc[start:stop]
-            return rows.to_csv(header=False, index=False, lineterminator="\n").encode("utf-8")
+            text: str = rows.to_csv(header=False, index=False, lineterminator="\n")
+            return text.encode("utf-8")
         sink = pa.BufferOutputStream()
         pacsv.write_csv(
             self.table.slice(start, stop - start),

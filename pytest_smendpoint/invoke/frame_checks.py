@@ -179,8 +179,9 @@ def _decategorize(column: pd.Series) -> pd.Series:
 
 def _is_text(column: pd.Series) -> bool:
     if column.dtype == object:
-        return pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty")
-    return ptypes.is_string_dtype(column.dtype)
+        kind: str = pd.api.types.infer_dtype(column, skipna=True)
+        return kind in ("string", "empty")
+    return bool(ptypes.is_string_dtype(column.dtype))
 
 
 def _check_values(frame: pd.DataFrame, allow_nan: bool) -> None:

@@ -16,13 +16,16 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from pytest_smendpoint.aws.lifecycle import EndpointPlan, EndpointRecord, Lifecycle
+from pytest_smendpoint.aws.lifecycle import Lifecycle
+from pytest_smendpoint.aws.records import EndpointPlan, EndpointRecord
 from pytest_smendpoint.aws.resolve import ModelSpec
 from pytest_smendpoint.aws.waiting import Backoff
 from pytest_smendpoint.endpoints.factory import EndpointFactory
 from pytest_smendpoint.endpoints.overrides import DeploymentSettings
 from pytest_smendpoint.errors import DeployError, SmEndpointError
 from pytest_smendpoint.settings.options import Settings
+
+pytestmark = pytest.mark.slow  # real sleeps in a stubbed Creating phase
 
 NOW = dt.datetime(2026, 11, 25, tzinfo=dt.timezone.utc)
 ACCOUNT = "123456789012"

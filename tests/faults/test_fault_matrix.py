@@ -21,6 +21,8 @@ from faultkit import (  # noqa: E402
     STAGES,
 )
 
+pytestmark = pytest.mark.slow  # 40 pytester runs
+
 MotoServer = Any
 
 

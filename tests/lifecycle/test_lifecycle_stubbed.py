@@ -11,7 +11,8 @@ import pytest
 from botocore.stub import ANY, Stubber
 from fake_clock import FakeClock
 
-from pytest_smendpoint.aws.lifecycle import EndpointPlan, Lifecycle
+from pytest_smendpoint.aws.lifecycle import Lifecycle
+from pytest_smendpoint.aws.records import EndpointPlan
 from pytest_smendpoint.aws.resolve import ExistingEndpoint, ModelSpec
 from pytest_smendpoint.aws.waiting import Backoff
 from pytest_smendpoint.errors import AwsCallError, DeployError, TeardownError

@@ -164,7 +164,7 @@ def test_writes_go_around_pytests_output_capture() -> None:
 
 
 def test_describe_takes_name_and_instances_from_the_deployed_plan() -> None:
-    from pytest_smendpoint.aws.lifecycle import EndpointPlan
+    from pytest_smendpoint.aws.records import EndpointPlan
 
     terminal = FakeTerminal()
     progress = DeployProgress.for_reporter(None, None, "ml.m5.large", 1)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pytest_smendpoint.aws.lifecycle import EndpointRecord
+from pytest_smendpoint.aws.records import EndpointRecord
 from pytest_smendpoint.invoke.invoker import InvocationStats
 from pytest_smendpoint.reporting.report import EndpointReport, SessionReport, build_report
 from pytest_smendpoint.settings.options import Gate

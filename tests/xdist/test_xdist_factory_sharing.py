@@ -16,6 +16,7 @@ from pytest_smendpoint.endpoints.factory import EndpointFactory
 from pytest_smendpoint.endpoints.provider import configuration_suffix
 from pytest_smendpoint.settings.options import Settings
 
+pytestmark = pytest.mark.slow  # pytest -n subprocess runs
 ROLE = "arn:aws:iam::123456789012:role/ci"
 
 # Records `<operation> <resource name>` for every create/delete, in every process of the run.

@@ -12,6 +12,7 @@ import pytest
 
 # Counts SageMaker calls in every process of the run (controller and workers): moto-style, a
 # handler in botocore's BUILTIN_HANDLERS reaches every client made after this conftest loads.
+pytestmark = pytest.mark.slow  # pytest -n subprocess runs
 COUNTING_CONFTEST = """
 import os
 from botocore.handlers import BUILTIN_HANDLERS
