@@ -332,6 +332,9 @@ def sm_backend(pytestconfig: pytest.Config, sm_settings: Settings) -> Iterator[B
         stack.enter_context(pytestconfig.stash[STOP_KEY].guard.installed())
         backend = stack.enter_context(state.provider.open_backend(sm_settings))
         stack.enter_context(credentials_redacted(backend.boto_session))  # botocore DEBUG logs
+        # After every endpoint (they depend on this fixture) is gone, and with credentials
+        # still masked in the logs: the session's S3 uploads.
+        stack.callback(state.provider.release_uploads, backend, sm_settings)
         yield backend
 
 

@@ -9,7 +9,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,8 @@ class Backend:
     region: str
     boto_session: Any  # boto3.Session
     serving: ServingHooks
+    # s3:// URIs this process uploaded (model.tar.gz, sourcedir.tar.gz): deleted at teardown.
+    uploads: list[str] = field(default_factory=list)
 
     def client(self, service: str) -> Any:
         """A client with botocore's standard retry mode (throttling retried with backoff)."""

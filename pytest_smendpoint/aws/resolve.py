@@ -1,17 +1,19 @@
-"""From a model source (settings, training job, SDK object) to the `ModelSpec` to deploy."""
+"""From a model source (settings, training job, SDK object) to the `ModelSpec` to deploy.
+
+SDK objects are read in sdk_objects.py."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from pytest_smendpoint.aws.artifacts import upload_model_data
 from pytest_smendpoint.errors import AwsCallError, ModelResolutionError
+from pytest_smendpoint.settings.environment import ContainerEnvironment, as_environment
 from pytest_smendpoint.settings.options import ROLE_ARN, Settings
 
 # Under moto any role ARN of the mocked account works; this one saves a flag in the quickstart.
@@ -28,9 +30,13 @@ class ModelSpec:
     image_uri: str
     role_arn: str
     model_data_url: str | None = None
-    environment: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    environment: Mapping[str, str] = field(default_factory=ContainerEnvironment)
     name: str | None = None
     source: str = "model spec"
+
+    def __post_init__(self) -> None:
+        # Values are often credentials: whatever mapping was given, it prints masked.
+        object.__setattr__(self, "environment", as_environment(self.environment))
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,8 @@ class AwsContext:
     sagemaker: Any
     backend: str
     key_prefix: str
+    # Where uploads are recorded (the backend's list): teardown deletes exactly these.
+    uploads: list[str] = field(default_factory=list)
 
     def client(self, service: str) -> Any:
         return self.session.client(service, region_name=self.region)
@@ -66,7 +74,7 @@ def resolve_from_settings(settings: Settings, aws: AwsContext) -> ModelSpec | Ex
             image_uri=settings.image_uri,
             role_arn=role_arn(settings.role, aws),
             model_data_url=model_data_url(settings.model_data, aws),
-            environment=MappingProxyType(dict(settings.env)),
+            environment=settings.env,
             name=settings.model_name,
             source=f"model data {settings.model_data}",
         )
@@ -76,13 +84,15 @@ def resolve_from_settings(settings: Settings, aws: AwsContext) -> ModelSpec | Ex
 def model_data_url(model_data: str, aws: AwsContext) -> str:
     if model_data.startswith("s3://"):
         return model_data
-    return upload_model_data(
+    uri = upload_model_data(
         Path(model_data),
         s3=aws.client("s3"),
         sts=aws.client("sts"),
         region=aws.region,
         key_prefix=aws.key_prefix,
     )
+    aws.uploads.append(uri)
+    return uri
 
 
 def role_arn(role: str | None, aws: AwsContext) -> str:
@@ -124,7 +134,7 @@ def from_training_job(job_name: str, settings: Settings, aws: AwsContext) -> Mod
         raise ModelResolutionError(
             f"training job {job_name!r} names no TrainingImage: give --sm-image-uri"
         )
-    env: dict[str, str] = {}
+    env = ContainerEnvironment()
     # Framework jobs carry their entry point as hyperparameters; the SDK turns them into these.
     hyper = job.get("HyperParameters", {})
     for hyper_key, env_key in (
@@ -132,38 +142,26 @@ def from_training_job(job_name: str, settings: Settings, aws: AwsContext) -> Mod
         ("sagemaker_submit_directory", "SAGEMAKER_SUBMIT_DIRECTORY"),
     ):
         if hyper_key in hyper:
-            env[env_key] = hyper[hyper_key].strip('"')
-    env.update(settings.env)
+            env |= {env_key: hyper[hyper_key].strip('"')}
+    env |= settings.env
     return ModelSpec(
         image_uri=image,
         role_arn=role_arn(settings.role, aws) if settings.role else job["RoleArn"],
         model_data_url=artifacts,
-        environment=MappingProxyType(env),
+        environment=env,
         name=settings.model_name,
         source=f"training job {job_name}",
     )
 
 
 def from_user_object(obj: Any, settings: Settings, aws: AwsContext) -> ModelSpec | ExistingEndpoint:
-    """What an `sm_model` fixture returned: our own specs, or an SDK v2 Model or Estimator."""
+    """What an `sm_model` fixture returned: our own specs, or a SageMaker SDK v2 or v3 object."""
     if isinstance(obj, (ModelSpec, ExistingEndpoint)):  # noqa: UP038 (Python 3.10 floor)
         return obj
-    if hasattr(obj, "create_model") and hasattr(obj, "latest_training_job"):  # SDK v2 Estimator
-        obj = obj.create_model()
-    if hasattr(obj, "prepare_container_def"):  # SDK v2 Model and its framework subclasses
-        container = obj.prepare_container_def(instance_type=settings.instance_type)
-        return ModelSpec(
-            image_uri=container["Image"],
-            role_arn=role_arn(getattr(obj, "role", None) or settings.role, aws),
-            model_data_url=container.get("ModelDataUrl"),
-            environment=MappingProxyType({**container.get("Environment", {}), **settings.env}),
-            name=getattr(obj, "name", None) or settings.model_name,
-            source=f"SDK object {type(obj).__module__}.{type(obj).__qualname__}",
-        )
-    raise ModelResolutionError(
-        f"sm_model returned {type(obj).__qualname__}; return a pytest_smendpoint.ModelSpec, "
-        "an ExistingEndpoint, or a SageMaker SDK v2 Model or Estimator"
-    )
+    # Imported here: sdk_objects builds on this module's resolvers.
+    from pytest_smendpoint.aws.sdk_objects import spec_from_sdk_object
+
+    return spec_from_sdk_object(obj, settings, aws)
 
 
 def _reason(error: ClientError) -> str:

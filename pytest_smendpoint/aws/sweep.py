@@ -17,6 +17,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pytest_smendpoint.aws.resources import KINDS, ResourceKind, error_reason, is_gone
+from pytest_smendpoint.aws.uploads import OldUpload, delete_uploads, find_old_uploads
 from pytest_smendpoint.settings.ages import DEFAULT_SWEEP_AGE, parse_age
 from pytest_smendpoint.settings.naming import TAG_CREATED, TAG_RUN_LABEL, TAG_SESSION
 
@@ -90,27 +91,56 @@ def run_sweep(
     where: str,
     write: Callable[[str], None],
     now: datetime | None = None,
+    storage: UploadStorage | None = None,
 ) -> int:
-    """List (and with delete=True, delete) what is left; the exit code: 0, or 1 on failures."""
+    """List (and with delete=True, delete) what is left: tagged resources and, given `storage`,
+    old uploads under the plugin's S3 prefix. The exit code: 0, or 1 on failures."""
     now = now or datetime.now(timezone.utc)
     age = _shown_age(older_than_seconds)
     leftovers = find_leftovers(sagemaker, older_than_seconds, now)
-    if not leftovers:
+    uploads: list[OldUpload] = []
+    if storage is not None:
+        try:
+            uploads = storage.find(older_than_seconds, now)
+        except (ClientError, BotoCoreError) as error:  # no S3 permissions: say so, go on
+            reason = error_reason(error) if isinstance(error, ClientError) else str(error)
+            write(f"smendpoint sweep ({where}): uploads under s3 not listed: {reason}")
+    found = len(leftovers) + len(uploads)
+    if not found:
         write(
             f"smendpoint sweep ({where}): nothing tagged by pytest-smendpoint is older than {age}"
         )
         return 0
     verb = "deleting" if delete else "would delete (dry run; add --sm-sweep-delete / --delete)"
-    write(f"smendpoint sweep ({where}): {len(leftovers)} older than {age}, {verb}:")
+    write(f"smendpoint sweep ({where}): {found} older than {age}, {verb}:")
     for leftover in leftovers:
         write(f"  {leftover.describe(now)}")
+    for upload in uploads:
+        write(f"  {upload.describe(now)}")
     if not delete:
         return 0
     failures = delete_leftovers(sagemaker, leftovers)
+    if storage is not None and uploads:
+        failures += storage.delete([upload.uri for upload in uploads])
     for failure in failures:
         write(f"  could not delete {failure}")
-    write(f"smendpoint sweep: deleted {len(leftovers) - len(failures)} of {len(leftovers)}")
+    write(f"smendpoint sweep: deleted {found - len(failures)} of {found}")
     return 1 if failures else 0
+
+
+@dataclass(frozen=True)
+class UploadStorage:
+    """The default bucket's plugin prefix, as the sweep sees it."""
+
+    s3: Any
+    sts: Any
+    region: str
+
+    def find(self, older_than_seconds: int, now: datetime) -> list[OldUpload]:
+        return find_old_uploads(self.s3, self.sts, self.region, older_than_seconds, now)
+
+    def delete(self, uris: list[str]) -> list[str]:
+        return delete_uploads(self.s3, uris)
 
 
 def sweep_with_settings(settings: Any, write: Callable[[str], None]) -> int:
@@ -125,6 +155,7 @@ def sweep_with_settings(settings: Any, write: Callable[[str], None]) -> int:
             delete=settings.sweep_delete,
             where=f"{backend.name}, {backend.region}",
             write=write,
+            storage=UploadStorage(backend.client("s3"), backend.client("sts"), backend.region),
         )
 
 
@@ -132,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     """`smendpoint-sweep [--age 6h] [--delete] [--region R]`, with boto3's usual resolution."""
     parser = argparse.ArgumentParser(
         prog="smendpoint-sweep",
-        description="List (and with --delete, delete) SageMaker endpoints, endpoint configs and "
+        description="List (and with --delete, delete) SageMaker endpoints, endpoint configs, "
         "models tagged by pytest-smendpoint that are older than --age. Untagged resources are "
         "never touched.",
     )
@@ -150,13 +181,20 @@ def main(argv: list[str] | None = None) -> int:
     session = boto3.Session(region_name=args.region)
     if not session.region_name:
         parser.error("no region: give --region or set AWS_DEFAULT_REGION")
-    sagemaker = session.client("sagemaker", config=Config(retries={"mode": "standard"}))
+    retries = Config(retries={"mode": "standard"})
+    sagemaker = session.client("sagemaker", config=retries)
+    storage = UploadStorage(
+        session.client("s3", config=retries),
+        session.client("sts", config=retries),
+        session.region_name,
+    )
     return run_sweep(
         sagemaker,
         seconds,
         delete=args.delete,
         where=f"aws, {session.region_name}",
         write=print,
+        storage=storage,
     )
 
 

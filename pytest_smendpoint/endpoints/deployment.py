@@ -11,6 +11,7 @@ from pytest_smendpoint.aws.diagnostics import deploy_diagnostics
 from pytest_smendpoint.aws.lifecycle import Lifecycle
 from pytest_smendpoint.aws.records import EndpointPlan, EndpointRecord
 from pytest_smendpoint.aws.resolve import AwsContext, ExistingEndpoint, ModelSpec, from_user_object
+from pytest_smendpoint.aws.uploads import session_key_prefix
 from pytest_smendpoint.settings.naming import SessionIdentity
 from pytest_smendpoint.settings.options import Settings
 
@@ -23,7 +24,8 @@ def aws_context(backend: Backend, identity: SessionIdentity, sagemaker: Any) -> 
         region=backend.region,
         sagemaker=sagemaker,
         backend=backend.name,
-        key_prefix=f"pytest-smendpoint/{identity.session_id}",
+        key_prefix=session_key_prefix(identity.session_id),
+        uploads=backend.uploads,
     )
 
 

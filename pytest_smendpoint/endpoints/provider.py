@@ -17,7 +17,6 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # imported at collection: nothing that brings botocore in
@@ -104,6 +103,8 @@ class EndpointProvider(Protocol):
 
     def name_base(self, settings: Settings, identity: SessionIdentity) -> str: ...
 
+    def release_uploads(self, backend: Backend, settings: Settings) -> None: ...
+
     def name_suffix(
         self, backend: Backend, identity: SessionIdentity
     ) -> Callable[[DeploymentSettings], str] | None: ...
@@ -160,6 +161,19 @@ class InProcessProvider:
     ) -> Callable[[DeploymentSettings], str] | None:
         return None  # the factory numbers its endpoints -2, -3, ... in order of first use
 
+    def release_uploads(self, backend: Backend, settings: Settings) -> None:
+        """Delete what this session uploaded to S3, after its endpoints are gone. Kept with
+        --sm-keep-endpoint: the kept model points at them (the sweep removes them later)."""
+        if not backend.uploads or settings.keep_endpoint:
+            return
+        from pytest_smendpoint.aws.uploads import delete_uploads, removal_commands
+        from pytest_smendpoint.errors import TeardownError
+
+        failures = delete_uploads(backend.client("s3"), backend.uploads)
+        if failures:
+            raise TeardownError(failures, removal_commands(backend.uploads))
+        backend.uploads.clear()
+
 
 @dataclass(frozen=True)
 class XdistWorkerProvider:
@@ -205,6 +219,10 @@ class XdistWorkerProvider:
         self, backend: Backend, identity: SessionIdentity
     ) -> Callable[[DeploymentSettings], str] | None:
         return configuration_suffix(backend, identity)
+
+    def release_uploads(self, backend: Backend, settings: Settings) -> None:
+        """Other workers may still deploy from these: the controller deletes them at the end."""
+        self.share.hand_over_uploads(backend.uploads)
 
 
 def provider_for(config: Any) -> EndpointProvider:
@@ -342,7 +360,9 @@ def _overridden(target: ModelSpec, config: DeploymentSettings, aws: AwsContext) 
     if "image_uri" in overrides:
         changes["image_uri"] = overrides["image_uri"]
     if "env" in overrides:
-        changes["environment"] = MappingProxyType({**target.environment, **overrides["env"]})
+        from pytest_smendpoint.settings.environment import ContainerEnvironment
+
+        changes["environment"] = ContainerEnvironment(target.environment) | overrides["env"]
     if "role" in overrides:
         changes["role_arn"] = role_arn(overrides["role"], aws)
     return dataclasses.replace(target, **changes) if changes else target

@@ -145,6 +145,7 @@ class Controller:
         pytest_sessionfinish: after xdist's own has shut the workers down, before the report."""
         try:
             failed = self.release_all()
+            failed = self.release_uploads() or failed
         finally:
             self.close()
         if failed and session.exitstatus == pytest.ExitCode.OK:
@@ -217,9 +218,51 @@ class Controller:
         if not entries:
             self.state.endpoints.append(record)
 
+    def release_uploads(self) -> bool:
+        """Delete what workers uploaded to S3 (they handed the URIs over); True on a failure,
+        which is reported with the commands that finish the job."""
+        from pytest_smendpoint.aws.uploads import (
+            delete_uploads,
+            is_session_upload,
+            removal_commands,
+        )
+        from pytest_smendpoint.errors import TeardownError
+
+        uris = [
+            uri
+            for path in sorted(self.directory.glob("uploads.*.json"))
+            for uri in json.loads(path.read_text())["uploads"]
+        ]
+        # A worker killed before its session end handed nothing over, but the models it
+        # resolved for the run are in the share: their uploads are found there.
+        for path in sorted(self.directory.glob("model*.json")):
+            data = json.loads(path.read_text())
+            environment = data.get("environment") or {}
+            for uri in (data.get("model_data_url"), environment.get("SAGEMAKER_SUBMIT_DIRECTORY")):
+                if uri and is_session_upload(uri, self.identity.session_id):
+                    uris.append(uri)
+        if not uris or self.settings.keep_endpoint:
+            return False
+
+        with self._clients() as (client, _, _):
+            failures = delete_uploads(client("s3"), uris)
+        if failures:
+            reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+            message = str(TeardownError(failures, removal_commands(uris)))
+            if reporter is not None:
+                reporter.write_line(message, red=True)
+        return bool(failures)
+
     @contextlib.contextmanager
     def _sagemaker(self) -> Iterator[tuple[Any, str, str]]:
         """A SageMaker client for the account workers used: the shared server, or AWS."""
+        with self._clients() as (client, region, backend_name):
+            yield client("sagemaker"), region, backend_name
+
+    @contextlib.contextmanager
+    def _clients(self) -> Iterator[tuple[Callable[[str], Any], str, str]]:
+        """Clients for the account workers used (the shared server, or AWS), its region and
+        the backend's name."""
         from botocore.config import Config
 
         retries = Config(retries={"mode": "standard"})
@@ -230,16 +273,17 @@ class Controller:
             session = boto3.session.Session(
                 aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
             )
-            yield (
-                session.client("sagemaker", endpoint_url=self.server.url, config=retries),
-                region,
-                "moto",
-            )
+            url = self.server.url
+
+            def client(service: str) -> Any:
+                return session.client(service, endpoint_url=url, config=retries)
+
+            yield client, region, "moto"
             return
         from pytest_smendpoint.aws.backends import open_backend
 
         with open_backend(self.settings) as backend:
-            yield backend.client("sagemaker"), backend.region, backend.name
+            yield backend.client, backend.region, backend.name
 
     def close(self) -> None:
         server, self.server = self.server, None
@@ -308,6 +352,12 @@ class WorkerShare:
         else:
             with open_backend(settings) as backend:
                 yield backend
+
+    def hand_over_uploads(self, uris: list[str]) -> None:
+        """Tell the controller what this worker uploaded; it deletes them after every worker."""
+        if uris:
+            path = Path(self.run.directory) / f"uploads.{self.worker_id}.json"
+            _write_json(path, {"uploads": list(uris)})
 
     def model(self, resolve: Callable[[], Any], name: str = "model") -> Any:
         """The settings' model, resolved (and a local folder packed and uploaded) once per run;

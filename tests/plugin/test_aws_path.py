@@ -12,6 +12,7 @@ MotoServer = Any  # tests/conftest.py's MotoServer fixture value
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 ROLE = "arn:aws:iam::123456789012:role/ci-sagemaker"
+BUCKET = "sagemaker-us-east-1-123456789012"  # the SDK's default bucket of moto's account
 
 
 def aws_args(*extra: str) -> list[str]:
@@ -72,18 +73,37 @@ def test_local_folder_is_packed_uploaded_deployed_and_torn_down(
             url = model["PrimaryContainer"]["ModelDataUrl"]
             assert url.startswith("s3://sagemaker-us-east-1-123456789012/pytest-smendpoint/")
             assert url.endswith("/model.tar.gz")
+            bucket, key = url.removeprefix("s3://").split("/", 1)
+            assert sm_boto_session.client("s3").head_object(Bucket=bucket, Key=key)["ContentLength"]
             assert sm_endpoint.backend == "aws" and sm_endpoint.owned
             tags = {t["Key"]: t["Value"] for t in sm.list_tags(
                 ResourceArn=sm.describe_endpoint(EndpointName=sm_endpoint.name)["EndpointArn"])["Tags"]}
             assert tags["pytest-smendpoint:session"] in sm_endpoint.name
         """
     )
+    s3 = moto_server.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    others = ["users/own/model.tar.gz", "pytest-smendpoint/another-session/model.tar.gz"]
+    for key in others:  # not this session's: must survive its teardown
+        s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")
     result = pytester.runpytest(*aws_args(f"--sm-model-data={sklearn_model_dir}"))
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*(aws, us-east-1): deployed in *teardown deleted"])
     assert moto_server.inventory().empty
-    objects = moto_server.client("s3").list_objects_v2(Bucket="sagemaker-us-east-1-123456789012")
-    assert [o["Key"].rsplit("/", 1)[-1] for o in objects["Contents"]] == ["model.tar.gz"]
+    # Teardown deleted exactly what the session uploaded, and nothing else.
+    assert sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]) == sorted(others)
+
+
+def test_kept_endpoint_keeps_its_uploaded_model_data(
+    pytester: pytest.Pytester, moto_server: MotoServer, sklearn_model_dir: Path
+) -> None:
+    pytester.makepyfile("def test_deployed(sm_endpoint):\n    pass\n")
+    result = pytester.runpytest(
+        *aws_args(f"--sm-model-data={sklearn_model_dir}", "--sm-keep-endpoint")
+    )
+    result.assert_outcomes(passed=1)
+    [kept] = moto_server.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]
+    assert kept["Key"].startswith("pytest-smendpoint/") and kept["Key"].endswith("/model.tar.gz")
 
 
 def test_failing_tests_still_tear_down(pytester: pytest.Pytester, moto_server: MotoServer) -> None:

@@ -272,3 +272,69 @@ def test_everything_created_carries_session_created_and_run_label_tags(
         *args,
     )
     result.assert_outcomes(passed=1)
+
+
+def test_sweep_lists_and_deletes_old_uploads_under_the_plugins_prefix_only(
+    moto_server: MotoServer,
+) -> None:
+    s3 = moto_server.client("s3")
+    bucket = "sagemaker-us-east-1-123456789012"
+    s3.create_bucket(Bucket=bucket)
+    keys = ["pytest-smendpoint/20260101-000000-abcdef/model.tar.gz", "users/own/model.tar.gz"]
+    for key in keys:
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    storage = sweep.UploadStorage(s3, moto_server.client("sts"), "us-east-1")
+    later = datetime.now(timezone.utc) + timedelta(days=1)
+    sm = moto_server.client("sagemaker")
+    lines: list[str] = []
+    assert (
+        sweep.run_sweep(
+            sm, 3600, delete=False, where="test", write=lines.append, now=later, storage=storage
+        )
+        == 0
+    )
+    assert lines[0] == (
+        "smendpoint sweep (test): 1 older than 1h, would delete (dry run; add "
+        "--sm-sweep-delete / --delete):"
+    )
+    assert lines[1].startswith(f"  upload s3://{bucket}/{keys[0]} (")
+    lines.clear()
+    assert (
+        sweep.run_sweep(
+            sm, 3600, delete=True, where="test", write=lines.append, now=later, storage=storage
+        )
+        == 0
+    )
+    assert lines[-1] == "smendpoint sweep: deleted 1 of 1"
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == [keys[1]]
+
+
+def test_sweep_without_s3_permissions_says_so_and_still_sweeps_resources() -> None:
+    s3 = boto3.client(
+        "s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    sts = boto3.client(
+        "sts", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    sm = boto3.client(
+        "sagemaker", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    with Stubber(s3) as s3_stub, Stubber(sts) as sts_stub, Stubber(sm) as sm_stub:
+        sts_stub.add_response("get_caller_identity", {"Account": "123456789012"})
+        s3_stub.add_client_error("list_objects_v2", "AccessDenied", "Access Denied", 403)
+        for operation, key in (
+            ("list_endpoints", "Endpoints"),
+            ("list_endpoint_configs", "EndpointConfigs"),
+            ("list_models", "Models"),
+        ):
+            sm_stub.add_response(operation, {key: []})
+        lines: list[str] = []
+        storage = sweep.UploadStorage(s3, sts, "us-east-1")
+        code = sweep.run_sweep(
+            sm, 3600, delete=True, where="test", write=lines.append, storage=storage
+        )
+    assert code == 0
+    assert lines == [
+        "smendpoint sweep (test): uploads under s3 not listed: AccessDenied: Access Denied",
+        "smendpoint sweep (test): nothing tagged by pytest-smendpoint is older than 1h",
+    ]
