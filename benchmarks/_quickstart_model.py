@@ -1,5 +1,5 @@
 """What several benchmarks deploy: the quickstart's model (`examples/quickstart/train.py`),
-uploaded to a moto backend's mocked S3, served by the inference-handler contract."""
+uploaded to a moto backend's mocked S3, served as the scikit-learn container serves it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ from typing import Any
 MODEL_TAR = Path(__file__).resolve().parent.parent / "examples/quickstart/build/model.tar.gz"
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 ROLE = "arn:aws:iam::123456789012:role/bench"
-ENVIRONMENT = {"SAGEMAKER_PROGRAM": "inference.py"}
+# The container finds code/inference.py inside model.tar.gz only through /opt/ml/model/code.
+ENVIRONMENT = {
+    "SAGEMAKER_PROGRAM": "inference.py",
+    "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+}
 
 
 def require_model() -> Path:

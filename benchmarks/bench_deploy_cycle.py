@@ -51,6 +51,7 @@ def main() -> None:
         session = sagemaker.Session(boto_session=backend.boto_session)
         model = Model(
             image_uri=quickstart.IMAGE,
+            env=dict(quickstart.ENVIRONMENT),  # how the container finds code/inference.py
             model_data=spec.model_data_url,
             role=quickstart.ROLE,
             sagemaker_session=session,
@@ -60,7 +61,7 @@ def main() -> None:
         predictor = model.deploy(
             initial_instance_count=1, instance_type="ml.m5.large", endpoint_name="by-hand"
         )
-        predictor.delete_model()  # before delete_endpoint: the other order fails (NOTES.md)
+        predictor.delete_model()  # first: delete_endpoint also deletes the config it reads
         predictor.delete_endpoint()
         by_hand = time.perf_counter() - started
         print(f"SDK v2 Model.deploy() + delete by hand (moto), 1 cycle:       {by_hand:.3f} s")

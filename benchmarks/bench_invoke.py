@@ -7,7 +7,8 @@ scikit-learn pipeline on 30 features, served through its code/inference.py, whos
 1. the floor: pyarrow `csv.write_csv` + `pandas.read_csv(engine="pyarrow")` + predict, no HTTP;
 2. `sm_invoke` end to end (default settings), its ratio to the floor and a bit-exactness check;
 3. pandas' one-shot `to_csv` of the whole frame (encode only: the result cannot be sent);
-4. the per-row loop (`to_csv`, one `invoke_endpoint` per line), on 2,000 rows, extrapolated;
+4. the per-row loop (one `invoke_endpoint` per row, as a one-row JSON list), on 2,000 rows,
+   extrapolated;
 5. SDK v2 `Predictor.predict(values)` with `CSVSerializer`: one 117 MB request, refused with
    HTTP 413 as SageMaker refuses any body past 6 MiB (the local serving keeps that limit);
 
@@ -45,7 +46,7 @@ from pytest_smendpoint.invoke.csv_payloads import Budget, CsvEncoder, iter_paylo
 from pytest_smendpoint.invoke.frame_checks import FrameRules, prepare
 from pytest_smendpoint.invoke.invoker import Invoker, make_runtime_client
 from pytest_smendpoint.invoke.prediction_parsing import parse_predictions, to_pandas
-from pytest_smendpoint.serving import codecs
+from pytest_smendpoint.serving.profiles import containers_codecs, scikit_learn
 from pytest_smendpoint.settings.limits import PAYLOAD_CEILING_BYTES
 from pytest_smendpoint.settings.naming import SessionIdentity
 from pytest_smendpoint.settings.options import Settings
@@ -88,7 +89,8 @@ def floor_once(df: pd.DataFrame, predict: Predict) -> tuple[dict[str, float], np
     data = sink.getvalue()
     encoded = time.perf_counter()
     decoded = pd.read_csv(pa.BufferReader(data), header=None, engine="pyarrow")
-    rows = np.ascontiguousarray(decoded.to_numpy(dtype=np.float64))
+    # float32, as the scikit-learn container's default input_fn casts CSV.
+    rows = np.ascontiguousarray(decoded.to_numpy(dtype=np.float64)).astype(np.float32)
     read = time.perf_counter()
     out = predict(rows)
     done = time.perf_counter()
@@ -109,12 +111,15 @@ def differing(got: np.ndarray, want: np.ndarray) -> tuple[int, int]:
 
 
 def seed_loop(df: pd.DataFrame, endpoint: str) -> list[bytes]:
-    """The seed's loop: to_csv, split into lines, one InvokeEndpoint per row, plain boto3."""
+    """The seed's loop: one InvokeEndpoint per row, plain boto3. Each row is sent as a 2-D JSON
+    list: the scikit-learn container decodes a one-line CSV body to a 1-D array, which the
+    model refuses, so a per-row CSV loop fails on SageMaker (and here)."""
     runtime = boto3.client("sagemaker-runtime")
-    text = df.drop(columns="label").to_csv(header=None, index=False)
     answers = []
-    for line in text.splitlines():
-        response = runtime.invoke_endpoint(EndpointName=endpoint, Body=line, ContentType="text/csv")
+    for row in df.drop(columns="label").to_numpy().tolist():
+        response = runtime.invoke_endpoint(
+            EndpointName=endpoint, Body=json.dumps([row]), ContentType="application/json"
+        )
         answers.append(response["Body"].read())
     return answers
 
@@ -158,11 +163,16 @@ def breakdown(
         lambda: _payloads(df, Budget(Settings().invoke.max_payload_bytes))
     )
     stages["server: CSV decode (input_fn)"], arrays = timed(
-        lambda: [codecs.decode(p.body, codecs.CSV) for p in payloads]
+        lambda: [
+            scikit_learn.default_input_fn(p.body.decode("utf-8"), containers_codecs.CSV)
+            for p in payloads
+        ]
     )
     stages["server: predict_fn"], outputs = timed(lambda: [predict(a) for a in arrays])
     stages["server: CSV encode answers (output_fn)"], bodies = timed(
-        lambda: [codecs.encode(o, codecs.CSV)[0] for o in outputs]
+        lambda: [
+            containers_codecs.encode(o, containers_codecs.CSV).encode("utf-8") for o in outputs
+        ]
     )
     round_trips, _ = timed(
         lambda: [
@@ -176,7 +186,7 @@ def breakdown(
     stages["transport: botocore + routing + handler"] = round_trips - server
     stages["client: parse answers (parse_predictions)"], parts = timed(
         lambda: [
-            parse_predictions(b, codecs.CSV, p.rows, "bench")
+            parse_predictions(b, containers_codecs.CSV, p.rows, "bench")
             for b, p in zip(bodies, payloads, strict=True)
         ]
     )
@@ -203,7 +213,8 @@ def main() -> None:
     model, predict = load_model()
     df = make_frame()
     features = np.ascontiguousarray(df.drop(columns="label").to_numpy())
-    expected = predict(features)
+    container_features = features.astype(np.float32)  # what the container predicts on
+    expected = predict(container_features)
     settings = quickstart.settings()
     print(
         f"{ROWS:,} rows x {FEATURES} float64 (+ label), quickstart model "
@@ -253,15 +264,17 @@ def main() -> None:
             got = result.to_numpy(dtype=np.float64)
             rows_off, ulps = differing(got, expected)
             print(
-                f"   bit-exact vs predict(C-contiguous copy of the features): "
+                f"   bit-exact vs predict(C-contiguous float32 copy of the features): "
                 f"{'yes' if rows_off == 0 else f'NO, {rows_off} rows differ (<= {ulps} ulp)'}"
             )
             floor_off, _ = differing(floors[-1][2], expected)
             payloads = _payloads(df, Budget(settings.invoke.max_payload_bytes))
-            per_request = np.concatenate([predict(features[p.start : p.stop]) for p in payloads])
+            per_request = np.concatenate(
+                [predict(container_features[p.start : p.stop]) for p in payloads]
+            )
             cuts = [p.start // 8 * 8 for p in payloads] + [ROWS]
             aligned = np.concatenate(
-                [predict(features[a:b]) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+                [predict(container_features[a:b]) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
             )
             print(
                 f"   diagnosis: the floor's own predict differs in {floor_off} rows; "

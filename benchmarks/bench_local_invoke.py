@@ -22,7 +22,8 @@ import moto
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from pytest_smendpoint.serving import MOTO_CONFIG, LocalServing, codecs
+from pytest_smendpoint.serving import MOTO_CONFIG, LocalServing
+from pytest_smendpoint.serving.profiles import containers_codecs, scikit_learn
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -40,14 +41,32 @@ def median_seconds(call: Callable[[], object], repeat: int, warmup: int = 5) -> 
     return statistics.median(times)
 
 
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+# The scikit-learn container finds code/inference.py inside model.tar.gz only this way.
+ENVIRONMENT = {
+    "SAGEMAKER_PROGRAM": "inference.py",
+    "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+}
+ENTRY_SCRIPT = b"""\
+import os
+
+import joblib
+
+
+def model_fn(model_dir):
+    return joblib.load(os.path.join(model_dir, "model.joblib"))
+"""
+
+
 def model_tarball(model: LogisticRegression) -> bytes:
     held = io.BytesIO()
     joblib.dump(model, held)
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        info = tarfile.TarInfo("model.joblib")
-        info.size = len(held.getvalue())
-        tar.addfile(info, io.BytesIO(held.getvalue()))
+        for name, data in (("model.joblib", held.getvalue()), ("code/inference.py", ENTRY_SCRIPT)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
 
 
@@ -68,7 +87,11 @@ def main() -> None:
         sagemaker.create_model(
             ModelName="bench",
             ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/r",
-            PrimaryContainer={"Image": "sklearn", "ModelDataUrl": "s3://bench/model.tar.gz"},
+            PrimaryContainer={
+                "Image": IMAGE,
+                "ModelDataUrl": "s3://bench/model.tar.gz",
+                "Environment": ENVIRONMENT,
+            },
         )
         sagemaker.create_endpoint_config(
             EndpointConfigName="bench",
@@ -93,12 +116,14 @@ def main() -> None:
                     EndpointName="bench", Body=body, ContentType="text/csv", Accept="text/csv"
                 )["Body"].read()
 
-            row = train[:1]
+            # Two rows: the container decodes one CSV row to a 1-D array, which predict refuses.
+            row = train[:2]
             small = csv_body(row)
-            assert [float(v) for v in local(small).decode().split()] == model.predict(row).tolist()
+            expected = model.predict(row.astype("float32")).tolist()  # the container's float32
+            assert [float(v) for v in local(small).decode().split()] == expected
             in_process = median_seconds(lambda: model.predict(row), 2000)
             through_boto3 = median_seconds(lambda: local(small), 2000)
-            print(f"small CSV row ({len(small)} B), median of 2000 calls:")
+            print(f"small CSV body, 2 rows ({len(small)} B), median of 2000 calls:")
             print(f"  in-process model.predict        {in_process * 1e3:8.3f} ms")
             print(f"  boto3 invoke_endpoint (local)   {through_boto3 * 1e3:8.3f} ms")
             print(
@@ -106,11 +131,12 @@ def main() -> None:
                 f"  (ratio {through_boto3 / in_process:.1f}x)"
             )
 
-            rows = rng.normal(size=(int(5_000_000 / len(small)) + 1, FEATURES))
+            rows = rng.normal(size=(int(5_000_000 / len(csv_body(train[:1]))) + 1, FEATURES))
             big = csv_body(rows)
 
             def decode_predict_encode() -> bytes:
-                return codecs.encode(model.predict(codecs.decode(big, "text/csv")), "text/csv")[0]
+                rows = scikit_learn.default_input_fn(big.decode("utf-8"), containers_codecs.CSV)
+                return containers_codecs.encode(model.predict(rows), containers_codecs.CSV).encode()
 
             assert local(big) == decode_predict_encode()
             in_process_big = median_seconds(decode_predict_encode, 15, warmup=2)

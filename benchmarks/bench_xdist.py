@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import _quickstart_model as quickstart
+
 WORKERS = 4
 TESTS = 16
 RUNS = 3
@@ -54,6 +56,12 @@ def build_project(folder: Path) -> Path:
     joblib.dump(
         LogisticRegression(max_iter=500).fit(features, labels), folder / "model" / "m.joblib"
     )
+    # The scikit-learn container has no default model loader: the entry script's model_fn.
+    (folder / "model" / "code").mkdir()
+    (folder / "model" / "code" / "inference.py").write_text(
+        "import os\nimport joblib\n\n\ndef model_fn(model_dir):\n"
+        "    return joblib.load(os.path.join(model_dir, 'm.joblib'))\n"
+    )
     (folder / "conftest.py").write_text(CONFTEST)
     (folder / "test_bench.py").write_text(TESTS_FILE)
     return folder
@@ -66,7 +74,8 @@ def run(folder: Path, *extra: str) -> tuple[float, int]:
     env.pop("PYTEST_ADDOPTS", None)
     command = [
         sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", str(WORKERS),
-        "--sm-model-data=model", "--sm-image-uri=local/sklearn", *extra,
+        "--sm-model-data=model", f"--sm-image-uri={quickstart.IMAGE}",
+        *(f"--sm-env={k}={v}" for k, v in quickstart.ENVIRONMENT.items()), *extra,
     ]  # fmt: skip
     started = time.perf_counter()
     done = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True)

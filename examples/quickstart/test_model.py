@@ -23,9 +23,9 @@ def test_endpoint_serves_exactly_the_trained_model(sm_invoke, holdout_df, tmp_pa
     with tarfile.open(Path(__file__).parent / "build" / "model.tar.gz") as archive:
         archive.extract("model.joblib", tmp_path)
     model = joblib.load(tmp_path / "model.joblib")
-    # The container decodes CSV into a C-ordered array; a DataFrame's values are Fortran-ordered,
-    # which changes BLAS's summation order in the last bit. Same layout, same bits.
-    features = np.ascontiguousarray(holdout_df.drop(columns="label").to_numpy())
+    # What the container computes: it decodes CSV into a C-ordered float32 array (a DataFrame's
+    # values are Fortran-ordered float64, which changes the result in the last bits).
+    features = np.ascontiguousarray(holdout_df.drop(columns="label").to_numpy(), dtype=np.float32)
     expected = model.predict_proba(features)[:, 1]
     np.testing.assert_array_equal(sm_invoke(holdout_df).to_numpy(), expected)
 
@@ -46,8 +46,13 @@ def test_sdk_predictor_seed_style(sm_predictor, holdout_df):
 
 def test_plain_boto3_client(sm_endpoint, holdout_df):
     runtime = boto3.client("sagemaker-runtime")  # any client of the test process is served
-    row = ",".join(repr(float(v)) for v in holdout_df.drop(columns="label").iloc[0])
+    # Two rows: the container decodes a single CSV row to a 1-D array, which scikit-learn
+    # refuses ("Expected 2D array"), on SageMaker as here.
+    rows = holdout_df.drop(columns="label").iloc[:2].to_numpy()
+    body = "".join(",".join(repr(float(v)) for v in row) + "\n" for row in rows)
     response = runtime.invoke_endpoint(
-        EndpointName=sm_endpoint.name, ContentType="text/csv", Accept="text/csv", Body=row
+        EndpointName=sm_endpoint.name, ContentType="text/csv", Accept="text/csv", Body=body
     )
-    assert 0.0 <= float(response["Body"].read()) <= 1.0
+    assert response["ContentType"] == "text/csv; charset=utf-8"
+    answers = [float(v) for v in response["Body"].read().split()]
+    assert len(answers) == 2 and all(0.0 <= p <= 1.0 for p in answers)

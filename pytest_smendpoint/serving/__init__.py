@@ -1,29 +1,29 @@
-"""Serve deployed models for real behind moto: InvokeEndpoint answered in-process by the model's
-inference handlers, or by a bring-your-own serving process on 127.0.0.1."""
+"""Serve deployed models for real behind moto: each model in its own processes under the rules
+of its image's container (profiles/), or by a bring-your-own serving process on 127.0.0.1.
+
+The names below load on first use: the model process imports this package too, and must not
+pay for botocore and moto to answer requests."""
 
 from __future__ import annotations
 
-from pytest_smendpoint.serving.errors import (
-    EndpointNotFound,
-    EndpointNotServed,
-    InvocationError,
-    LocalServingError,
-    ModelLoadError,
-    UnsupportedFormatError,
-)
-from pytest_smendpoint.serving.handler import InvocationContext
-from pytest_smendpoint.serving.local_serving import DEFAULT_STARTUP_TIMEOUT, LocalServing
-from pytest_smendpoint.serving.routing import MOTO_CONFIG
+import importlib
+from typing import Any
 
-__all__ = [
-    "DEFAULT_STARTUP_TIMEOUT",
-    "MOTO_CONFIG",
-    "EndpointNotFound",
-    "EndpointNotServed",
-    "InvocationContext",
-    "InvocationError",
-    "LocalServing",
-    "LocalServingError",
-    "ModelLoadError",
-    "UnsupportedFormatError",
-]
+_LAZY = {
+    "EndpointNotFound": "errors",
+    "EndpointNotServed": "errors",
+    "InvocationError": "errors",
+    "LocalServingError": "errors",
+    "ModelLoadError": "errors",
+    "UnsupportedFormatError": "errors",
+    "DEFAULT_STARTUP_TIMEOUT": "local_serving",
+    "LocalServing": "local_serving",
+    "MOTO_CONFIG": "routing",
+}
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'pytest_smendpoint.serving' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)

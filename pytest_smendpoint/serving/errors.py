@@ -22,6 +22,35 @@ class EndpointNotFound(LocalServingError):
         super().__init__(f"Endpoint {endpoint_name} of account {account_id} not found.")
 
 
+class InvocationRefused(LocalServingError):
+    """SageMaker refuses the call before any container sees it: a ValidationError to the caller."""
+
+
+class VariantNotFound(InvocationRefused):
+    """InvokeEndpoint's TargetVariant names no production variant of the endpoint."""
+
+    def __init__(self, endpoint_name: str, variant_name: str, account_id: str) -> None:
+        self.endpoint_name = endpoint_name
+        self.variant_name = variant_name
+        # SageMaker answers ValidationError naming the variant; its exact text is not published
+        # (the SageMaker Python SDK's own integration test pins only those two facts). Worded
+        # like the endpoint-not-found message above.
+        super().__init__(
+            f"Variant {variant_name} of endpoint {endpoint_name} of account {account_id} not found."
+        )
+
+
+class NoTrafficVariant(InvocationRefused):
+    """Every production variant has weight 0, so only a call with TargetVariant can be served."""
+
+    def __init__(self, endpoint_name: str) -> None:
+        self.endpoint_name = endpoint_name
+        super().__init__(
+            f"Endpoint {endpoint_name} has no production variant with a weight above 0: "
+            "set TargetVariant, or raise a variant's weight (UpdateEndpointWeightsAndCapacities)."
+        )
+
+
 class EndpointNotServed(LocalServingError):
     """The endpoint exists but cannot answer: its model failed to load."""
 

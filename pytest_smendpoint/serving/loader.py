@@ -1,5 +1,6 @@
-"""Load one endpoint's model the way its container would: unpack /opt/ml/model into a private
-directory, then either import the handler script or start the bring-your-own server."""
+"""Load one production variant's model the way its container would: unpack /opt/ml/model into a
+private directory, then either start the bring-your-own server (--sm-serve-command) or let the
+image's profile lay out the container and start the model's own processes."""
 
 from __future__ import annotations
 
@@ -11,12 +12,8 @@ from typing import Any
 
 from pytest_smendpoint.serving.byo import ByoServer
 from pytest_smendpoint.serving.errors import ModelLoadError
-from pytest_smendpoint.serving.handler import load_handler_model
 from pytest_smendpoint.serving.invocation import InvokeRequest, InvokeResult, ServedModel
 from pytest_smendpoint.serving.source import ContainerSpec, download_s3_prefix, unpack_s3_tarball
-
-# SageMaker mounts the model here; env values (SAGEMAKER_SUBMIT_DIRECTORY) may point into it.
-CONTAINER_MODEL_DIR = "/opt/ml/model"
 
 
 @dataclass(frozen=True)
@@ -48,7 +45,8 @@ class LoadedEndpoint:
 
 
 def load_endpoint(spec: ContainerSpec, s3: Any, options: LoadOptions) -> LoadedEndpoint:
-    """Fetch and serve; on failure remove the private directory and raise (ModelLoadError: why)."""
+    """Fetch and serve; on failure stop what started, remove the private directory and raise
+    (ModelLoadError: why, which becomes the endpoint's FailureReason)."""
     workdir = Path(tempfile.mkdtemp(prefix=f"smendpoint-{spec.endpoint_name}-"))
     try:
         model_dir = workdir / "model"
@@ -75,27 +73,75 @@ def load_endpoint(spec: ContainerSpec, s3: Any, options: LoadOptions) -> LoadedE
                 raise
             served = server
         else:
-            code_dir = _code_dir(spec, s3, model_dir, workdir)
-            served = load_handler_model(model_dir, code_dir, spec.environment)
+            served = _start_profile(spec, s3, options, model_dir, workdir)
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
     return LoadedEndpoint(spec, served, workdir)
 
 
-def _code_dir(spec: ContainerSpec, s3: Any, model_dir: Path, workdir: Path) -> Path:
-    """SAGEMAKER_SUBMIT_DIRECTORY (an s3:// tar.gz or a path), else the model's code/ folder."""
-    submit = spec.environment.get("SAGEMAKER_SUBMIT_DIRECTORY")
-    if not submit:
-        return model_dir / "code"
-    if submit.startswith("s3://"):
-        code_dir = workdir / "code"
-        unpack_s3_tarball(s3, submit, code_dir)
-        return code_dir
-    if submit == CONTAINER_MODEL_DIR or submit.startswith(CONTAINER_MODEL_DIR + "/"):
-        # The SDK's repacked models say /opt/ml/model/code: that is our private model dir.
-        return model_dir / submit[len(CONTAINER_MODEL_DIR) :].lstrip("/")
-    path = Path(submit).expanduser()
-    if not path.is_dir():
-        raise ModelLoadError(f"SAGEMAKER_SUBMIT_DIRECTORY={submit} is not a folder")
-    return path
+def _start_profile(
+    spec: ContainerSpec, s3: Any, options: LoadOptions, model_dir: Path, workdir: Path
+) -> ServedModel:
+    from pytest_smendpoint.serving import requirements
+    from pytest_smendpoint.serving.model_process import (
+        Launch,
+        ModelProcesses,
+        process_environment,
+        worker_count,
+    )
+    from pytest_smendpoint.serving.profiles import stage_for
+    from pytest_smendpoint.serving.profiles.base import StageInput, StartupFailure
+
+    image = spec.image or ""
+    given = StageInput(
+        image=image,
+        variant_name=spec.variant_name,
+        environment=spec.environment,
+        model_dir=model_dir,
+        workdir=workdir,
+        s3=s3,
+    )
+    try:
+        staged = stage_for(image)(given)
+    except StartupFailure as failure:
+        raise ModelLoadError(str(failure)) from None
+    workers = worker_count(spec.environment)
+    python_path: list[Path] = []
+    if staged.requirements is not None:
+        shown = _shown(staged.requirements, model_dir, workdir)
+        python_path.append(requirements.install(staged.requirements, shown))
+    if staged.code_dir is not None:
+        python_path.append(staged.code_dir)
+    cwd = workdir / "work"
+    cwd.mkdir(exist_ok=True)
+    launch = Launch(
+        endpoint_name=spec.endpoint_name,
+        worker_module=staged.worker_module,
+        model_dir=model_dir,
+        code_dir=staged.code_dir,
+        settings=staged.settings,
+        environment=process_environment(
+            spec.environment,
+            staged.image_environment,
+            python_path,
+            region=spec.environment.get("SAGEMAKER_REGION", "us-east-1"),
+        ),
+        cwd=cwd,
+        log_path=workdir / "model.log",
+        startup_timeout=options.startup_timeout,
+        forkable=staged.requirements is None,
+    )
+    processes = ModelProcesses(launch, workers)
+    processes.start()  # stops what it started before raising
+    return processes
+
+
+def _shown(path: Path, model_dir: Path, workdir: Path) -> str:
+    """A path as the container would print it (/opt/ml/model/..., /opt/ml/code/...)."""
+    for root, shown in ((model_dir, "/opt/ml/model"), (workdir / "code", "/opt/ml/code")):
+        try:
+            return f"{shown}/{path.relative_to(root)}"
+        except ValueError:
+            continue
+    return str(path)

@@ -1,50 +1,74 @@
-"""LocalServing: the ServingHooks of the moto backend. Loads each endpoint's model once, serves
-invocations from any thread, and marks an endpoint Failed (with the reason) when it cannot load."""
+"""LocalServing: the ServingHooks of the moto backend. Loads every production variant's model of
+an endpoint once, when moto creates the endpoint (or, for one created before install, on its first
+call); serves invocations from any thread, routed between variants as SageMaker routes them; and
+marks an endpoint Failed (with the reason) when a variant's model cannot load."""
 
 from __future__ import annotations
 
 import contextlib
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from pytest_smendpoint.serving.errors import (
     EndpointNotFound,
     EndpointNotServed,
     LocalServingError,
     ModelLoadError,
+    NoTrafficVariant,
+    VariantNotFound,
 )
 from pytest_smendpoint.serving.invocation import InvokeRequest, InvokeResult
 from pytest_smendpoint.serving.loader import LoadedEndpoint, LoadOptions, load_endpoint
-from pytest_smendpoint.serving.source import container_for, sagemaker_backend
+from pytest_smendpoint.serving.source import (
+    ContainerSpec,
+    containers_for,
+    current_weights,
+    sagemaker_backend,
+)
+from pytest_smendpoint.serving.variants import VariantPicker
 
 DEFAULT_STARTUP_TIMEOUT = 120.0
 # DescribeEndpoint's FailureReason holds at most 1024 characters in AWS.
 FAILURE_REASON_MAX = 1024
 
 
+class _Variants:
+    """An endpoint's loaded production variants, in the config's order, and their router."""
+
+    def __init__(self, loaded: list[LoadedEndpoint]) -> None:
+        self.loaded = loaded
+        self.specs: tuple[ContainerSpec, ...] = tuple(item.spec for item in loaded)
+        self.by_name = {item.spec.variant_name: item for item in loaded}
+        self.picker = VariantPicker()
+
+    def close(self) -> None:
+        _close_all(self.loaded)
+
+
 class _Slot:
     """One endpoint as this serving knows it: tied to moto's endpoint object, so an endpoint
-    deleted and re-created under the same name is loaded afresh."""
+    deleted and re-created under the same name is loaded afresh (and its routing restarts)."""
 
     def __init__(self, endpoint: Any) -> None:
         self.endpoint = endpoint
         self.lock = threading.Lock()
-        self.loaded: LoadedEndpoint | None = None
+        self.variants: _Variants | None = None
         self.failure: str | None = None
         self.closed = False
 
     def close(self) -> None:
         self.closed = True
         with self.lock:  # waits for a load in progress, then unloads what it produced
-            loaded, self.loaded = self.loaded, None
-        if loaded is not None:
-            loaded.close()
+            variants, self.variants = self.variants, None
+        if variants is not None:
+            variants.close()
 
 
 class LocalServing:
     """Serves the mocked account's endpoints for real, in this process (see routing for how
-    InvokeEndpoint reaches it)."""
+    InvokeEndpoint reaches it, backend_hooks for how endpoint creation does)."""
 
     def __init__(
         self,
@@ -71,33 +95,46 @@ class LocalServing:
     # -- ServingHooks and lifecycle -----------------------------------------------------------
 
     def install(self) -> None:
-        """Route InvokeEndpoint of every sagemaker-runtime client made from now on to this."""
+        """Route InvokeEndpoint of every sagemaker-runtime client made from now on to this, and
+        load the models of every endpoint moto creates from now on."""
+        from pytest_smendpoint.serving import backend_hooks
         from pytest_smendpoint.serving.routing import attach
 
         attach(self)
+        backend_hooks.attach(self)
 
     def endpoint_created(self, endpoint_name: str) -> None:
-        """Load the model now; a model that fails marks the endpoint Failed instead of raising."""
+        """Load the models now (if moto's create did not already); a model that fails marks the
+        endpoint Failed instead of raising."""
         endpoint = sagemaker_backend(self.account_id, self.region).endpoints.get(endpoint_name)
         if endpoint is None:
             raise EndpointNotFound(endpoint_name, self.account_id)
-        slot = self._slot(self.region, endpoint_name, endpoint)
-        # A failure is recorded on moto's endpoint: DescribeEndpoint says Failed, with the reason.
-        with contextlib.suppress(EndpointNotServed):
-            self._loaded(slot, self.region, endpoint_name)
+        self.load_created(self.region, endpoint)
 
     def endpoint_deleted(self, endpoint_name: str) -> None:
-        """Unload the model, stop its process and remove its directory."""
+        """Unload the models, stop their processes and remove their directories."""
+        self.unload(self.region, endpoint_name)
+
+    def load_created(self, region: str, endpoint: Any) -> None:
+        """Load every variant of moto's `endpoint` (of any region); a failure is recorded on it:
+        DescribeEndpoint then says Failed, with the reason."""
+        slot = self._slot(region, endpoint.endpoint_name, endpoint)
+        with contextlib.suppress(EndpointNotServed):
+            self._loaded(slot, region, endpoint.endpoint_name)
+
+    def unload(self, region: str, endpoint_name: str) -> None:
         with self._lock:
-            slot = self._slots.pop((self.region, endpoint_name), None)
+            slot = self._slots.pop((region, endpoint_name), None)
         if slot is not None:
             slot.close()
 
     def close(self) -> None:
-        """Unload everything and stop routing; safe to call twice."""
+        """Unload everything and stop routing and loading; safe to call twice."""
+        from pytest_smendpoint.serving import backend_hooks
         from pytest_smendpoint.serving.routing import detach
 
         detach(self)
+        backend_hooks.detach(self)
         with self._lock:
             self._closed = True
             slots, self._slots = list(self._slots.values()), {}
@@ -120,16 +157,25 @@ class LocalServing:
         # plain boto3 call, without endpoint_deleted, is gone here too.
         endpoint = sagemaker_backend(self.account_id, region).endpoints.get(name)
         if endpoint is None:
-            with self._lock:
-                stale = self._slots.pop((region, name), None)
-            if stale is not None:
-                stale.close()
+            self.unload(region, name)
             raise EndpointNotFound(name, self.account_id)
+        target = request.target_variant
+        if target is not None and not any(
+            v.get("VariantName") == target for v in endpoint.production_variants
+        ):
+            raise VariantNotFound(name, target, self.account_id)
         slot = self._slots.get((region, name))
         if slot is None or slot.endpoint is not endpoint:
             slot = self._slot(region, name, endpoint)
-        loaded = slot.loaded or self._loaded(slot, region, name)
-        return loaded.invoke(request), loaded.spec.variant_name
+        variants = slot.variants or self._loaded(slot, region, name)
+        if target is not None:
+            chosen = variants.by_name[target]
+        else:
+            index = variants.picker.pick(current_weights(endpoint, variants.specs))
+            if index is None:
+                raise NoTrafficVariant(name)
+            chosen = variants.loaded[index]
+        return chosen.invoke(request), chosen.spec.variant_name
 
     def _slot(self, region: str, name: str, endpoint: Any) -> _Slot:
         stale = None
@@ -144,27 +190,52 @@ class LocalServing:
             stale.close()
         return slot
 
-    def _loaded(self, slot: _Slot, region: str, name: str) -> LoadedEndpoint:
-        """Load once per endpoint; concurrent first calls wait on the slot's lock."""
+    def _loaded(self, slot: _Slot, region: str, name: str) -> _Variants:
+        """Load once per endpoint, every variant or none; concurrent first calls wait on the
+        slot's lock."""
         with slot.lock:
-            if slot.loaded is not None:
-                return slot.loaded
+            if slot.variants is not None:
+                return slot.variants
             if slot.failure is not None:
                 raise EndpointNotServed(slot.failure)
             if slot.closed:
                 raise EndpointNotFound(name, self.account_id)
             backend = sagemaker_backend(self.account_id, region)
             try:
-                spec = container_for(backend, slot.endpoint)
-                slot.loaded = load_endpoint(spec, self._s3(region), self.options)
+                specs = containers_for(backend, slot.endpoint)
             except Exception as error:
-                reason = _failure_reason(error)
-                slot.failure = reason
-                # moto has no Failed phase of its own: set the fields DescribeEndpoint reads.
-                slot.endpoint.endpoint_status = "Failed"
-                slot.endpoint.failure_reason = reason
-                raise EndpointNotServed(reason) from error
-            return slot.loaded
+                self._fail(slot, _failure_reason(error))
+            slot.variants = _Variants(self._load_all(slot, specs, region))
+            return slot.variants
+
+    def _load_all(
+        self, slot: _Slot, specs: tuple[ContainerSpec, ...], region: str
+    ) -> list[LoadedEndpoint]:
+        """Load the variants side by side (each may start a process); if one fails, unload the
+        others and fail the endpoint, naming the first failed variant in the config's order."""
+        s3 = self._s3(region)
+        if len(specs) == 1:
+            outcomes = [_attempt(specs[0], s3, self.options)]
+        else:
+            with ThreadPoolExecutor(len(specs), thread_name_prefix="smendpoint-load") as pool:
+                outcomes = list(pool.map(lambda spec: _attempt(spec, s3, self.options), specs))
+        loaded = [item for _, item in outcomes if isinstance(item, LoadedEndpoint)]
+        failed = next(((s, e) for s, e in outcomes if isinstance(e, BaseException)), None)
+        if failed is None:
+            return loaded
+        with contextlib.suppress(LocalServingError):  # best effort: the failure is the news
+            _close_all(loaded)
+        spec, error = failed
+        if not isinstance(error, Exception):  # KeyboardInterrupt, SystemExit: not a bad model
+            raise error
+        self._fail(slot, _failure_reason(error, spec))
+
+    def _fail(self, slot: _Slot, reason: str) -> NoReturn:
+        slot.failure = reason
+        # moto has no Failed phase of its own: set the fields DescribeEndpoint reads.
+        slot.endpoint.endpoint_status = "Failed"
+        slot.endpoint.failure_reason = reason
+        raise EndpointNotServed(reason)
 
     def _s3(self, region: str) -> Any:
         with self._lock:
@@ -177,11 +248,37 @@ class LocalServing:
             return client
 
 
-def _failure_reason(error: Exception) -> str:
+def _attempt(
+    spec: ContainerSpec, s3: Any, options: LoadOptions
+) -> tuple[ContainerSpec, LoadedEndpoint | BaseException]:
+    try:
+        return spec, load_endpoint(spec, s3, options)
+    except BaseException as error:  # reported for this variant once all have finished
+        return spec, error
+
+
+def _close_all(loaded: list[LoadedEndpoint]) -> None:
+    errors = []
+    for item in loaded:
+        try:
+            item.close()
+        except Exception as error:  # one bad unload must not leave the other variants running
+            errors.append(error)
+    if errors:
+        raise LocalServingError(f"unloading failed: {errors}")
+
+
+def _failure_reason(error: Exception, spec: ContainerSpec | None = None) -> str:
+    # SageMaker's own reasons name the variant ("The primary container for production variant
+    # AllTraffic did not pass the ping health check"); a profile that already says so is not
+    # told twice.
+    where = ""
+    if spec is not None and f"production variant {spec.variant_name}" not in str(error):
+        where = f" of production variant {spec.variant_name}"
     if isinstance(error, ModelLoadError):
-        text = f"Local serving could not load the model: {error}"
+        text = f"Local serving could not load the model{where}: {error}"
     else:
-        text = f"Local serving could not load the model: {type(error).__name__}: {error}"
+        text = f"Local serving could not load the model{where}: {type(error).__name__}: {error}"
     if len(text) <= FAILURE_REASON_MAX:
         return text
     # Keep the start (what failed) and the end (the process's last output lines).

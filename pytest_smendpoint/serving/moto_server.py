@@ -1,16 +1,14 @@
 """A moto server on 127.0.0.1 with the deployed models served for real behind it: the mocked
 account pytest-xdist's workers share (the controller runs it; workers point AWS_ENDPOINT_URL at it).
 
-Requests reach moto's own WSGI app unchanged, except two kinds a middleware sees first:
-sagemaker-runtime invocations, answered by `LocalServing` before moto's request parser ever reads
-the body (it costs 0.45 s per 5 MB, NOTES.md), and CreateEndpoint/DeleteEndpoint, after which the
-model is loaded or unloaded, as the in-process backend's serving hooks do.
+Requests reach moto's own WSGI app unchanged, except sagemaker-runtime invocations, which a
+middleware answers with `LocalServing` before moto's request parser ever reads the body (it costs
+0.45 s per 5 MB, NOTES.md). Models are loaded and unloaded by moto's own CreateEndpoint and
+DeleteEndpoint (backend_hooks), as in-process.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import re
 import threading
 from collections.abc import Callable, Iterable
@@ -22,8 +20,6 @@ from botocore.awsrequest import AWSPreparedRequest
 
 from pytest_smendpoint.serving.local_serving import LocalServing
 from pytest_smendpoint.serving.routing import answer
-
-logger = logging.getLogger("pytest_smendpoint.serving")
 
 # sagemaker-runtime paths: /endpoints/{name}/invocations (InvokeEndpoint), .../async-invocations,
 # .../invocations-response-stream. Several services are signed "sagemaker"; only runtime uses this.
@@ -37,9 +33,6 @@ _OPERATIONS = {
 }
 # SigV4 credential scope: Credential=AKID/20261125/us-east-1/sagemaker/aws4_request.
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
-# The SageMaker control plane is JSON 1.1: the operation is in the X-Amz-Target header.
-_CREATE = "SageMaker.CreateEndpoint"
-_DELETE = "SageMaker.DeleteEndpoint"
 
 StartResponse = Callable[..., Any]
 
@@ -53,6 +46,13 @@ class ServerSideServing(LocalServing):
         self.url = url
         self._clients_lock = threading.Lock()
         self._clients: dict[str, Any] = {}
+
+    def install(self) -> None:
+        """Load the models of every endpoint moto creates; invocations reach this through
+        ServingMiddleware, not botocore, so routing's dispatcher is left alone."""
+        from pytest_smendpoint.serving import backend_hooks
+
+        backend_hooks.attach(self)
 
     def _s3(self, region: str) -> Any:
         # Overrides LocalServing._s3, whose default client would follow this process's own AWS
@@ -86,9 +86,6 @@ class ServingMiddleware:
         runtime = _RUNTIME_PATH.match(path)
         if runtime and environ.get("REQUEST_METHOD") == "POST" and _service(environ) == "sagemaker":
             return self._invoke(serving, _OPERATIONS[runtime.group(1)], environ, start_response)
-        target = environ.get("HTTP_X_AMZ_TARGET", "")
-        if target in (_CREATE, _DELETE):
-            return self._control(serving, target, environ, start_response)
         return self.app(environ, start_response)
 
     def _invoke(
@@ -117,70 +114,10 @@ class ServingMiddleware:
         start_response(_status_line(status), list(headers.items()))
         return [payload]
 
-    def _control(
-        self,
-        serving: LocalServing,
-        target: str,
-        environ: dict[str, Any],
-        start_response: StartResponse,
-    ) -> Iterable[bytes]:
-        """Let moto answer, then load (or unload) the model before the client hears back, so
-        a DescribeEndpoint after CreateEndpoint sees Failed when the model cannot load."""
-        import io
-
-        from werkzeug.wsgi import get_input_stream
-
-        raw = get_input_stream(environ).read()
-        environ["wsgi.input"] = io.BytesIO(raw)
-        environ["CONTENT_LENGTH"] = str(len(raw))
-        environ.pop("wsgi.input_terminated", None)
-        captured: list[Any] = []
-        written: list[bytes] = []
-
-        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            captured[:] = [status, headers, exc_info]
-            return written.append
-
-        result = self.app(environ, capture)
-        try:
-            chunks = [*written, *result]
-        finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
-        status = captured[0] if captured else "500 INTERNAL SERVER ERROR"
-        if status.startswith("200") and _region(environ) == serving.region:
-            # Another region's endpoint is loaded on its first invocation instead (LocalServing
-            # hooks are per region; invoke() takes any region).
-            _after_control(serving, target, raw)
-        start_response(status, captured[1] if captured else [])
-        return chunks
-
-
-def _after_control(serving: LocalServing, target: str, raw: bytes) -> None:
-    try:
-        name = json.loads(raw or b"{}").get("EndpointName")
-    except ValueError:
-        return
-    if not name:
-        return
-    try:
-        if target == _CREATE:
-            serving.endpoint_created(name)  # a model that fails to load marks the endpoint Failed
-        else:
-            serving.endpoint_deleted(name)
-    except Exception:  # the client's call succeeded; a serving bug is logged, not turned into 500
-        logger.exception("local serving failed after %s of endpoint %s", target, name)
-
 
 def _service(environ: dict[str, Any]) -> str | None:
     match = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
     return match.group(2) if match else None
-
-
-def _region(environ: dict[str, Any]) -> str | None:
-    match = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
-    return match.group(1) if match else None
 
 
 def _status_line(status: int) -> str:
@@ -231,6 +168,7 @@ class SharedMotoServer:
         host, port = self._server.server_address[:2]
         self.url = f"http://{host}:{port}"
         self.serving = ServerSideServing(self.url, self.region, self.account_id, **self._options)
+        self.serving.install()
         middleware.serving = self.serving
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="smendpoint-moto-server", daemon=True

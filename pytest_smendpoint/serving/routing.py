@@ -21,6 +21,7 @@ from pytest_smendpoint.serving.errors import (
     EndpointNotFound,
     EndpointNotServed,
     InvocationError,
+    InvocationRefused,
     LocalServingError,
 )
 from pytest_smendpoint.serving.invocation import InvokeRequest
@@ -149,11 +150,15 @@ def answer(
         return _validation_error(
             f"Endpoint {name} of account {serving.account_id} is not in service: {error}"
         )
+    except InvocationRefused as error:  # an unknown TargetVariant, no variant with weight
+        return _validation_error(str(error))
     except InvocationError as error:
         return _model_error(serving, name, error.status, error.message)
     except Exception as error:  # a bug here must reach the caller as an error, not hang it
         logger.exception("local serving failed on endpoint %s", name)
         return _model_error(serving, name, 500, f"{type(error).__name__}: {error}")
+    # InvokedProductionVariant: the variant that answered (TargetVariant's, or the one drawn by
+    # weight), as botocore reads it from this header.
     out = {"Content-Type": result.content_type, "x-Amzn-Invoked-Production-Variant": variant}
     if result.custom_attributes is not None:
         out["X-Amzn-SageMaker-Custom-Attributes"] = result.custom_attributes

@@ -11,7 +11,17 @@ import boto3
 import moto
 import numpy as np
 import pytest
-from localsupport import ACCOUNT, BUCKET, CLASSES, FEATURES, REGION, ROLE, Deployed, pack
+from container_setup import SKLEARN_ENV, SKLEARN_IMAGE
+from localsupport import (
+    ACCOUNT,
+    BUCKET,
+    CLASSES,
+    FEATURES,
+    REGION,
+    ROLE,
+    Deployed,
+    pack,
+)
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from pytest_smendpoint.serving import MOTO_CONFIG, LocalServing
@@ -88,24 +98,27 @@ _NAMES = itertools.count(1)
 
 @pytest.fixture
 def deploy(sagemaker: Any) -> Callable[..., Deployed]:
-    """Upload a model.tar.gz and create model, endpoint config and endpoint with boto3."""
+    """Upload a model.tar.gz and create model, endpoint config and endpoint with boto3: by default
+    on the scikit-learn image with SKLEARN_ENV (`base_env` replaces it), `env` merged over that
+    (a None value removes a variable)."""
     s3 = boto3.client("s3", region_name=REGION)
 
     def create(
         files: Mapping[str, Any],
-        env: Mapping[str, str] | None = None,
+        env: Mapping[str, str | None] | None = None,
         variant: str = "AllTraffic",
         containers: bool = False,
+        image: str = SKLEARN_IMAGE,
+        base_env: Mapping[str, str] | None = None,
     ) -> Deployed:
         number = next(_NAMES)
         key = f"m{number}/model.tar.gz"
         s3.put_object(Bucket=BUCKET, Key=key, Body=pack(files))
-        container: dict[str, Any] = {
-            "Image": "123.dkr.ecr.us-east-1.amazonaws.com/sklearn:1",
-            "ModelDataUrl": f"s3://{BUCKET}/{key}",
-        }
-        if env:
-            container["Environment"] = dict(env)
+        container: dict[str, Any] = {"Image": image, "ModelDataUrl": f"s3://{BUCKET}/{key}"}
+        defaults = SKLEARN_ENV if base_env is None else base_env
+        merged = {k: v for k, v in {**defaults, **(env or {})}.items() if v is not None}
+        if merged:
+            container["Environment"] = merged
         model_name, config_name, name = f"model-{number}", f"config-{number}", f"ep-{number}"
         if containers:
             sagemaker.create_model(

@@ -11,11 +11,23 @@ from typing import Any
 
 import joblib
 import numpy as np
+from container_setup import MODEL_FN
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 BUCKET = "models"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/sm"
+# Real image URIs: the profile (the container's serving rules) is chosen from the repository name.
+TOOLKIT_IMAGE = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/my-inference-toolkit:1.10.1"
+BYO_IMAGE = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/my-byo-server:latest"
+# Flask's 500 page: the scikit-learn container's answer to any error in a request.
+FLASK_500 = (
+    '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 3.2 Final//EN">\n'
+    "<title>500 Internal Server Error</title>\n"
+    "<h1>Internal Server Error</h1>\n"
+    "<p>The server encountered an internal error and was unable to complete your request. "
+    "Either the server is overloaded or there is an error in the application.</p>\n"
+)
 
 FEATURES = np.array(
     [
@@ -49,6 +61,15 @@ def pack(files: Mapping[str, Any]) -> bytes:
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
+
+
+def with_model(model: Any, script: str = "", **more: Any) -> dict[str, Any]:
+    """model.joblib plus code/inference.py: MODEL_FN followed by `script`'s handlers."""
+    return {
+        "model.joblib": model,
+        "code/inference.py": MODEL_FN + "\n\n" + textwrap.dedent(script),
+        **more,
+    }
 
 
 @dataclass(frozen=True)

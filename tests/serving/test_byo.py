@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
-from localsupport import FEATURES, REGION, csv_predictions, csv_rows
+from localsupport import BYO_IMAGE, FEATURES, REGION, csv_predictions, csv_rows
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "byo" / "serve.py"
 PYTHON = shlex.quote(sys.executable)
 SERVE = f"{PYTHON} {shlex.quote(str(EXAMPLE))} --port {{port}} --model-dir {{model_dir}}"
+# A bring-your-own image: its serving program is the serve command.
+BYO = {"image": BYO_IMAGE, "base_env": {}}
 
 
 @pytest.fixture
@@ -23,7 +25,7 @@ def byo(make_serving):
 
 
 def test_byo_server_gives_the_models_real_predictions(byo, runtime_after, deploy, classifier):
-    endpoint = deploy({"model.joblib": classifier}, env={"SOME_SETTING": "1"})
+    endpoint = deploy({"model.joblib": classifier}, env={"SOME_SETTING": "1"}, **BYO)
     byo.endpoint_created(endpoint.name)
     response = runtime_after.invoke_endpoint(
         EndpointName=endpoint.name, Body=csv_rows(FEATURES), ContentType="text/csv"
@@ -34,7 +36,7 @@ def test_byo_server_gives_the_models_real_predictions(byo, runtime_after, deploy
 
 
 def test_byo_custom_attributes_are_forwarded_both_ways(byo, runtime_after, deploy, classifier):
-    endpoint = deploy({"model.joblib": classifier})
+    endpoint = deploy({"model.joblib": classifier}, **BYO)
     byo.endpoint_created(endpoint.name)
     response = runtime_after.invoke_endpoint(
         EndpointName=endpoint.name, Body=b"1,2,3", ContentType="text/csv", CustomAttributes="id=7"
@@ -43,7 +45,7 @@ def test_byo_custom_attributes_are_forwarded_both_ways(byo, runtime_after, deplo
 
 
 def test_byo_error_status_is_a_model_error_with_that_status(byo, runtime_after, deploy, classifier):
-    endpoint = deploy({"model.joblib": classifier})
+    endpoint = deploy({"model.joblib": classifier}, **BYO)
     byo.endpoint_created(endpoint.name)
     for attributes, content_type, status, message in [
         ("fail", "text/csv", 500, "asked to fail"),
@@ -72,7 +74,7 @@ def test_byo_env_port_and_model_dir_reach_the_process(make_serving, deploy, sage
     serving = make_serving(
         serve_command=f"{PYTHON} {script} {{port}} {{model_dir}}", startup_timeout=10
     )
-    endpoint = deploy({"model.joblib": b"x"}, env={"MY_SETTING": "blue"})
+    endpoint = deploy({"model.joblib": b"x"}, env={"MY_SETTING": "blue"}, **BYO)
     serving.endpoint_created(endpoint.name)  # exits at once: Failed, but it ran
     port, env_port, model_dir, env_dir, setting = out.read_text().split()
     assert port == env_port and int(port) > 0
@@ -81,13 +83,12 @@ def test_byo_env_port_and_model_dir_reach_the_process(make_serving, deploy, sage
 
 
 def test_command_that_exits_at_once_fails_quickly_with_its_output(make_serving, deploy, sagemaker):
-    serving = make_serving(
+    make_serving(
         serve_command=f"{PYTHON} -c \"print('cannot find weights'); raise SystemExit(3)\"",
         startup_timeout=60,
     )
-    endpoint = deploy({"model.joblib": b"x"})
     started = time.monotonic()
-    serving.endpoint_created(endpoint.name)
+    endpoint = deploy({"model.joblib": b"x"}, **BYO)  # CreateEndpoint loads the model
     assert time.monotonic() - started < 10  # not the 60 s startup timeout
     described = sagemaker.describe_endpoint(EndpointName=endpoint.name)
     assert described["EndpointStatus"] == "Failed"
@@ -103,10 +104,10 @@ def test_command_that_never_answers_ping_fails_after_startup_timeout(
         'time.sleep(60)"'  # sleep-ok: a BYO server that never answers /ping
     )
     serving = make_serving(serve_command=never, startup_timeout=1)  # sleep-ok: in the child
-    endpoint = deploy({"model.joblib": b"x"})
     started = time.monotonic()
-    serving.endpoint_created(endpoint.name)
+    endpoint = deploy({"model.joblib": b"x"}, **BYO)  # CreateEndpoint loads, so it waits for /ping
     assert 1 <= time.monotonic() - started < 8
+    serving.endpoint_created(endpoint.name)  # already Failed: returns at once
     described = sagemaker.describe_endpoint(EndpointName=endpoint.name)
     assert described["EndpointStatus"] == "Failed"
     assert "did not answer GET /ping with 200 within 1 s" in described["FailureReason"]
@@ -114,9 +115,9 @@ def test_command_that_never_answers_ping_fails_after_startup_timeout(
 
 
 def test_byo_process_is_stopped_and_its_directory_removed_at_unload(byo, deploy, classifier):
-    endpoint = deploy({"model.joblib": classifier})
+    endpoint = deploy({"model.joblib": classifier}, **BYO)
     byo.endpoint_created(endpoint.name)
-    loaded = byo._slots[(REGION, endpoint.name)].loaded
+    loaded = byo._slots[(REGION, endpoint.name)].variants.loaded[0]
     process = loaded.served.process
     assert process.poll() is None
     byo.endpoint_deleted(endpoint.name)
@@ -128,8 +129,8 @@ def test_close_stops_every_byo_process(make_serving, deploy, classifier):
     serving = make_serving(serve_command=SERVE, startup_timeout=30)
     processes = []
     for _ in range(2):
-        endpoint = deploy({"model.joblib": classifier})
+        endpoint = deploy({"model.joblib": classifier}, **BYO)
         serving.endpoint_created(endpoint.name)
-        processes.append(serving._slots[(REGION, endpoint.name)].loaded.served.process)
+        processes.append(serving._slots[(REGION, endpoint.name)].variants.loaded[0].served.process)
     serving.close()
     assert all(p.poll() is not None for p in processes)

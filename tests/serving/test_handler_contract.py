@@ -1,5 +1,7 @@
-"""The inference-handler contract: default handlers, the user's entry-script functions, and how
-the entry script is found, all checked against the model's own predict()."""
+"""The scikit-learn container's handler contract (sagemaker-scikit-learn:1.2-1 on
+sagemaker-containers 2.8.6): default handlers, the entry script's functions, and how the entry
+script is found, all checked against the model's own predict() on what the container decodes
+(CSV and JSON become float32)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,20 @@ import boto3
 import numpy as np
 import pytest
 from botocore.exceptions import ClientError
-from localsupport import BUCKET, FEATURES, REGION, csv_predictions, csv_rows, pack
+from localsupport import (
+    BUCKET,
+    FEATURES,
+    FLASK_500,
+    MODEL_FN,
+    REGION,
+    csv_predictions,
+    csv_rows,
+    pack,
+    with_model,
+)
+
+FLOAT32 = FEATURES.astype(np.float32)
+CSV_ANSWER = "text/csv; charset=utf-8"  # Werkzeug appends the charset to text/* mimetypes
 
 
 def invoke(
@@ -27,32 +42,32 @@ def invoke(
 
 
 def test_csv_rows_get_the_models_real_predictions(serving, runtime, deploy, regressor):
-    endpoint = deploy({"model.joblib": regressor})
+    endpoint = deploy(with_model(regressor))
     serving.endpoint_created(endpoint.name)
     response = invoke(runtime, endpoint.name, csv_rows(FEATURES), accept="text/csv")
-    assert csv_predictions(response["Payload"]) == regressor.predict(FEATURES).tolist()
-    assert response["ContentType"] == "text/csv"
+    assert csv_predictions(response["Payload"]) == regressor.predict(FLOAT32).tolist()
+    assert response["ContentType"] == CSV_ANSWER
     assert response["InvokedProductionVariant"] == "AllTraffic"
 
 
 def test_missing_accept_answers_json_as_the_toolkit_does(serving, runtime, deploy, classifier):
-    endpoint = deploy({"model.joblib": classifier})
+    endpoint = deploy(with_model(classifier))
     serving.endpoint_created(endpoint.name)
     for accept in (None, "*/*"):
         response = invoke(runtime, endpoint.name, csv_rows(FEATURES[:3]), accept=accept)
         assert response["ContentType"] == "application/json"
-        assert json.loads(response["Payload"]) == classifier.predict(FEATURES[:3]).tolist()
+        assert json.loads(response["Payload"]) == classifier.predict(FLOAT32[:3]).tolist()
 
 
 def test_default_accept_comes_from_sagemaker_default_invocations_accept(
     serving, runtime, deploy, classifier
 ):
     endpoint = deploy(
-        {"model.joblib": classifier}, env={"SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "text/csv"}
+        with_model(classifier), env={"SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "text/csv"}
     )
     serving.endpoint_created(endpoint.name)
     response = invoke(runtime, endpoint.name, csv_rows(FEATURES[:2]))
-    assert response["ContentType"] == "text/csv"
+    assert response["ContentType"] == CSV_ANSWER
 
 
 @pytest.mark.parametrize("content_type", ["text/csv", "application/json", "application/x-npy"])
@@ -60,7 +75,7 @@ def test_default_accept_comes_from_sagemaker_default_invocations_accept(
 def test_every_default_content_type_and_accept_round_trips_exactly(
     serving, runtime, deploy, regressor, content_type, accept
 ):
-    endpoint = deploy({"model.pkl": regressor})
+    endpoint = deploy(with_model(regressor))
     serving.endpoint_created(endpoint.name)
     if content_type == "text/csv":
         body = csv_rows(FEATURES)
@@ -71,7 +86,7 @@ def test_every_default_content_type_and_accept_round_trips_exactly(
         np.save(buffer, FEATURES)
         body = buffer.getvalue()
     response = invoke(runtime, endpoint.name, body, content_type, accept)
-    assert response["ContentType"] == accept
+    assert response["ContentType"] == (CSV_ANSWER if accept == "text/csv" else accept)
     payload = response["Payload"]
     if accept == "text/csv":
         got = csv_predictions(payload)
@@ -79,37 +94,53 @@ def test_every_default_content_type_and_accept_round_trips_exactly(
         got = json.loads(payload)
     else:
         got = np.load(io.BytesIO(payload)).tolist()
-    assert got == regressor.predict(FEATURES).tolist()
+    # The container casts CSV and JSON to float32; NPY keeps the sender's dtype.
+    sent = FEATURES if content_type == "application/x-npy" else FLOAT32
+    assert got == regressor.predict(sent).tolist()
 
 
-def test_first_supported_type_of_an_accept_list_is_used(serving, runtime, deploy, classifier):
-    endpoint = deploy({"model.joblib": classifier})
+def test_an_accept_list_is_not_parsed_and_answers_500(serving, runtime, deploy, classifier):
+    endpoint = deploy(with_model(classifier))
     serving.endpoint_created(endpoint.name)
-    response = invoke(
-        runtime, endpoint.name, csv_rows(FEATURES[:2]), accept="image/png, text/csv;q=0.9"
-    )
-    assert response["ContentType"] == "text/csv"
+    with pytest.raises(ClientError) as raised:
+        invoke(runtime, endpoint.name, csv_rows(FEATURES[:2]), accept="image/png, text/csv;q=0.9")
+    assert raised.value.response["OriginalStatusCode"] == 500
 
 
 @pytest.mark.parametrize(
-    ("content_type", "accept", "status", "named"),
+    ("content_type", "accept", "named"),
     [
-        ("image/png", "application/json", 415, "image/png"),
-        ("text/csv", "image/png", 406, "image/png"),
+        ("image/png", "application/json", "image/png"),
+        ("text/csv", "image/png", "image/png"),
+        ("text/csv; charset=utf-8", "application/json", "text/csv; charset=utf-8"),
+        ("TEXT/CSV", "application/json", "TEXT/CSV"),
     ],
 )
-def test_unsupported_media_type_is_a_model_error_with_the_toolkits_status(
-    serving, runtime, deploy, classifier, content_type, accept, status, named
+def test_unsupported_media_type_is_flasks_500_and_the_reason_is_logged(
+    serving, runtime, deploy, classifier, content_type, accept, named, caplog
 ):
-    endpoint = deploy({"model.joblib": classifier})
+    endpoint = deploy(with_model(classifier))
     serving.endpoint_created(endpoint.name)
     with pytest.raises(ClientError) as raised:
-        invoke(runtime, endpoint.name, csv_rows(FEATURES[:1]), content_type, accept)
+        invoke(runtime, endpoint.name, csv_rows(FEATURES[:2]), content_type, accept)
     error = raised.value.response
     assert error["Error"]["Code"] == "ModelError"
-    assert error["OriginalStatusCode"] == status
-    assert f"Content type {named} is not supported by this framework" in error["OriginalMessage"]
-    assert f"Received client error ({status})" in error["Error"]["Message"]
+    assert error["OriginalStatusCode"] == 500
+    assert error["OriginalMessage"] == FLASK_500
+    assert "Received server error (500)" in error["Error"]["Message"]
+    assert f"Content type {named} is not supported by this framework" in caplog.text
+
+
+def test_one_csv_row_is_decoded_1d_and_the_model_refuses_it(
+    serving, runtime, deploy, classifier, caplog
+):
+    endpoint = deploy(with_model(classifier))
+    serving.endpoint_created(endpoint.name)
+    for body in (b"1,2,3", b"1,2,3\n"):
+        with pytest.raises(ClientError) as raised:
+            invoke(runtime, endpoint.name, body)
+        assert raised.value.response["OriginalStatusCode"] == 500
+    assert "Expected 2D array, got 1D array instead" in caplog.text
 
 
 INFERENCE_ALL_FOUR = """
@@ -151,10 +182,10 @@ def test_only_predict_fn_defined_keeps_default_input_and_output(
         def predict_fn(data, model):
             return model.predict_proba(data)[:, 1]
     """
-    endpoint = deploy({"model.joblib": classifier, "code/inference.py": script})
+    endpoint = deploy(with_model(classifier, script))
     serving.endpoint_created(endpoint.name)
     response = invoke(runtime, endpoint.name, csv_rows(FEATURES), accept="text/csv")
-    assert csv_predictions(response["Payload"]) == classifier.predict_proba(FEATURES)[:, 1].tolist()
+    assert csv_predictions(response["Payload"]) == classifier.predict_proba(FLOAT32)[:, 1].tolist()
 
 
 def test_transform_fn_gets_the_raw_request(serving, runtime, deploy, classifier):
@@ -162,13 +193,14 @@ def test_transform_fn_gets_the_raw_request(serving, runtime, deploy, classifier)
         def transform_fn(model, body, content_type, accept):
             return f"{type(model).__name__}|{len(body)}|{content_type}|{accept}"
     """
-    endpoint = deploy({"model.joblib": classifier, "code/inference.py": script})
+    endpoint = deploy(with_model(classifier, script))
     serving.endpoint_created(endpoint.name)
     response = invoke(
         runtime, endpoint.name, b"\x00\x01\x02", "application/octet-stream", "text/plain"
     )
     assert response["Payload"] == b"LogisticRegression|3|application/octet-stream|text/plain"
-    assert response["ContentType"] == "text/plain"
+    # A str returned without a content type is Flask's default response: HTML.
+    assert response["ContentType"] == "text/html; charset=utf-8"
 
 
 def test_transform_fn_with_input_fn_fails_the_endpoint(serving, deploy, sagemaker, classifier):
@@ -178,32 +210,36 @@ def test_transform_fn_with_input_fn_fails_the_endpoint(serving, deploy, sagemake
         def input_fn(body, content_type):
             return body
     """
-    endpoint = deploy({"model.joblib": classifier, "code/inference.py": script})
+    endpoint = deploy(with_model(classifier, script))
     serving.endpoint_created(endpoint.name)
     described = sagemaker.describe_endpoint(EndpointName=endpoint.name)
     assert described["EndpointStatus"] == "Failed"
-    assert "Cannot use transform_fn implementation in conjunction" in described["FailureReason"]
+    assert (
+        "UserError: Cannot use transform_fn implementation with input_fn, predict_fn, and/or "
+        "output_fn" in described["FailureReason"]
+    )
 
 
 def test_sagemaker_program_names_another_script_in_code(serving, runtime, deploy, classifier):
     files = {
         "model.joblib": classifier,
         "code/inference.py": "def predict_fn(data, model):\n    raise AssertionError('wrong')\n",
-        "code/serve_me.py": "from helper import TAG\n"
+        "code/serve_me.py": MODEL_FN + "from helper import TAG\n"
         "def output_fn(prediction, accept):\n    return TAG\n",
         "code/helper.py": "TAG = 'from serve_me'\n",
     }
     endpoint = deploy(files, env={"SAGEMAKER_PROGRAM": "serve_me.py"})
     serving.endpoint_created(endpoint.name)
-    assert invoke(runtime, endpoint.name, csv_rows(FEATURES[:1]))["Payload"] == b"from serve_me"
+    assert invoke(runtime, endpoint.name, csv_rows(FEATURES[:2]))["Payload"] == b"from serve_me"
 
 
 def test_submit_directory_in_s3_holds_the_entry_script(serving, runtime, deploy, classifier):
-
     boto3.client("s3", region_name=REGION).put_object(
         Bucket=BUCKET,
         Key="code/sourcedir.tar.gz",
-        Body=pack({"entry.py": "def output_fn(prediction, accept):\n    return 'from s3'\n"}),
+        Body=pack(
+            {"entry.py": MODEL_FN + "def output_fn(prediction, accept):\n    return 'from s3'\n"}
+        ),
     )
     endpoint = deploy(
         {"model.joblib": classifier},
@@ -213,18 +249,21 @@ def test_submit_directory_in_s3_holds_the_entry_script(serving, runtime, deploy,
         },
     )
     serving.endpoint_created(endpoint.name)
-    assert invoke(runtime, endpoint.name, csv_rows(FEATURES[:1]))["Payload"] == b"from s3"
+    assert invoke(runtime, endpoint.name, csv_rows(FEATURES[:2]))["Payload"] == b"from s3"
 
 
 def test_submit_directory_opt_ml_model_code_is_the_unpacked_model(
     serving, runtime, deploy, classifier
 ):
     endpoint = deploy(
-        {"model.joblib": classifier, "code/entry.py": "def output_fn(p, a):\n    return 'ok'\n"},
+        {
+            "model.joblib": classifier,
+            "code/entry.py": MODEL_FN + "def output_fn(p, a):\n    return 'ok'\n",
+        },
         env={"SAGEMAKER_PROGRAM": "entry.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"},
     )
     serving.endpoint_created(endpoint.name)
-    assert invoke(runtime, endpoint.name, csv_rows(FEATURES[:1]))["Payload"] == b"ok"
+    assert invoke(runtime, endpoint.name, csv_rows(FEATURES[:2]))["Payload"] == b"ok"
 
 
 def test_two_endpoints_with_same_helper_module_do_not_share_it(
@@ -233,46 +272,43 @@ def test_two_endpoints_with_same_helper_module_do_not_share_it(
     names = []
     for tag in ("first", "second"):
         endpoint = deploy(
-            {
-                "model.joblib": classifier,
-                "code/inference.py": "import helper\ndef output_fn(p, a):\n    return helper.TAG\n",
-                "code/helper.py": f"TAG = {tag!r}\n",
-            }
+            with_model(
+                classifier,
+                "import helper\ndef output_fn(p, a):\n    return helper.TAG\n",
+                **{"code/helper.py": f"TAG = {tag!r}\n"},
+            )
         )
         serving.endpoint_created(endpoint.name)
         names.append(endpoint.name)
-    answers = [invoke(runtime, n, csv_rows(FEATURES[:1]))["Payload"] for n in names]
+    answers = [invoke(runtime, n, csv_rows(FEATURES[:2]))["Payload"] for n in names]
     assert answers == [b"first", b"second"]
     assert "helper" not in sys.modules
-    assert not [m for m in sys.modules if m.startswith("_smendpoint_entry_")]
+    assert "inference" not in sys.modules
 
 
-def test_context_argument_reads_and_sets_custom_attributes(serving, runtime, deploy, classifier):
+def test_handlers_are_called_without_a_context_argument(
+    serving, runtime, deploy, classifier, caplog
+):
     script = """
         def output_fn(prediction, accept, context):
-            seen = context.get_request_header(0, "X-Amzn-SageMaker-Custom-Attributes")
-            context.set_response_header(0, "X-Amzn-SageMaker-Custom-Attributes", f"seen={seen}")
-            return "ok"
+            return "never"
     """
-    endpoint = deploy({"model.joblib": classifier, "code/inference.py": script})
+    endpoint = deploy(with_model(classifier, script))
     serving.endpoint_created(endpoint.name)
-    response = runtime.invoke_endpoint(
-        EndpointName=endpoint.name,
-        Body=csv_rows(FEATURES[:1]),
-        ContentType="text/csv",
-        CustomAttributes="trace=42",
-    )
-    assert response["CustomAttributes"] == "seen=trace=42"
+    with pytest.raises(ClientError) as raised:
+        invoke(runtime, endpoint.name, csv_rows(FEATURES[:2]))
+    assert raised.value.response["OriginalStatusCode"] == 500
+    assert "output_fn() missing 1 required positional argument: 'context'" in caplog.text
 
 
 def test_no_custom_attributes_come_back_unless_the_script_sets_them(
     serving, runtime, deploy, classifier
 ):
-    endpoint = deploy({"model.joblib": classifier})
+    endpoint = deploy(with_model(classifier))
     serving.endpoint_created(endpoint.name)
     response = runtime.invoke_endpoint(
         EndpointName=endpoint.name,
-        Body=csv_rows(FEATURES[:1]),
+        Body=csv_rows(FEATURES[:2]),
         ContentType="text/csv",
         CustomAttributes="trace=42",
     )
@@ -288,46 +324,61 @@ def test_model_fn_raising_marks_the_endpoint_failed_with_its_error(
     described = sagemaker.describe_endpoint(EndpointName=endpoint.name)
     assert described["EndpointStatus"] == "Failed"
     assert "RuntimeError: weights are corrupt" in described["FailureReason"]
+    assert "did not pass the ping health check" in described["FailureReason"]
     with pytest.raises(ClientError, match="weights are corrupt"):
         invoke(runtime, endpoint.name, csv_rows(FEATURES[:1]))
 
 
-@pytest.mark.parametrize(
-    ("files", "named"),
-    [
-        ({"readme.txt": "no model here"}, "found 0 (none)"),
-        ({"a.joblib": b"x", "b.pkl": b"y"}, "found 2 (a.joblib, b.pkl)"),
-    ],
-)
-def test_default_model_fn_needs_exactly_one_model_file(serving, deploy, sagemaker, files, named):
-    endpoint = deploy(files)
+def test_entry_script_without_model_fn_fails_with_the_containers_message(
+    serving, deploy, sagemaker, classifier
+):
+    endpoint = deploy(
+        {"model.joblib": classifier, "code/inference.py": "def predict_fn(d, m):\n    return d\n"}
+    )
     serving.endpoint_created(endpoint.name)
     described = sagemaker.describe_endpoint(EndpointName=endpoint.name)
     assert described["EndpointStatus"] == "Failed"
-    assert named in described["FailureReason"]
+    assert (
+        "NotImplementedError: Please provide a model_fn implementation. See documentation for "
+        "model_fn at https://github.com/aws/sagemaker-python-sdk" in described["FailureReason"]
+    )
+    assert "To fix: define model_fn(model_dir) in inference.py" in described["FailureReason"]
 
 
 def test_missing_sagemaker_program_fails_the_endpoint(serving, deploy, sagemaker, classifier):
-    endpoint = deploy({"model.joblib": classifier}, env={"SAGEMAKER_PROGRAM": "nope.py"})
+    endpoint = deploy(with_model(classifier), env={"SAGEMAKER_PROGRAM": "nope.py"})
     serving.endpoint_created(endpoint.name)
     described = sagemaker.describe_endpoint(EndpointName=endpoint.name)
     assert described["EndpointStatus"] == "Failed"
+    assert "No module named 'nope'" in described["FailureReason"]
     assert "SAGEMAKER_PROGRAM=nope.py not found in /opt/ml/model/code" in described["FailureReason"]
 
 
 def test_model_from_containers_list_is_served(serving, runtime, deploy, classifier):
-    endpoint = deploy({"model.joblib": classifier}, containers=True)
+    endpoint = deploy(with_model(classifier), containers=True)
     serving.endpoint_created(endpoint.name)
     response = invoke(runtime, endpoint.name, csv_rows(FEATURES), accept="text/csv")
-    assert csv_predictions(response["Payload"]) == classifier.predict(FEATURES).tolist()
+    assert csv_predictions(response["Payload"]) == classifier.predict(FLOAT32).tolist()
 
 
 def test_model_directory_is_removed_when_the_endpoint_is_deleted(
     serving, deploy, classifier, tmp_path
 ):
-    endpoint = deploy({"model.joblib": classifier})
+    endpoint = deploy(with_model(classifier))
     serving.endpoint_created(endpoint.name)
-    workdir = serving._slots[(REGION, endpoint.name)].loaded.workdir
+    loaded = serving._slots[(REGION, endpoint.name)].variants.loaded[0]
+    workdir = loaded.workdir
+    processes = [w.process for w in loaded.served._all]
     assert (workdir / "model" / "model.joblib").is_file()
+    assert all(p.poll() is None for p in processes)
     serving.endpoint_deleted(endpoint.name)
     assert not workdir.exists()
+    assert all(p.poll() is not None for p in processes)
+
+
+def test_large_csv_invoke_is_exact(serving, runtime, deploy, regressor):
+    # Past containers_codecs.FAST_CSV_BYTES: decoded by pyarrow, to the container's values.
+    rows = np.random.default_rng(1).normal(size=(20000, 3))
+    endpoint = deploy(with_model(regressor))
+    answer = invoke(runtime, endpoint.name, csv_rows(rows), accept="text/csv")["Payload"]
+    assert csv_predictions(answer) == regressor.predict(rows.astype(np.float32)).tolist()

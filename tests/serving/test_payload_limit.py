@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from localsupport import FEATURES, REGION
+from localsupport import FEATURES, REGION, with_model
 
 from pytest_smendpoint.invoke import csv_payloads
 from pytest_smendpoint.settings.limits import PAYLOAD_CEILING_BYTES
@@ -22,7 +22,7 @@ MESSAGE = "HTTP content length exceeded 6291456 bytes."
 
 @pytest.fixture
 def endpoint(serving: Any, deploy: Any, regressor: Any) -> str:
-    deployed = deploy({"model.joblib": regressor})
+    deployed = deploy(with_model(regressor))
     serving.endpoint_created(deployed.name)
     return str(deployed.name)
 
@@ -40,7 +40,8 @@ def test_body_of_exactly_six_mib_is_answered_by_the_model(runtime, endpoint, reg
     )
     answers = np.array(response["Body"].read().split(), dtype=np.float64)
     assert len(answers) == LIMIT_ROWS
-    assert np.array_equal(np.unique(answers), regressor.predict(FEATURES[:1]))
+    # The container decodes CSV to float32.
+    assert np.array_equal(np.unique(answers), regressor.predict(FEATURES[:1].astype(np.float32)))
 
 
 @pytest.mark.parametrize("retries", [None, "legacy", "standard"])

@@ -1,0 +1,92 @@
+"""The model process: `python -m pytest_smendpoint.serving.model_worker REQUEST_FD REPLY_FD`.
+
+It reads one start frame (profile module, model and code folders), loads the model as the
+profile's container would, answers `{"ready": true}` (or the container's complaint), then one
+reply per request frame until its request pipe closes. It exits when the test process goes away:
+EOF on the request pipe while idle, and a watchdog on the parent's pid while busy (not
+PR_SET_PDEATHSIG: that fires when the *thread* that started the process ends, and endpoints
+are often created from short-lived threads)."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import threading
+import traceback
+from typing import Any
+
+from pytest_smendpoint.serving.frames import PipeClosed, read_frame, write_frame
+from pytest_smendpoint.serving.profiles.base import Request, StartupFailure
+
+WATCHDOG_SECONDS = 0.5
+
+
+def _watch_parent(parent: int) -> None:
+    stop = threading.Event()
+    while not stop.wait(WATCHDOG_SECONDS):
+        if os.getppid() != parent:
+            os._exit(0)
+
+
+def main(argv: list[str]) -> int:
+    request_fd, reply_fd = int(argv[0]), int(argv[1])
+    parent = os.getppid()
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    try:
+        start = read_frame(request_fd).header
+    except PipeClosed:
+        return 0
+    try:
+        profile: Any = importlib.import_module(start["worker_module"])
+        handler = profile.serve(start["model_dir"], start.get("code_dir"), start["settings"])
+    except StartupFailure as failure:
+        write_frame(reply_fd, {"ready": False, "error": str(failure)})
+        return 1
+    except BaseException as error:  # the profile itself failed: say so, with the trace
+        traceback.print_exc()
+        write_frame(
+            reply_fd,
+            {"ready": False, "error": f"{type(error).__name__}: {error}", "internal": True},
+        )
+        return 1
+    write_frame(reply_fd, {"ready": True})
+    while True:
+        try:
+            frame = read_frame(request_fd)
+        except PipeClosed:
+            return 0
+        header = frame.header
+        request = Request(
+            body=frame.body,
+            content_type=header.get("content_type"),
+            accept=header.get("accept"),
+            custom_attributes=header.get("custom_attributes"),
+        )
+        try:
+            reply = handler(request)
+        except BaseException:  # a profile bug: answer 500 rather than leave the caller hanging
+            trace = traceback.format_exc()
+            write_frame(reply_fd, {"status": 500, "content_type": "text/plain", "log": trace})
+            continue
+        if reply.log:
+            print(reply.log, file=sys.stderr, flush=True)  # the container's CloudWatch log
+        write_frame(
+            reply_fd,
+            {
+                "status": reply.status,
+                "content_type": reply.content_type,
+                "custom_attributes": reply.custom_attributes,
+                "log": reply.log,
+            },
+            reply.body,
+        )
+
+
+if __name__ == "__main__":
+    code = main(sys.argv[1:])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # No interpreter shutdown: it takes longer than the model's life did to unload scikit-learn,
+    # and a container stopped by SageMaker gets no orderly exit either.
+    os._exit(code)

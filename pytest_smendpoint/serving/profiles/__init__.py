@@ -1,0 +1,60 @@
+"""Container profiles: which serving rules an endpoint's image URI gets.
+
+Each profile module has `stage(StageInput) -> Staged`, run in the test process (lay out the
+container's folders, find requirements.txt), and, when it serves, `serve(model_dir, code_dir,
+settings)`, run in the model process (import the entry script, load the model, answer requests).
+The first rule whose pattern matches the image's repository name wins."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_smendpoint.serving.profiles.base import Staged, StageInput
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Image repositories matching `pattern` are served by `module`'s `function`."""
+
+    pattern: re.Pattern[str]
+    module: str
+    function: str = "stage"
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(re.compile(r"sagemaker-scikit-learn"), "scikit_learn"),
+    Rule(re.compile(r"sagemaker-xgboost"), "xgboost_container"),
+    Rule(re.compile(r".*inference-toolkit.*"), "inference_toolkit"),
+    Rule(
+        re.compile(
+            r".*(^|-)(pytorch|huggingface|tensorflow|mxnet|djl|tritonserver|autogluon|chainer|"
+            r"sparkml|tei|tgi|vllm|lmi)(-|$).*"
+        ),
+        "refusals",
+        "unfaithful",
+    ),
+)
+FALLBACK = Rule(re.compile(".*"), "refusals", "bring_your_own")
+
+
+def repository(image: str) -> str:
+    """`123.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3` ->
+    `sagemaker-scikit-learn` (the last path part, without tag or digest)."""
+    name = image.rsplit("/", 1)[-1]
+    return re.split(r"[:@]", name, maxsplit=1)[0].lower()
+
+
+def rule_for(image: str) -> Rule:
+    name = repository(image)
+    return next((r for r in RULES if r.pattern.fullmatch(name)), FALLBACK)
+
+
+def stage_for(image: str) -> Callable[[StageInput], Staged]:
+    """The staging function of the image's profile."""
+    rule = rule_for(image)
+    module: Any = importlib.import_module(f"{__name__}.{rule.module}")
+    return getattr(module, rule.function)  # type: ignore[no-any-return]

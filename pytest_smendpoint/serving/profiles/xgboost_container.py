@@ -1,0 +1,112 @@
+"""SageMaker's XGBoost container (`sagemaker-xgboost:*`, 1.7-1): the built-in algorithm when the
+model sets no SAGEMAKER_PROGRAM (xgboost_algorithm.py reproduces it), else script mode, which runs
+the scikit-learn container's sagemaker-containers code with XGBoost's default handlers.
+
+xgboost is an optional extra: without it the endpoint ends Failed, saying what to install."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import os
+import tempfile
+from collections.abc import Mapping
+from typing import Any
+
+from pytest_smendpoint.serving.errors import ModelLoadError
+from pytest_smendpoint.serving.profiles import containers_codecs, scikit_learn
+from pytest_smendpoint.serving.profiles.base import (
+    Handler,
+    Reply,
+    Request,
+    Staged,
+    StageInput,
+    StartupFailure,
+)
+
+NAME = "xgboost"
+# The image's serving_entrypoint sets OMP_NUM_THREADS to one thread when it is unset.
+IMAGE_ENVIRONMENT = {"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def stage(given: StageInput) -> Staged:
+    from pytest_smendpoint.serving.profiles import xgboost_algorithm
+
+    if importlib.util.find_spec("xgboost") is None:
+        raise StartupFailure(
+            "Serving a sagemaker-xgboost model locally needs the xgboost package, which is not "
+            f"installed: {xgboost_algorithm.INSTALL}"
+        )
+    environment = {**IMAGE_ENVIRONMENT, "OMP_NUM_THREADS": "1"}
+    if xgboost_algorithm.is_algorithm_mode(given.environment):
+        return Staged(
+            worker_module=__name__,
+            settings={"variant": given.variant_name, "mode": "algorithm"},
+            image_environment=environment,
+        )
+    staged = scikit_learn.stage(given, worker_module=__name__)
+    return Staged(
+        worker_module=__name__,
+        settings={**staged.settings, "mode": "script"},
+        code_dir=staged.code_dir,
+        requirements=staged.requirements,
+        image_environment={**environment, "SM_MODEL_DIR": str(given.model_dir)},
+    )
+
+
+# -- in the model process -------------------------------------------------------------------
+
+
+def serve(model_dir: str, code_dir: str | None, settings: Mapping[str, Any]) -> Handler:
+    ping_failed = scikit_learn.PING_FAILED.format(variant=settings.get("variant", "AllTraffic"))
+    if settings.get("mode") == "algorithm":
+        from pytest_smendpoint.serving.profiles import xgboost_algorithm
+
+        try:
+            model = xgboost_algorithm.load(model_dir, os.environ)
+        except ModelLoadError as error:
+            raise StartupFailure(f"{ping_failed} {error}") from None
+
+        def answer(request: Request) -> Reply:
+            return model.reply(request.body, request.content_type, request.accept)
+
+        return answer
+    module = scikit_learn.import_entry_script(code_dir, settings)
+    defaults = (default_input_fn, default_predict_fn, scikit_learn.default_output_fn)
+    return scikit_learn.SklearnServer.load(module, model_dir, ping_failed, defaults)
+
+
+def default_input_fn(input_data: Any, content_type: str) -> Any:
+    """Script mode's default: sagemaker_xgboost_container's encoder.decode, a DMatrix."""
+    import xgboost
+
+    media = content_type.split(";", 1)[0].strip()  # cgi.parse_header(content_type)[0]
+    if media == "text/csv":
+        return xgboost.DMatrix(_csv_array(input_data))
+    if media in ("text/libsvm", "text/x-libsvm"):
+        text = input_data.decode("utf-8") if isinstance(input_data, bytes) else input_data
+        with tempfile.NamedTemporaryFile("w", suffix=".libsvm", delete=False) as handle:
+            handle.write(text)
+        try:
+            return xgboost.DMatrix(f"{handle.name}?format=libsvm")
+        finally:
+            os.unlink(handle.name)
+    raise containers_codecs.UnsupportedFormatError(content_type)
+
+
+def _csv_array(text: Any) -> Any:
+    """encoder.csv_to_dmatrix's array: the first line's delimiter, every line split on it,
+    empty fields as nan, float64. No strip: a trailing newline is an empty last row, and the
+    ragged array fails, as in the container."""
+    import numpy as np
+
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    sniffed = csv.Sniffer().sniff(text.split("\n")[0][:512]).delimiter
+    delimiter = "," if sniffed.isalnum() else sniffed
+    rows = [["nan" if x == "" else x for x in line.split(delimiter)] for line in text.split("\n")]
+    return np.array(rows).astype(np.float64)
+
+
+def default_predict_fn(input_data: Any, model: Any) -> Any:
+    return model.predict(input_data, validate_features=False)

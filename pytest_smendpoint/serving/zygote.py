@@ -1,0 +1,116 @@
+"""A fork server for model processes: `python -m pytest_smendpoint.serving.zygote CONTROL_FD`.
+
+Starting a model process means importing numpy and scikit-learn again (over a second each); a
+zygote imports what the framework images ship once, then forks a model process per request in a
+few milliseconds. The forked process gets the container's environment, working directory and
+PYTHONPATH as a fresh interpreter would (see `_become`), then runs model_worker.
+
+Only for models whose environment and packages match what the zygote preloaded: a model with a
+requirements.txt, or with variables numpy, BLAS or Python read at import (OMP_NUM_THREADS...),
+is started as a fresh interpreter instead (model_process decides). The zygote exits when the
+test process closes the control socket, or dies, or after IDLE_EXIT_SECONDS without work
+when none of its model processes runs any more."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import select
+import signal
+import socket
+import sys
+from typing import Any
+
+# What the scikit-learn and XGBoost images ship, imported once here (each if installed).
+PRELOAD = ("numpy", "scipy.sparse", "joblib", "sklearn.base", "sklearn.linear_model", "pandas")
+MAX_FDS = 3
+MESSAGE_BYTES = 1 << 20
+# A zygote with nothing to do and no model process left goes away (a test process may hold
+# several over a session: pytester runs re-import the module that keeps it).
+IDLE_EXIT_SECONDS = 30.0
+
+
+def main(argv: list[str]) -> int:
+    control = socket.socket(fileno=int(argv[0]))
+    for name in PRELOAD:
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
+    importlib.import_module("pytest_smendpoint.serving.model_worker")
+    # Forked model processes are reaped by the kernel; each sets SIGCHLD back for its own use.
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    control.sendall(b'{"ready": true}\n')
+    children: set[int] = set()
+    while True:
+        if not _readable(control, IDLE_EXIT_SECONDS):
+            children = {pid for pid in children if _running(pid)}
+            if not children:
+                return 0  # idle, nothing forked still runs: the next model starts a new zygote
+            continue
+        try:
+            message, fds, _, _ = socket.recv_fds(control, MESSAGE_BYTES, MAX_FDS)
+        except OSError:
+            return 0
+        if not message:
+            return 0  # the test process is gone or done
+        request = json.loads(message)
+        pid = os.fork()
+        if pid == 0:
+            control.close()
+            code = 1
+            try:
+                code = _become(request, fds)
+            finally:
+                os._exit(code)
+        for fd in fds:
+            os.close(fd)
+        children.add(pid)
+        control.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+
+
+def _readable(control: socket.socket, timeout: float) -> bool:
+    poller = select.poll()
+    poller.register(control, select.POLLIN)
+    return bool(poller.poll(timeout * 1000))
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _become(request: dict[str, Any], fds: list[int]) -> int:
+    """In the forked process: what `Popen(cwd=..., env=..., start_new_session=True)` of
+    `python -m pytest_smendpoint.serving.model_worker` would have set up."""
+    request_fd, reply_fd, log_fd = fds
+    os.setsid()
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["environment"])
+    # `-m` puts the working directory first, then PYTHONPATH, then the interpreter's own paths.
+    paths = [p for p in request["environment"].get("PYTHONPATH", "").split(os.pathsep) if p]
+    sys.path[:1] = [os.getcwd(), *paths]
+    environment = request["environment"]
+    sys.dont_write_bytecode = bool(environment.get("PYTHONDONTWRITEBYTECODE"))
+    if environment.get("PYTHONUNBUFFERED"):
+        for stream in (sys.stdout, sys.stderr):
+            stream.reconfigure(write_through=True)  # type: ignore[union-attr]
+    sys.argv = ["model_worker", str(request_fd), str(reply_fd)]
+    from pytest_smendpoint.serving import model_worker
+
+    return model_worker.main([str(request_fd), str(reply_fd)])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
