@@ -2,11 +2,14 @@
 
 The frame is checked whole (`frame_checks`), encoded and split under the payload budget
 (`csv_payloads`), sent concurrently through one runtime client while the next chunk is encoded,
-and every answer is parsed (`prediction_parsing`) and put back in row order.
+and every answer is parsed (`prediction_parsing`) and put back in row order. A call that makes
+one request makes it on the caller's thread: starting a thread pool costs more than a small
+call's own work.
 """
 
 from __future__ import annotations
 
+import numbers
 import threading
 import time
 from collections import deque
@@ -57,6 +60,9 @@ __all__ = [
 ]
 
 CONTENT_TYPE = "text/csv"
+# A frame this small is encoded in one chunk before its first request, so its payloads are known
+# up front (one request: no thread pool).
+_SMALL_FRAME_ROWS = 1024
 
 
 class RuntimeClient(Protocol):
@@ -91,6 +97,8 @@ class InvocationStats:
     errors: int = 0  # requests that failed or whose answer could not be used
     retries: int = 0  # botocore retries, from ResponseMetadata.RetryAttempts
     latencies_ms: list[float] = field(default_factory=list)
+    # Per call: its wall time while no request was in flight (checks, encoding, parsing, ...).
+    client_ms: list[float] = field(default_factory=list)
 
     def record(self, payload: Payload, latency_ms: float, ok: bool, retries: int = 0) -> None:
         """Count one request (the Invoker calls this under its lock)."""
@@ -103,9 +111,17 @@ class InvocationStats:
         else:
             self.errors += 1
 
+    def record_call(self, client_ms: float) -> None:
+        """Count one call's client overhead (the Invoker calls this under its lock)."""
+        self.client_ms.append(client_ms)
+
     def percentile(self, q: float) -> float | None:
         """The q-th percentile latency in ms (linear interpolation), None before any request."""
         return percentile(self.latencies_ms, q)
+
+    def client_percentile(self, q: float) -> float | None:
+        """The q-th percentile of the calls' client overhead in ms, None before any call."""
+        return percentile(self.client_ms, q)
 
     @property
     def p50(self) -> float | None:
@@ -133,6 +149,12 @@ class InvocationStats:
             line += (
                 f"; latency ms p50 {self.p50:.1f}, p95 {self.p95:.1f}, p99 {self.p99:.1f}, "
                 f"max {self.max:.1f}"
+            )
+        if self.client_ms:
+            line += (
+                f"; client ms per call p50 {self.client_percentile(50):.2f}, "
+                f"p95 {self.client_percentile(95):.2f}, max {max(self.client_ms):.2f} "
+                f"({len(self.client_ms)} calls, {sum(self.client_ms) / 1000:.2f} s in all)"
             )
         return line
 
@@ -173,6 +195,7 @@ class Invoker:
         max_concurrency: int | None = None,
     ) -> pd.Series | pd.DataFrame:
         """Every row's prediction, as few requests as the budgets allow, aligned with df.index."""
+        started = time.perf_counter()
         plan = self._plan(
             label,
             features,
@@ -184,7 +207,7 @@ class Invoker:
             max_concurrency,
             single_record=False,
         )
-        return self._run(df, plan)
+        return self._run(df, plan, started)
 
     def rows(
         self,
@@ -200,6 +223,7 @@ class Invoker:
     ) -> pd.Series | pd.DataFrame:
         """One request per row, each body a single CSV record without a trailing newline (as the
         SDK's CSVSerializer sends one record), for models that take one record per request."""
+        started = time.perf_counter()
         plan = self._plan(
             label,
             features,
@@ -211,7 +235,7 @@ class Invoker:
             max_concurrency,
             single_record=True,
         )
-        return self._run(df, plan)
+        return self._run(df, plan, started)
 
     def _plan(
         self,
@@ -249,11 +273,10 @@ class Invoker:
                 f"{PAYLOAD_CEILING_BYTES} (SageMaker's real-time InvokeEndpoint limit)"
             )
         max_rows = _choose(max_rows_per_request, settings.max_rows_per_request)
-        if max_rows is not None and max_rows <= 0:
-            raise InvokeArgumentError(f"max_rows_per_request={max_rows}: must be positive")
+        if max_rows is not None:
+            _check_count("max_rows_per_request", max_rows)
         concurrency = _choose(max_concurrency, settings.max_concurrency)
-        if concurrency <= 0:
-            raise InvokeArgumentError(f"max_concurrency={concurrency}: must be positive")
+        _check_count("max_concurrency", concurrency)
         return _Plan(
             rules=FrameRules(labels, explicit, wanted, allow_nan, allow_strings),
             budget=Budget(max_bytes, max_rows, single_record),
@@ -261,25 +284,47 @@ class Invoker:
             concurrency=concurrency,
         )
 
-    def _run(self, df: pd.DataFrame, plan: _Plan) -> pd.Series | pd.DataFrame:
+    def _run(self, df: pd.DataFrame, plan: _Plan, started: float) -> pd.Series | pd.DataFrame:
+        """The call, counted in the stats: its wall time minus the time some request was in
+        flight is the client's own overhead."""
+        waits: list[tuple[float, float]] = []
+        try:
+            return self._predict(df, plan, waits)
+        finally:
+            client_ms = _ms_since(started) - _covered_ms(waits)
+            with self._stats_lock:
+                self.stats.record_call(client_ms)
+
+    def _predict(
+        self, df: pd.DataFrame, plan: _Plan, waits: list[tuple[float, float]]
+    ) -> pd.Series | pd.DataFrame:
         prepared = prepare(df, plan.rules)
         if len(prepared.frame) == 0:
             return pd.Series([], index=df.index, dtype="float64")
         frame = prepared.frame
-        payloads = iter_payloads(CsvEncoder(frame), frame.index, plan.budget)
         bound = row_bytes_bound(frame)
+        payloads: Iterator[Payload] | list[Payload]
+        payloads = iter_payloads(CsvEncoder(frame), frame.index, plan.budget, bound)
         if bound is None or bound > plan.budget.max_bytes:
             # Some row may not fit: split it all before the first request, so that such a row
             # is an error before any traffic, at the cost of not overlapping encode and send.
-            payloads = iter(list(payloads))
-        parts = self._send_all(payloads, frame.index, plan)
+            payloads = list(payloads)
+        elif len(frame) <= _SMALL_FRAME_ROWS:
+            payloads = list(payloads)  # one chunk (unless rows are wide): encoded up front anyway
+        parts = self._send_all(payloads, frame.index, plan, waits)
         return to_pandas(parts, df.index)
 
     def _send_all(
-        self, payloads: Iterator[Payload], index: pd.Index, plan: _Plan
+        self,
+        payloads: Iterator[Payload] | list[Payload],
+        index: pd.Index,
+        plan: _Plan,
+        waits: list[tuple[float, float]],
     ) -> list[Predictions]:
         """Answers in payload order; the next payloads are encoded while earlier ones are in
         flight, and the first failure (in row order) cancels what has not started."""
+        if isinstance(payloads, list) and len(payloads) == 1:
+            return [self._send(payloads[0], index, plan.accept, waits)]
         window = 2 * plan.concurrency  # enough queued that no worker waits on the encoder
         answers: list[Predictions] = []
         pending: deque[Future[Predictions]] = deque()
@@ -288,7 +333,7 @@ class Invoker:
                 for payload in payloads:
                     while len(pending) >= window:
                         answers.append(pending.popleft().result())
-                    pending.append(pool.submit(self._send, payload, index, plan.accept))
+                    pending.append(pool.submit(self._send, payload, index, plan.accept, waits))
                 while pending:
                     answers.append(pending.popleft().result())
             except BaseException:
@@ -297,7 +342,10 @@ class Invoker:
                 raise
         return answers
 
-    def _send(self, payload: Payload, index: pd.Index, accept: str) -> Predictions:
+    def _send(
+        self, payload: Payload, index: pd.Index, accept: str, waits: list[tuple[float, float]]
+    ) -> Predictions:
+        """One request; `waits` gets the span it was in flight (list.append is atomic)."""
         rows = describe_rows(index, payload.start, payload.stop)
         started = time.perf_counter()
         try:
@@ -309,9 +357,16 @@ class Invoker:
             )
             body = response["Body"].read()
         except (ClientError, BotoCoreError) as exc:
-            self._record(payload, _ms_since(started), ok=False)
+            ended = time.perf_counter()
+            waits.append((started, ended))
+            self._record(payload, (ended - started) * 1000.0, ok=False)
             raise self._call_error(exc, rows) from exc
-        latency = _ms_since(started)
+        except BaseException:
+            waits.append((started, time.perf_counter()))
+            raise
+        ended = time.perf_counter()
+        waits.append((started, ended))
+        latency = (ended - started) * 1000.0
         retries = int(response.get("ResponseMetadata", {}).get("RetryAttempts", 0))
         where = f"endpoint {self.endpoint_name!r}, {rows}"
         try:
@@ -355,9 +410,25 @@ def describe_rows(index: pd.Index, start: int, stop: int) -> str:
     return text
 
 
+def _check_count(name: str, value: Any) -> None:
+    """A count is an integer above 0 (numpy's too): not True (an int to Python), not 2.5."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise InvokeArgumentError(f"{name}={value!r}: must be a positive integer")
+
+
 def _choose(value: Any, default: Any) -> Any:
     return default if value is None else value
 
 
 def _ms_since(started: float) -> float:
     return (time.perf_counter() - started) * 1000.0
+
+
+def _covered_ms(spans: list[tuple[float, float]]) -> float:
+    """How long, in ms, at least one of the (start, end) spans was open."""
+    total, reached = 0.0, float("-inf")
+    for start, end in sorted(spans):
+        if end > reached:
+            total += end - max(start, reached)
+            reached = end
+    return total * 1000.0

@@ -24,6 +24,16 @@ from pytest_smendpoint.settings.options import Gate
 LATENCY_FIGURES = ("p50_ms", "p95_ms", "p99_ms", "max_ms")
 COUNT_FIGURES = ("errors", "invocations", "rows")
 FIGURES = LATENCY_FIGURES + COUNT_FIGURES
+# What each sm_compare computes (every comparison of the session must meet a gate); the score
+# figures exist when the predictions are numbers. With a label column in the frame it adds
+# <metric>_candidate, <metric>_baseline and <metric>_delta (accuracy_delta by default).
+COMPARISON_FIGURES = (
+    "agreement",
+    "disagreements",
+    "compared_rows",
+    *(f"score_{kind}_{stat}" for kind in ("diff", "rel_diff") for stat in ("max", "mean", "p99")),
+)
+COMPARISON_METRIC_SUFFIXES = ("_candidate", "_baseline", "_delta")
 # The same shape settings.GATE accepts for a gate's metric, so every recorded name can be gated.
 METRIC_NAME = re.compile(r"^[A-Za-z_][\w.]*$")
 
@@ -60,6 +70,11 @@ class MetricRecorder:
             raise MetricError(
                 f"metric name {name!r} is a figure the plugin computes from sm_invoke's counters "
                 f"({', '.join(FIGURES)}): record yours under another name"
+            )
+        if name in COMPARISON_FIGURES:
+            raise MetricError(
+                f"metric name {name!r} is a figure sm_compare computes "
+                f"({', '.join(COMPARISON_FIGURES)}): record yours under another name"
             )
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise MetricError(f"metric {name!r}: value {value!r} is not a real number")
@@ -133,6 +148,13 @@ def evaluate(gates: Iterable[Gate], observed: Mapping[str, Sequence[Observed]]) 
 def _never_recorded(metric: str) -> str:
     if metric in LATENCY_FIGURES or metric in COUNT_FIGURES:
         return f"{metric} was never measured: no test called sm_invoke"
+    if metric in COMPARISON_FIGURES:
+        return f"{metric} was never measured: no test called sm_compare"
+    if metric.endswith(COMPARISON_METRIC_SUFFIXES):
+        return (
+            f"{metric} was never recorded: no sm_compare on a frame with a label column, "
+            f'nor sm_metrics.record("{metric}", value)'
+        )
     return f'{metric} was never recorded: no test called sm_metrics.record("{metric}", value)'
 
 

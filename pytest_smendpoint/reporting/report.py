@@ -17,12 +17,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_smendpoint.aws.records import TeardownStatus
+from pytest_smendpoint.reporting.comparisons import POINTS_KEY, ComparisonSummary
 from pytest_smendpoint.reporting.gates import COUNT_FIGURES, GateResult, Observed, evaluate, missed
 from pytest_smendpoint.reporting.percentiles import percentile
 from pytest_smendpoint.settings.options import Gate
 
-SCHEMA_VERSION = 2  # 2: endpoint entries have a fixed set of keys (ENDPOINT_JSON_KEYS)
+# 2: endpoint entries have a fixed set of keys (ENDPOINT_JSON_KEYS); 3: client_ms, comparisons.
+SCHEMA_VERSION = 3
 WORKER_LATENCIES = "_latencies_ms"  # in an xdist worker's payload only
+WORKER_CLIENT_MS = "_client_ms"  # likewise: each call's client overhead
 PERCENTILES = (("p50", 50), ("p95", 95), ("p99", 99))
 # What the summary adds under an endpoint's first line, by teardown result.
 TEARDOWN_NOTES = {
@@ -49,6 +52,7 @@ ENDPOINT_JSON_KEYS = (
     "errors",
     "retries",
     "latency_ms",
+    "client_ms",
     "teardown",
     "manual_commands",
     "deletion_confirmed",
@@ -81,11 +85,18 @@ class EndpointReport:
     owned: bool | None = None
     deletion_confirmed: bool | None = None  # after teardown, DescribeEndpoint said it is gone
     latencies: tuple[float, ...] = ()  # raw, for merging xdist workers' counts (not in the JSON)
+    # sm_invoke's own work per call (wall time with no request in flight): calls, p50, p95,
+    # p99, max, total; and the raw per-call figures, as for the latencies.
+    client_ms: Mapping[str, float | int | None] = dataclasses.field(
+        default_factory=lambda: client_summary(())
+    )
+    client_calls_ms: tuple[float, ...] = ()
 
     @classmethod
     def from_record(cls, record: Any, stats: Any | None) -> EndpointReport:
         """From an EndpointRecord and its InvocationStats (None when sm_invoke was not used)."""
         latencies = list(getattr(stats, "latencies_ms", ()) or ())
+        client = tuple(getattr(stats, "client_ms", ()) or ())
         return cls(
             name=record.name,
             backend=record.backend,
@@ -108,6 +119,8 @@ class EndpointReport:
             owned=getattr(record, "owned", None),
             deletion_confirmed=getattr(record, "deletion_confirmed", None),
             latencies=tuple(latencies),
+            client_ms=client_summary(client),
+            client_calls_ms=client,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -115,6 +128,7 @@ class EndpointReport:
         values = {
             "deploy_seconds": round(self.deploy_seconds, 3),
             "latency_ms": dict(self.latency_ms),
+            "client_ms": dict(self.client_ms),
             "teardown": self.teardown.value,
             "manual_commands": list(self.manual_commands),
             "model_names": list(self.model_names),
@@ -128,12 +142,17 @@ class EndpointReport:
         values["manual_commands"] = tuple(values.get("manual_commands", ()))
         values["model_names"] = tuple(values.get("model_names", ()))
         values["teardown"] = TeardownStatus(values["teardown"])
-        return cls(**values, latencies=tuple(data.get(WORKER_LATENCIES, ())))
+        return cls(
+            **values,
+            latencies=tuple(data.get(WORKER_LATENCIES, ())),
+            client_calls_ms=tuple(data.get(WORKER_CLIENT_MS, ())),
+        )
 
     def merged(self, other: EndpointReport) -> EndpointReport:
         """One endpoint seen by several xdist workers (a shared endpoint): counts add up, the
         percentiles are recomputed over every worker's latencies."""
         latencies = self.latencies + other.latencies
+        client = self.client_calls_ms + other.client_calls_ms
         teardown = self.teardown if self.teardown is not TeardownStatus.PENDING else other.teardown
         return dataclasses.replace(
             self,
@@ -148,6 +167,8 @@ class EndpointReport:
             manual_commands=self.manual_commands or other.manual_commands,
             invoked=self.invoked or other.invoked,
             latencies=latencies,
+            client_ms=client_summary(client),
+            client_calls_ms=client,
         )
 
     def summary_lines(self) -> list[str]:
@@ -169,11 +190,23 @@ class EndpointReport:
                 line += "; latency ms " + ", ".join(
                     f"{key} {value:.1f}" for key, value in self.latency_ms.items()
                 )
+            if self.client_ms.get("calls"):
+                client = self.client_ms
+                line += (
+                    f"; client ms per call p50 {client['p50']:.2f}, p95 {client['p95']:.2f}, "
+                    f"max {client['max']:.2f} ({client['calls']} calls, "
+                    f"{(client['total'] or 0) / 1000:.2f} s in all)"
+                )
             lines.append(line)
         if self.teardown in TEARDOWN_NOTES:
             lines.append(TEARDOWN_NOTES[self.teardown])
         lines += [f"  {command}" for command in self.manual_commands]
         return lines
+
+
+def client_summary(client_ms: Sequence[float]) -> dict[str, float | int | None]:
+    """The calls' client overhead: how many, p50/p95/p99/max as for latencies, and the total."""
+    return {"calls": len(client_ms), **latency_summary(client_ms), "total": sum(client_ms)}
 
 
 def latency_summary(latencies_ms: Sequence[float]) -> dict[str, float | None]:
@@ -196,6 +229,9 @@ class SessionReport:
     gates: tuple[GateResult, ...] = ()
     report_path: str | None = None
     write_error: str | None = None
+    comparisons: tuple[ComparisonSummary, ...] = ()  # sm_compare calls, in order
+    # Other documents written at the end (Markdown summary, HTML page): (what, path, error).
+    documents: tuple[tuple[str, str, str | None], ...] = ()
 
     @property
     def gates_met(self) -> bool:
@@ -221,6 +257,11 @@ class SessionReport:
             }
             for name in COUNT_FIGURES:
                 observed[name] = [Observed(float(totals[name]), origin)]
+        for comparison in self.comparisons:  # every comparison must meet a gate on its figures
+            for name, value in comparison.figures.items():
+                observed.setdefault(name, []).append(
+                    Observed(value, f"comparison {comparison.name}")
+                )
         return observed
 
     def with_gates(self, gates: Iterable[Gate]) -> SessionReport:
@@ -234,6 +275,7 @@ class SessionReport:
             "metrics": {name: _metric_json(values) for name, values in self.metrics.items()},
             "gates": [result.to_json() for result in self.gates],
             "gates_met": self.gates_met,
+            "comparisons": [comparison.to_json() for comparison in self.comparisons],
         }
 
     def write(self, path: str, exit_status: int | None = None) -> None:
@@ -281,8 +323,13 @@ class SessionReport:
                 properties.append((f"{prefix}.{key}", _text(data[key])))
             for key, value in endpoint.latency_ms.items():
                 properties.append((f"{prefix}.latency_ms.{key}", _text(value)))
+            for key, value in endpoint.client_ms.items():
+                properties.append((f"{prefix}.client_ms.{key}", _text(value)))
         for name, values in self.metrics.items():
             properties.append((f"smendpoint.metric.{name}", _text(_metric_json(values))))
+        for comparison in self.comparisons:
+            for name, value in comparison.figures.items():
+                properties.append((f"smendpoint.compare.{comparison.name}.{name}", _text(value)))
         for result in self.gates:
             properties.append(
                 (
@@ -304,6 +351,8 @@ class SessionReport:
                 f"{name} {_text(_metric_json(values))}" for name, values in self.metrics.items()
             )
             lines.append((f"metrics: {shown}", False))
+        for comparison in self.comparisons:
+            lines += [(line, False) for line in comparison.summary_lines()]
         if self.gates:
             misses = missed(self.gates)
             heading = (
@@ -317,6 +366,11 @@ class SessionReport:
             lines.append((f"report: could not write {self.report_path}: {self.write_error}", True))
         elif self.report_path:
             lines.append((f"report: {self.report_path}", False))
+        for what, path, error in self.documents:
+            if error:
+                lines.append((f"{what}: could not write {path}: {error}", True))
+            else:
+                lines.append((f"{what}: {path}", False))
         return lines
 
 
@@ -343,8 +397,10 @@ def build_report(
     *,
     worker_payloads: Sequence[Mapping[str, Any]] = (),
     report_path: str | None = None,
+    comparisons: Sequence[ComparisonSummary] = (),
 ) -> SessionReport:
-    """This process's endpoints and metrics, plus those pytest-xdist workers sent back."""
+    """This process's endpoints, metrics and comparisons, plus those pytest-xdist workers sent
+    back."""
     endpoints = [
         EndpointReport.from_record(record, invocation_stats.get(record.name)) for record in records
     ]
@@ -361,10 +417,14 @@ def build_report(
         origin = f"worker {payload.get('worker', '?')}"
         for name, value in payload.get("metrics", {}).items():
             observed.setdefault(name, []).append(Observed(float(value), origin))
+    compared = list(comparisons)
+    for payload in worker_payloads:
+        compared += [ComparisonSummary.from_json(item) for item in payload.get("comparisons", ())]
     return SessionReport(
         endpoints=tuple(by_name.values()),
         metrics={name: tuple(values) for name, values in observed.items()},
         report_path=report_path,
+        comparisons=tuple(compared),
     )
 
 
@@ -373,16 +433,25 @@ def worker_payload(
     records: Iterable[Any],
     invocation_stats: Mapping[str, Any],
     metrics: Mapping[str, float],
+    comparisons: Sequence[ComparisonSummary] = (),
 ) -> dict[str, Any]:
     """What an xdist worker sends its controller (through `config.workeroutput`): plain JSON."""
     return {
         "worker": worker,
         "endpoints": [
-            {**report.to_json(), WORKER_LATENCIES: list(report.latencies)}
+            {
+                **report.to_json(),
+                WORKER_LATENCIES: list(report.latencies),
+                WORKER_CLIENT_MS: list(report.client_calls_ms),
+            }
             for report in (
                 EndpointReport.from_record(record, invocation_stats.get(record.name))
                 for record in records
             )
         ],
         "metrics": dict(metrics),
+        "comparisons": [
+            {**item.to_json(), POINTS_KEY: [list(point) for point in item.points]}
+            for item in comparisons
+        ],
     }

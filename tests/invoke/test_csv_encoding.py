@@ -7,8 +7,12 @@ import io
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
+from pytest_smendpoint.invoke import csv_payloads
 from pytest_smendpoint.invoke.csv_payloads import CsvEncoder
+from pytest_smendpoint.invoke.frame_checks import FrameRules, prepare
 from pytest_smendpoint.invoke.invoker import Invoker
 
 SPECIAL = [
@@ -133,3 +137,74 @@ def test_long_double_falls_back_to_pandas_with_full_precision():
 def test_plain_numbers_use_pyarrows_writer():
     encoder = CsvEncoder(pd.DataFrame({"a": [1.0], "b": [2]}))
     assert (encoder.writer, encoder.fallback_reason) == ("pyarrow", None)
+
+
+def test_flat_and_table_layouts_write_the_same_bytes(monkeypatch):
+    """A few rows of one dtype are written as one flattened column, more through a table of
+    columns; both must give the very same text for every value."""
+    rng = np.random.default_rng(11)
+    bits = rng.integers(0, 2**64, size=3_000, dtype=np.uint64).view(np.float64)
+    floats = np.concatenate([SPECIAL, [np.nan, 1e-7, 1e21, -1e-7], bits[np.isfinite(bits)]])
+    floats = floats[: 200 * 7].reshape(200, 7)
+    info = np.iinfo(np.int64)
+    ints = rng.integers(info.min, info.max, size=(200, 5), dtype=np.int64, endpoint=True)
+    ints[:3, 0] = [info.min, info.max, 0]
+    frames = {
+        "float64": pd.DataFrame(floats),
+        "int64": pd.DataFrame(ints),
+        "uint64": pd.DataFrame(rng.integers(0, 2**64 - 1, size=(200, 3), dtype=np.uint64)),
+        "int8": pd.DataFrame(rng.integers(-128, 127, size=(200, 4), dtype=np.int8)),
+        "bool": pd.DataFrame(rng.random((200, 6)) < 0.5),
+    }
+    flat_calls = []
+    original = csv_payloads.encode_flat
+    monkeypatch.setattr(
+        csv_payloads,
+        "encode_flat",
+        lambda values: flat_calls.append(len(values)) or original(values),
+    )
+    for name, df in frames.items():
+        frame = prepare(df, FrameRules(allow_nan=True)).frame  # bools become 0/1 as uint8
+        encoder = CsvEncoder(frame)
+        flat_calls.clear()
+        few = b"".join(encoder.encode(start, start + 50) for start in range(0, 200, 50))
+        assert flat_calls == [50, 50, 50, 50], name
+        whole = encoder.encode(0, 200)
+        assert flat_calls == [50, 50, 50, 50], name  # 200 rows: the table
+        assert few == whole, name
+        assert whole.count(b"\n") == 200 and whole.count(b",") == 200 * (frame.shape[1] - 1)
+        assert csv_payloads.encode_flat(frame.to_numpy()) == whole, name
+    assert CsvEncoder(frames["float64"]).encode(0, 3) == (  # the flat layout
+        b"0.1,1e-300,0.3333333333333333,-0,0,5e-324,2.2250738585072014e-308\n"
+        b"1.7976931348623157e+308,-1.7976931348623157e+308,9.007199254740994e+15,1e+16,1e+22,"
+        b"123456789,0.000025\n"
+        b"-0.000025,1.0000000000000002,0.09999999999999999,,1e-7,1e+21,-1e-7\n"
+    )
+    # Mixed dtypes, interleaved: the table is built from one array per dtype, and must write
+    # what one Arrow array per pandas column writes.
+    mixed = pd.concat([df.iloc[:, :2].add_prefix(name) for name, df in frames.items()], axis=1)
+    mixed = mixed[sorted(mixed.columns, key=lambda label: label[-1])]
+    prepared = prepare(mixed, FrameRules(allow_nan=True)).frame
+    assert len(set(prepared.dtypes)) == 5
+    by_column = pa.Table.from_arrays(
+        [pa.Array.from_pandas(prepared.iloc[:, i]) for i in range(prepared.shape[1])],
+        names=[f"c{i}" for i in range(prepared.shape[1])],
+    )
+    assert CsvEncoder(prepared).encode(0, 200) == written(by_column)
+    bools = frames["bool"].iloc[0].tolist()
+    assert (
+        CsvEncoder(prepare(frames["bool"], FrameRules()).frame).encode(0, 1)
+        == (",".join("1" if value else "0" for value in bools) + "\n").encode()
+    )
+    # Full precision, -0, NaN as an empty field, and both exponent signs, in both layouts.
+    sample = pd.DataFrame([[0.1, -0.0, np.nan, 1e-300, 2.0**53 + 2, 1 / 3]])
+    expected = b"0.1,-0,,1e-300,9.007199254740994e+15,0.3333333333333333\n"
+    encoder = CsvEncoder(sample)
+    assert encoder.encode(0, 1) == expected
+    assert written(encoder.table) == expected
+
+
+def written(table: pa.Table) -> bytes:
+    sink = io.BytesIO()
+    pacsv.write_csv(table, sink, write_options=pacsv.WriteOptions(include_header=False))
+    return sink.getvalue()

@@ -229,14 +229,20 @@ def test_a_non_dataframe_is_refused(fake_runtime):
             "most 6291456 (SageMaker's real-time InvokeEndpoint limit)",
         ),
         ({"max_payload_bytes": 0}, "max_payload_bytes=0: must be above 0"),
-        ({"max_rows_per_request": 0}, "max_rows_per_request=0: must be positive"),
-        ({"max_concurrency": 0}, "max_concurrency=0: must be positive"),
+        ({"max_rows_per_request": 0}, "max_rows_per_request=0: must be a positive integer"),
+        ({"max_rows_per_request": True}, "max_rows_per_request=True: must be a positive integer"),
+        ({"max_rows_per_request": 2.5}, "max_rows_per_request=2.5: must be a positive integer"),
+        ({"max_concurrency": 0}, "max_concurrency=0: must be a positive integer"),
+        ({"max_concurrency": 2.5}, "max_concurrency=2.5: must be a positive integer"),
+        ({"max_concurrency": True}, "max_concurrency=True: must be a positive integer"),
         ({"features": 0}, "features=0: a feature count must be positive"),
     ],
 )
 def test_bad_options_are_refused(fake_runtime, options, message):
-    with pytest.raises(InvokeArgumentError, match=re.escape(message)):
+    with pytest.raises(InvokeArgumentError, match=re.escape(message)) as caught:
         Invoker(fake_runtime(), "ep")(frame(a=[1.0]), **options)
+    if "max_payload_bytes=0" not in message:  # that one's message continues
+        assert str(caught.value) == message
 
 
 def test_every_invoke_error_is_a_plugin_error():
@@ -257,3 +263,28 @@ def test_a_single_feature_name_may_be_given_as_text(fake_runtime):
     Invoker(runtime, "ep")(frame(abc=[1.0]), features="abc")
     with pytest.raises(FrameError, match="missing 'xyz'; unexpected 'abc'"):
         Invoker(runtime, "ep")(frame(abc=[1.0]), features="xyz")
+
+
+def test_value_problems_are_listed_in_column_order_whatever_the_dtypes(fake_runtime):
+    """Float64 columns are checked as one block and the others one by one; the message still
+    lists columns in the frame's order, named as the frame names them."""
+    df = pd.DataFrame(
+        {
+            0: pd.array([1, None], dtype="Int64"),
+            1: [np.nan, 1.0],
+            2: np.array([1.0, np.inf], dtype=np.float32),
+            3: [1, 2],
+            4: [1.0, -np.inf],
+            5: pd.array([None, 1.5], dtype="Float64"),
+        }
+    )
+    df.columns = pd.Index(np.arange(6, dtype=np.int64))
+    with pytest.raises(FrameError) as info:
+        Invoker(fake_runtime(), "ep")(df)
+    assert str(info.value).splitlines() == [
+        "NaN or missing values in columns 0 (first at row 1), 1 (first at row 0), "
+        "5 (first at row 0): drop or fill them, or pass allow_nan=True to send them as empty "
+        "fields",
+        "infinite values in columns 2 (first at row 1), 4 (first at row 1): CSV has no portable "
+        "infinity, clip or drop them (allow_nan does not cover them)",
+    ]

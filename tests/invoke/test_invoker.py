@@ -18,7 +18,9 @@ from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from invoke_fakes import csv_answer, error_answer, parse_csv_body, row_sums
 
+from pytest_smendpoint.invoke import invoker as invoker_module
 from pytest_smendpoint.invoke.csv_payloads import CsvEncoder
+from pytest_smendpoint.invoke.frame_checks import prepare
 from pytest_smendpoint.invoke.invoker import (
     EndpointInvocationError,
     InvocationStats,
@@ -296,3 +298,53 @@ def test_stats_are_a_plain_record_the_report_can_copy(fake_runtime):
         "retries": 0,
     }
     assert len(copied["latencies_ms"]) == 3
+
+
+def test_a_single_request_is_made_on_the_callers_thread(fake_runtime):
+    """No thread pool for one request: starting one cost more than a small call's own work."""
+    threads: list[threading.Thread] = []
+    runtime = fake_runtime(delay=lambda rows: threads.append(threading.current_thread()))
+    invoker = Invoker(runtime, "ep")
+    invoker(positions(10))
+    invoker.rows(positions(1))
+    assert threads == [threading.current_thread()] * 2
+    threads.clear()
+    invoker(positions(10), max_rows_per_request=5)
+    assert len(threads) == 2 and all(t.name.startswith("sm-invoke") for t in threads)
+
+
+def test_client_overhead_is_each_calls_time_with_no_request_in_flight(fake_runtime, monkeypatch):
+    clock = [0.0]
+    monkeypatch.setattr(time, "perf_counter", lambda: clock[0])
+
+    def slow_checks(df, rules):
+        clock[0] += 0.003  # 3 ms of client work before any request
+        return prepare(df, rules)
+
+    def endpoint(rows):
+        clock[0] += 0.050  # each request is in flight for 50 ms
+
+    monkeypatch.setattr(invoker_module, "prepare", slow_checks)
+    invoker = Invoker(fake_runtime(delay=endpoint), "ep")
+    invoker(positions(4))
+    invoker.rows(positions(2), max_concurrency=1)
+    stats = invoker.stats
+    assert stats.client_ms == pytest.approx([3.0, 3.0])
+    assert stats.latencies_ms == pytest.approx([50.0, 50.0, 50.0])
+    assert stats.client_percentile(50) == pytest.approx(3.0)
+    assert stats.summary().endswith(
+        "; latency ms p50 50.0, p95 50.0, p99 50.0, max 50.0; "
+        "client ms per call p50 3.00, p95 3.00, max 3.00 (2 calls, 0.01 s in all)"
+    )
+    with pytest.raises(ValueError, match="NaN or missing"):
+        invoker(pd.DataFrame({"a": [np.nan]}))
+    assert len(stats.client_ms) == 3  # a refused call's checks count too
+    assert dataclasses.asdict(stats)["client_ms"] == stats.client_ms
+
+
+def test_overlapping_requests_count_once_as_waiting():
+    covered = invoker_module._covered_ms
+    assert covered([]) == 0.0
+    assert covered([(0.0, 0.010), (0.005, 0.020), (0.030, 0.040)]) == pytest.approx(30.0)
+    assert covered([(0.0, 0.050), (0.010, 0.020), (0.049, 0.051)]) == pytest.approx(51.0)
+    assert covered([(0.030, 0.040), (0.0, 0.010)]) == pytest.approx(20.0)

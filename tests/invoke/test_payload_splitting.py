@@ -143,3 +143,46 @@ def test_newlines_inside_quoted_text_are_not_row_boundaries():
     payloads = list(iter_payloads(CsvEncoder(df), df.index, Budget(19)))
     assert [(p.start, p.stop) for p in payloads] == [(0, 2), (2, 4)]
     assert b"".join(p.body for p in payloads) == data
+
+
+def test_a_row_too_wide_for_any_payload_is_refused_after_encoding_only_that_row(
+    fake_runtime, monkeypatch
+):
+    """The first chunk is sized from the dtypes' widest text, so a too-large first row is found
+    by encoding it alone, once (one 400,000-column row took minutes when the columns were
+    visited one by one and whole chunks were encoded)."""
+    encoded: list[tuple[int, int, int]] = []
+    original = CsvEncoder.encode
+
+    def counting(self, start, stop):
+        data = original(self, start, stop)
+        encoded.append((start, stop, len(data)))
+        return data
+
+    monkeypatch.setattr(CsvEncoder, "encode", counting)
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame(rng.normal(size=(50, 20_000)), index=[f"r{i}" for i in range(50)])
+    runtime = fake_runtime()
+    with pytest.raises(RowTooLargeError) as info:
+        Invoker(runtime, "ep")(df, max_payload_bytes=100_000)
+    [(start, stop, size)] = encoded
+    assert (start, stop) == (0, 1)
+    assert size == len(whole_csv(df.head(1)))
+    assert str(info.value) == (
+        f"row 'r0' (position 0) encodes to {size:,} bytes of CSV, more than the payload budget "
+        "of 100,000 bytes (max_payload_bytes): no request can carry it"
+    )
+    assert runtime.calls == []
+
+
+def test_first_chunk_is_sized_from_the_row_bound(numbers):
+    calls = []
+    encoder = CsvEncoder(numbers)
+    original = encoder.encode
+    encoder.encode = lambda start, stop: calls.append(stop - start) or original(start, stop)
+    bound = csv_payloads.row_bytes_bound(numbers)
+    assert bound == 6 * 33
+    reference = list(iter_payloads(CsvEncoder(numbers), numbers.index, Budget(20_000)))
+    sized = list(iter_payloads(encoder, numbers.index, Budget(20_000), bound))
+    assert calls[0] == 20_000 // bound
+    assert [p.body for p in sized] == [p.body for p in reference]

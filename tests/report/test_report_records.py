@@ -34,7 +34,9 @@ def record(name: str = "ep", **changes: object) -> EndpointRecord:
     return EndpointRecord(**values)  # type: ignore[arg-type]
 
 
-def stats(latencies: list[float], errors: int = 0) -> InvocationStats:
+def stats(
+    latencies: list[float], errors: int = 0, client: tuple[float, ...] = ()
+) -> InvocationStats:
     counters = InvocationStats(
         rows=100 * len(latencies),
         requests=len(latencies),
@@ -43,6 +45,7 @@ def stats(latencies: list[float], errors: int = 0) -> InvocationStats:
         retries=1,
     )
     counters.latencies_ms.extend(latencies)
+    counters.client_ms.extend(client)
     return counters
 
 
@@ -65,7 +68,7 @@ def test_latency_figures_are_the_invokers_own_percentiles() -> None:
 def test_json_has_the_documented_schema(tmp_path: Path) -> None:
     report = build_report(
         [record("a"), record("b", teardown="not owned", owned=False, deploy_seconds=0.0)],
-        {"a": stats([10.0, 20.0, 30.0])},
+        {"a": stats([10.0, 20.0, 30.0], client=(0.5, 0.25))},
         {"auc": 0.95},
         report_path=str(tmp_path / "r.json"),
     ).with_gates([Gate("auc", ">=", 0.9), Gate("p99_ms", "<=", 25)])
@@ -78,7 +81,9 @@ def test_json_has_the_documented_schema(tmp_path: Path) -> None:
         "metrics",
         "gates",
         "gates_met",
+        "comparisons",
     }
+    assert data["comparisons"] == []  # sm_compare was not called
     a, b = data["endpoints"]
     for endpoint in (a, b):
         assert {
@@ -94,11 +99,23 @@ def test_json_has_the_documented_schema(tmp_path: Path) -> None:
             "teardown",
         } <= set(endpoint)
         assert set(endpoint["latency_ms"]) == {"p50", "p95", "p99", "max"}
+        assert set(endpoint["client_ms"]) == {"calls", "p50", "p95", "p99", "max", "total"}
     assert a["latency_ms"] == {"p50": 20.0, "p95": 29.0, "p99": 29.8, "max": 30.0}
+    assert a["client_ms"] == pytest.approx(
+        {"calls": 2, "p50": 0.375, "p95": 0.4875, "p99": 0.4975, "max": 0.5, "total": 0.75}
+    )
     assert (a["invocations"], a["rows"], a["errors"], a["teardown"]) == (3, 300, 0, "deleted")
     assert a["model_names"] == ["a-model"] and a["owned"] is True  # the record's other fields
     assert b["teardown"] == "not owned" and b["invoked"] is False and b["invocations"] == 0
     assert b["latency_ms"] == {"p50": None, "p95": None, "p99": None, "max": None}
+    assert b["client_ms"] == {
+        "calls": 0,
+        "p50": None,
+        "p95": None,
+        "p99": None,
+        "max": None,
+        "total": 0,
+    }
     assert data["metrics"] == {"auc": 0.95}
     assert data["exit_status"] == 1 and data["gates_met"] is False
     assert data["gates"][1] == {
@@ -116,14 +133,17 @@ def test_json_has_the_documented_schema(tmp_path: Path) -> None:
 def test_summary_shows_every_figure_and_how_to_finish_a_failed_teardown() -> None:
     command = "aws sagemaker delete-endpoint --endpoint-name ep --region eu-west-1"
     report = build_report(
-        [record(teardown="failed", manual_commands=[command])], {"ep": stats([5.0, 7.0])}, {}
+        [record(teardown="failed", manual_commands=[command])],
+        {"ep": stats([5.0, 7.0], client=(0.5, 2000.5))},
+        {},
     )
     assert report.summary_lines() == [
         ("ep (aws, eu-west-1): deployed in 312.50 s, teardown failed", True),
         ("  model: model data s3://b/m.tar.gz; instances: ml.m5.xlarge x 2", True),
         (
             "  sm_invoke: 2 requests, 200 rows, 2.5 MB sent, 0 errors, 1 retries; "
-            "latency ms p50 6.0, p95 6.9, p99 7.0, max 7.0",
+            "latency ms p50 6.0, p95 6.9, p99 7.0, max 7.0; "
+            "client ms per call p50 1000.50, p95 1900.50, max 2000.50 (2 calls, 2.00 s in all)",
             True,
         ),
         ("  teardown FAILED: delete by hand with:", True),
@@ -214,9 +234,10 @@ def test_json_entries_hold_the_declared_schema_and_nothing_else() -> None:
 def test_an_endpoint_shared_by_xdist_workers_is_one_entry_with_pooled_figures() -> None:
     from pytest_smendpoint.reporting.report import worker_payload
 
+    first, second = stats([1.0, 2.0], client=(1.0,)), stats([3.0, 40.0], client=(3.0, 8.0))
     payloads = [
-        json.loads(json.dumps(worker_payload("gw0", [record("s")], {"s": stats([1.0, 2.0])}, {}))),
-        json.loads(json.dumps(worker_payload("gw1", [record("s")], {"s": stats([3.0, 40.0])}, {}))),
+        json.loads(json.dumps(worker_payload("gw0", [record("s")], {"s": first}, {}))),
+        json.loads(json.dumps(worker_payload("gw1", [record("s")], {"s": second}, {}))),
     ]
     [endpoint] = build_report([], {}, {}, worker_payloads=payloads).endpoints
     assert (endpoint.invocations, endpoint.rows) == (4, 400)
@@ -224,4 +245,7 @@ def test_an_endpoint_shared_by_xdist_workers_is_one_entry_with_pooled_figures() 
     assert endpoint.latency_ms == pytest.approx(
         {"p50": 2.5, "p95": np.percentile(pooled, 95), "p99": np.percentile(pooled, 99), "max": 40}
     )
-    assert "_latencies_ms" not in endpoint.to_json()
+    assert endpoint.client_ms == pytest.approx(
+        {"calls": 3, "p50": 3.0, "p95": 7.5, "p99": 7.9, "max": 8.0, "total": 12.0}
+    )
+    assert "_latencies_ms" not in endpoint.to_json() and "_client_ms" not in endpoint.to_json()

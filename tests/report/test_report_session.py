@@ -4,11 +4,13 @@ terminal summary, --sm-report JSON, --junitxml properties and exit codes."""
 from __future__ import annotations
 
 import json
+import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
 import pytest
+from container_setup import ROW_KEEPING_SCRIPT, SKLEARN_ENV_ARGS
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 
@@ -35,9 +37,13 @@ def test_summary_json_and_junitxml_report_the_invokers_own_figures(
     pytester.makepyfile(INVOKING_TESTS.format(dump=str(dump)))
     report_file = pytester.path / "out" / "report.json"
     report_file.parent.mkdir()
+    model_dir = pytester.path / "model"  # sm_invoke.rows: single rows must stay 2-D
+    shutil.copytree(sklearn_model_dir, model_dir)
+    (model_dir / "code" / "inference.py").write_text(ROW_KEEPING_SCRIPT)
     result = pytester.runpytest(
-        f"--sm-model-data={sklearn_model_dir}",
+        f"--sm-model-data={model_dir}",
         f"--sm-image-uri={IMAGE}",
+        *SKLEARN_ENV_ARGS,
         "--sm-instance-type=ml.c5.large",
         "--sm-max-rows-per-request=40",
         "--sm-report=out/report.json",
@@ -56,7 +62,7 @@ def test_summary_json_and_junitxml_report_the_invokers_own_figures(
         [
             "*= smendpoint =*",
             "pytest-sm-* (moto, us-east-1): deployed in * s, teardown deleted",
-            f"  model: model data {sklearn_model_dir}; instances: ml.c5.large x 1",
+            f"  model: model data {model_dir}; instances: ml.c5.large x 1",
             "  sm_invoke: 9 requests, 155 rows, 0.0 MB sent, 0 errors, 0 retries; "
             "latency ms p50 *, p95 *, p99 *, max *",
             "metrics: accuracy 0.9*",
