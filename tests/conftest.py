@@ -21,6 +21,13 @@ with contextlib.suppress(ImportError):
     # pytester's sys.meta_path snapshot, and every later run finds no entry points (so no
     # plugin). Importing it here, before any snapshot, keeps the finder in place.
     import importlib_metadata  # noqa: F401
+# moto's server (flask, werkzeug) likewise: first imported inside an in-process pytester run
+# (the moto backend's serving loads it), it is dropped again by pytester's sys.modules snapshot,
+# and a later import makes second copies of werkzeug's classes. The server the tests share then
+# fails every request with "Cannot normalize request of type LocalProxy" (an isinstance check
+# against the other copy). Importing it here, before any snapshot, keeps one copy.
+import moto.moto_server.werkzeug_app  # noqa: E402, F401
+
 # Dropped into a pytester project: at session end, after the plugin's own teardown and before
 # the mocked account goes away, it writes what is left there to $SM_AUDIT_FILE.
 AUDIT_CONFTEST = """
@@ -47,6 +54,8 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No outside option or AWS setting leaks into the runs under test."""
     monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
     monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    # On GitHub Actions every run under test would append its summary to the job's.
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     for name in list(os.environ):
         if name.startswith("AWS_"):
             monkeypatch.delenv(name)
@@ -143,8 +152,11 @@ def audit(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def build_sklearn_model(folder: Path, *, inference_script: str | None = None) -> Path:
-    """A small real model (LogisticRegression on iris) saved as SageMaker expects it."""
+    """A small real model (LogisticRegression on iris) saved as SageMaker expects it, with
+    code/inference.py (container_setup.MODEL_FN unless another script is given): serve it with
+    container_setup.SKLEARN_ENV, as the scikit-learn container needs."""
     import joblib
+    from container_setup import MODEL_FN
     from sklearn.datasets import load_iris
     from sklearn.linear_model import LogisticRegression
 
@@ -152,9 +164,8 @@ def build_sklearn_model(folder: Path, *, inference_script: str | None = None) ->
     model = LogisticRegression(max_iter=500).fit(features, labels)
     folder.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, folder / "model.joblib")
-    if inference_script is not None:
-        (folder / "code").mkdir(exist_ok=True)
-        (folder / "code" / "inference.py").write_text(inference_script)
+    (folder / "code").mkdir(exist_ok=True)
+    (folder / "code" / "inference.py").write_text(inference_script or MODEL_FN)
     return folder
 
 

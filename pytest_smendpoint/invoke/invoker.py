@@ -43,6 +43,7 @@ from pytest_smendpoint.invoke.errors import (
 from pytest_smendpoint.invoke.frame_checks import FrameRules, prepare
 from pytest_smendpoint.invoke.prediction_parsing import Predictions, parse_predictions, to_pandas
 from pytest_smendpoint.reporting.percentiles import percentile
+from pytest_smendpoint.settings.limits import CLIENT_READ_TIMEOUT_SECONDS
 from pytest_smendpoint.settings.options import InvokeSettings
 
 __all__ = [
@@ -80,6 +81,7 @@ def make_runtime_client(
     config = Config(
         retries={"mode": "standard", "max_attempts": 8},
         max_pool_connections=max(10, invoke_settings.max_concurrency),
+        read_timeout=CLIENT_READ_TIMEOUT_SECONDS,
     )
     extra = client_kwargs.pop("config", None)
     if extra is not None:

@@ -24,12 +24,13 @@ from pytest_smendpoint.serving.errors import InvocationError, ModelLoadError
 from pytest_smendpoint.serving.forking import ForkedProcess
 from pytest_smendpoint.serving.frames import PipeClosed, read_frame, write_frame
 from pytest_smendpoint.serving.invocation import InvokeRequest, InvokeResult
+from pytest_smendpoint.settings.limits import INVOCATION_TIMEOUT_SECONDS
 
 logger = logging.getLogger("pytest_smendpoint.serving")
 
 WORKERS_VARIABLE = "SAGEMAKER_MODEL_SERVER_WORKERS"
 # SageMaker gives a container 60 s to answer an invocation.
-INVOKE_TIMEOUT = 60.0
+INVOKE_TIMEOUT = INVOCATION_TIMEOUT_SECONDS
 STOP_GRACE = 5.0
 LOG_TAIL_LINES = 20
 # What the model process inherits from the test process: what finding programs, files and

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from container_setup import SKLEARN_ENV, SKLEARN_ENV_ARGS
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 
@@ -38,7 +39,9 @@ def test_deploys_predicts_for_real_and_leaves_nothing(
             assert boto3.client("sts").get_caller_identity()["Account"] == "123456789012"
         """
     )
-    result = pytester.runpytest(f"--sm-model-data={sklearn_model_dir}", f"--sm-image-uri={IMAGE}")
+    result = pytester.runpytest(
+        f"--sm-model-data={sklearn_model_dir}", f"--sm-image-uri={IMAGE}", *SKLEARN_ENV_ARGS
+    )
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*(moto, us-east-1): deployed in *teardown deleted"])
     assert audit().empty
@@ -53,7 +56,9 @@ def test_model_that_fails_to_load_fails_the_deploy_and_leaves_nothing(
         "def model_fn(model_dir):\n    raise RuntimeError('weights are corrupt')\n"
     )
     pytester.makepyfile("def test_one(sm_endpoint): pass")
-    result = pytester.runpytest(f"--sm-model-data={model}", f"--sm-image-uri={IMAGE}")
+    result = pytester.runpytest(
+        f"--sm-model-data={model}", f"--sm-image-uri={IMAGE}", *SKLEARN_ENV_ARGS
+    )
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [
@@ -85,6 +90,7 @@ def sm_model(sm_boto_session):
     s3.upload_file({archive!r}, "my-models", "iris/model.tar.gz")
     return Model(
         image_uri={IMAGE!r},
+        env={SKLEARN_ENV!r},
         model_data="s3://my-models/iris/model.tar.gz",
         role="arn:aws:iam::123456789012:role/my-role",
         sagemaker_session=sagemaker.Session(boto_session=sm_boto_session),
@@ -139,13 +145,14 @@ def test_byo_server_that_dies_at_start_fails_the_deploy_with_its_output(
     result = pytester.runpytest(
         f"--sm-model-data={sklearn_model_dir}",
         f"--sm-image-uri={IMAGE}",
+        *SKLEARN_ENV_ARGS,
         "--sm-serve-command={python} -c 'import sys; print(\"port in use\"); sys.exit(3)'",
     )
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [
             "*DeployError: endpoint 'pytest-sm-*' ended Failed: Local serving could not load the "
-            "model: serve command exited with code 3 "
+            "model of production variant AllTraffic: serve command exited with code 3 "
             "before answering /ping*",
         ]
     )

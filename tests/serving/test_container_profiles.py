@@ -502,3 +502,42 @@ def test_xgboost_script_mode_uses_the_entry_script_and_xgboosts_decoder(
     with pytest.raises(ClientError) as raised:  # its CSV decoder splits on "\n", no strip
         invoke(runtime, endpoint.name, body=csv_rows(FEATURES))
     assert raised.value.response["OriginalStatusCode"] == 500
+
+
+# -- bounds -------------------------------------------------------------------------------------
+
+
+def test_a_model_slower_than_the_invocation_limit_gets_a_model_error(
+    serving, runtime, deploy, classifier, monkeypatch
+):
+    from pytest_smendpoint.serving import model_process
+
+    # SageMaker's limit is 60 s; the same code path with a 1 s bound keeps the test short.
+    monkeypatch.setattr(model_process, "INVOKE_TIMEOUT", 1.0)
+    script = """
+        import time
+
+        def predict_fn(data, model):
+            time.sleep(30)  # sleep-ok: a model that blows the invocation limit
+    """
+    endpoint = deploy(with_model(classifier, script))
+    started = time.monotonic()
+    with pytest.raises(runtime.exceptions.ModelError) as raised:
+        invoke(runtime, endpoint.name)
+    assert time.monotonic() - started < 10
+    assert "the model did not answer within 1 s" in str(raised.value)
+
+
+def test_the_runtime_client_waits_longer_than_the_invocation_limit() -> None:
+    # Over HTTP (the shared moto server under pytest-xdist), botocore's default 60 s read
+    # timeout would race the endpoint's own 60 s bound, and a timed-out read is retried.
+    import boto3
+
+    from pytest_smendpoint.invoke.invoker import make_runtime_client
+    from pytest_smendpoint.settings.options import InvokeSettings
+
+    session = boto3.session.Session(
+        aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1"
+    )
+    client = make_runtime_client(session, InvokeSettings())
+    assert client.meta.config.read_timeout == 70
