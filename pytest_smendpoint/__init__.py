@@ -22,6 +22,9 @@ _LAZY = {
     "EndpointRecord": "aws.records",
     "TeardownStatus": "aws.records",
     "EndpointFactory": "endpoints.factory",
+    "Comparer": "invoke.compare",
+    "Comparison": "invoke.compare",
+    "ComparisonError": "invoke.compare",
     "Invoker": "invoke.invoker",
     "InvocationStats": "invoke.invoker",
     "MetricRecorder": "reporting.gates",
@@ -42,6 +45,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load on f
         TeardownError,
     )
     from pytest_smendpoint.extras import MissingExtraError
+    from pytest_smendpoint.invoke.compare import Comparer, Comparison, ComparisonError
     from pytest_smendpoint.invoke.invoker import InvocationStats, Invoker
     from pytest_smendpoint.reporting.gates import MetricRecorder
     from pytest_smendpoint.settings.options import Settings

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_smendpoint import hookspecs
-from pytest_smendpoint.endpoints.provider import EndpointProvider, provider_for
 from pytest_smendpoint.settings.naming import SessionIdentity
 from pytest_smendpoint.settings.options import Settings, add_options, build_settings
 
@@ -24,10 +23,12 @@ if TYPE_CHECKING:
     from pytest_smendpoint.aws.backends import Backend
     from pytest_smendpoint.aws.records import EndpointRecord
     from pytest_smendpoint.endpoints.factory import EndpointFactory
+    from pytest_smendpoint.endpoints.provider import EndpointProvider
+    from pytest_smendpoint.invoke.compare import Comparer
     from pytest_smendpoint.invoke.invoker import Invoker
     from pytest_smendpoint.reporting.gates import MetricRecorder
 
-BASELINE_FIXTURE_NAMES = frozenset({"sm_baseline_endpoint", "sm_baseline_invoke"})
+BASELINE_FIXTURE_NAMES = frozenset({"sm_baseline_endpoint", "sm_baseline_invoke", "sm_compare"})
 ENDPOINT_FIXTURES = frozenset({"sm_model", "sm_endpoint", "sm_predictor", "sm_invoke"})
 NO_MODEL_SOURCE = (
     "no model source is configured: give --sm-model-data with --sm-image-uri, "
@@ -41,13 +42,17 @@ class SessionState:
     """What the plugin holds for the run: identity, open resources, what happened to them."""
 
     identity: SessionIdentity
-    provider: EndpointProvider  # where endpoints come from: chosen once, in pytest_configure
+    # Where endpoints come from, chosen once in pytest_configure: an xdist worker's share, or
+    # None for this process (the provider module then loads on first use: start-up cost).
+    chosen_provider: EndpointProvider | None = None
     open_stacks: list[contextlib.ExitStack] = field(default_factory=list)
     endpoints: list[EndpointRecord] = field(default_factory=list)
     # Per endpoint name, the invokers' counters (pytest_smendpoint.invoke.invoker.InvocationStats).
     invocation_stats: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)  # sm_metrics.record(name, value)
     worker_payloads: list[dict[str, Any]] = field(default_factory=list)  # from xdist workers
+    # sm_compare calls (pytest_smendpoint.reporting.comparisons.ComparisonSummary).
+    comparisons: list[Any] = field(default_factory=list)
     report: Any = None  # pytest_smendpoint.reporting.report.SessionReport, built at session end
 
     @contextlib.contextmanager
@@ -61,6 +66,14 @@ class SessionState:
         finally:
             if stack in self.open_stacks:
                 self.open_stacks.remove(stack)
+
+    @property
+    def provider(self) -> EndpointProvider:
+        if self.chosen_provider is None:
+            from pytest_smendpoint.endpoints.provider import InProcessProvider
+
+            self.chosen_provider = InProcessProvider()
+        return self.chosen_provider
 
     def close_leftovers(self) -> None:
         while self.open_stacks:
@@ -101,12 +114,22 @@ class _SignalStop:
 
     @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
-        for record in config.stash[STATE_KEY].endpoints:
-            if getattr(record, "deletion_confirmed", None):
-                terminalreporter.write_line(
-                    f"smendpoint: deletion of {record.name} confirmed "
-                    "(DescribeEndpoint: not found or Deleting)"
-                )
+        state = config.stash[STATE_KEY]
+        confirmed = [r.name for r in state.endpoints if getattr(r, "deletion_confirmed", None)]
+        confirmed += [  # deleted by the xdist controller, reported by the workers
+            entry.get("name")
+            for payload in state.worker_payloads
+            for entry in payload.get("endpoints", ())
+            if entry.get("deletion_confirmed")
+        ]
+        for name in dict.fromkeys(confirmed):
+            terminalreporter.write_line(
+                f"smendpoint: deletion of {name} confirmed "
+                "(DescribeEndpoint: not found or Deleting)"
+            )
+        note = self.guard.teardown_note()
+        if note is not None:
+            terminalreporter.write_line(note, red=True)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -124,10 +147,14 @@ def pytest_configure(config: pytest.Config) -> None:
         "endpoint with these settings overridden (model=, instance_type=, env=, ...)",
     )
     config.stash[SETTINGS_KEY] = build_settings(config)
-    provider = provider_for(config)  # this process, or the pytest-xdist run's shared endpoints
-    config.stash[STATE_KEY] = SessionState(
-        provider.identity(config.stash[SETTINGS_KEY].run_label), provider
-    )
+    run_label = config.stash[SETTINGS_KEY].run_label
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker: the run's shared endpoints
+        from pytest_smendpoint.endpoints.provider import provider_for
+
+        provider = provider_for(config)
+        config.stash[STATE_KEY] = SessionState(provider.identity(run_label), provider)
+    else:
+        config.stash[STATE_KEY] = SessionState(SessionIdentity.new(run_label))
     config.stash[STOP_KEY] = _SignalStop()
     config.pluginmanager.register(config.stash[STOP_KEY], "smendpoint-signals")
     if _under_xdist(config):  # the controller's coordinator; imported only under xdist
@@ -252,7 +279,9 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     state = config.stash.get(STATE_KEY, None)
     report = state.report if state is not None else None
-    if report is None or not (report.endpoints or report.metrics or report.gates):
+    if report is None or not (
+        report.endpoints or report.metrics or report.gates or report.documents
+    ):
         return
     terminalreporter.section("smendpoint")
     for line, red in report.summary_lines():
@@ -269,6 +298,8 @@ def _has_report(session: pytest.Session) -> bool:
         or state.worker_payloads
         or settings.gates
         or settings.report_path
+        or settings.summary_md_path
+        or settings.report_html_path
     )
 
 
@@ -284,6 +315,7 @@ def _session_report(session: pytest.Session) -> Any:
         state.metrics,
         worker_payloads=state.worker_payloads,
         report_path=settings.report_path,
+        comparisons=state.comparisons,
     )
     ran = session.testscollected > 0 and not session.config.option.collectonly
     return report.with_gates(settings.gates) if ran else report
@@ -300,6 +332,7 @@ def _finish_report(session: pytest.Session, state: SessionState) -> None:
             state.endpoints,
             state.invocation_stats,
             state.metrics,
+            state.comparisons,
         )
         return
     if not _has_report(session):
@@ -311,6 +344,28 @@ def _finish_report(session: pytest.Session, state: SessionState) -> None:
         state.report = state.report.written(int(session.exitstatus))
         if state.report.write_error and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    settings = session.config.stash[SETTINGS_KEY]
+    if settings.summary_md_path or settings.step_summary_path or settings.report_html_path:
+        from pytest_smendpoint.reporting.documents import write_documents
+
+        state.report = write_documents(state.report, settings, int(session.exitstatus))
+        failed = any(error for _, _, error in state.report.documents)
+        if failed and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_html_results_summary(
+    prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session
+) -> None:
+    """pytest-html: its report gets the smendpoint section (pytest-html's own trylast
+    sessionfinish, registered after this plugin, runs after _finish_report built the report)."""
+    state = session.config.stash.get(STATE_KEY, None)
+    if state is None or state.report is None:
+        return
+    from pytest_smendpoint.reporting.html_report import html_section
+
+    postfix.append(html_section(state.report, int(session.exitstatus)))
 
 
 # -- fixtures -----------------------------------------------------------------------------
@@ -331,7 +386,10 @@ def sm_backend(pytestconfig: pytest.Config, sm_settings: Settings) -> Iterator[B
     with state.holding() as stack:
         stack.enter_context(pytestconfig.stash[STOP_KEY].guard.installed())
         backend = stack.enter_context(state.provider.open_backend(sm_settings))
-        stack.enter_context(credentials_redacted(backend.boto_session))  # botocore DEBUG logs
+        # botocore's DEBUG logs: credentials, and --sm-env values (CreateModel's body)
+        stack.enter_context(
+            credentials_redacted(backend.boto_session, also=sm_settings.env.values())
+        )
         # After every endpoint (they depend on this fixture) is gone, and with credentials
         # still masked in the logs: the session's S3 uploads.
         stack.callback(state.provider.release_uploads, backend, sm_settings)
@@ -481,6 +539,23 @@ def sm_baseline_invoke(
 ) -> Invoker:
     """`sm_invoke` for the baseline endpoint: the same rows, production's predictions."""
     return _counted_invoker(pytestconfig, sm_boto_session, sm_settings, sm_baseline_endpoint.name)
+
+
+@pytest.fixture(scope="session")
+def sm_compare(
+    pytestconfig: pytest.Config, sm_invoke: Invoker, sm_baseline_invoke: Invoker
+) -> Comparer:
+    """`sm_compare(df, threshold=0.5)`: the candidate (sm_invoke's endpoint) and the baseline
+    on the same rows, at once; figures for the report and --sm-gate (agreement, ...)."""
+    from pytest_smendpoint.invoke.compare import Comparer
+    from pytest_smendpoint.reporting.comparisons import ComparisonSummary
+
+    kept = pytestconfig.stash[STATE_KEY].comparisons
+    return Comparer(
+        sm_invoke,
+        sm_baseline_invoke,
+        lambda done: kept.append(ComparisonSummary.from_comparison(done)),
+    )
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.models import build_sklearn_model
 
 with contextlib.suppress(ImportError):
     # SageMaker SDK v2 depends on the importlib_metadata backport, whose import deletes the stdlib
@@ -149,24 +150,6 @@ def audit(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Any:
         return Inventory(tuple(left["endpoints"]), tuple(left["configs"]), tuple(left["models"]))
 
     return read
-
-
-def build_sklearn_model(folder: Path, *, inference_script: str | None = None) -> Path:
-    """A small real model (LogisticRegression on iris) saved as SageMaker expects it, with
-    code/inference.py (container_setup.MODEL_FN unless another script is given): serve it with
-    container_setup.SKLEARN_ENV, as the scikit-learn container needs."""
-    import joblib
-    from container_setup import MODEL_FN
-    from sklearn.datasets import load_iris
-    from sklearn.linear_model import LogisticRegression
-
-    features, labels = load_iris(return_X_y=True)
-    model = LogisticRegression(max_iter=500).fit(features, labels)
-    folder.mkdir(parents=True, exist_ok=True)
-    joblib.dump(model, folder / "model.joblib")
-    (folder / "code").mkdir(exist_ok=True)
-    (folder / "code" / "inference.py").write_text(inference_script or MODEL_FN)
-    return folder
 
 
 @pytest.fixture(scope="session")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import tarfile
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from pytest_smendpoint.errors import AwsCallError
+from pytest_smendpoint.tempdirs import PACK_PREFIX, scratch_folder
 
 
 def default_bucket(s3: Any, sts: Any, region: str) -> str:
@@ -45,8 +45,9 @@ def upload_model_data(local: Path, *, s3: Any, sts: Any, region: str, key_prefix
     """Upload a local .tar.gz, or a folder packed as one, and return its s3:// URI."""
     bucket = default_bucket(s3, sts, region)
     key = f"{key_prefix}/model.tar.gz"
-    with tempfile.TemporaryDirectory(prefix="smendpoint-pack-") as scratch:
-        archive = pack_folder(local, Path(scratch)) if local.is_dir() else local
+    # Named for this process: a later run removes it if this one is killed (tempdirs.py).
+    with scratch_folder(PACK_PREFIX) as scratch:
+        archive = pack_folder(local, scratch) if local.is_dir() else local
         try:
             s3.upload_file(str(archive), bucket, key)
         except Exception as error:  # boto3's transfer wraps ClientError in S3UploadFailedError

@@ -153,7 +153,8 @@ def _isolated_environment(region: str) -> Iterator[None]:
 
 
 def _forget_sdk_v3_clients() -> None:
-    """SDK v3 caches clients process-wide; a cached one would outlive the mock (NOTES.md)."""
+    """SDK v3's SageMakerClient caches clients process-wide (the first one made becomes the
+    default): a cached one would outlive the mock and point later code at a dead account."""
     utils = sys.modules.get("sagemaker.core.utils.utils")
     client_cache = getattr(utils, "SageMakerClient", None)
     if client_cache is not None and hasattr(client_cache, "reset"):

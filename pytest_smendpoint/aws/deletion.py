@@ -2,7 +2,7 @@
 that it is gone.
 
 An endpoint interrupted while Creating cannot be deleted until it turns Failed (or InService):
-DeleteEndpoint answers a ValidationException meanwhile (amazon-sagemaker-examples #3432). Teardown
+DeleteEndpoint answers a ValidationException meanwhile (a user report; it can last long). Teardown
 waits for a deletable state within a bound instead of giving up at once, and says what it left.
 """
 

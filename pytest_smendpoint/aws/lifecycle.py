@@ -13,6 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from pytest_smendpoint.aws.deletion import confirm_gone, delete_endpoint
 from pytest_smendpoint.aws.records import EndpointPlan, EndpointRecord, TeardownStatus
+from pytest_smendpoint.aws.redaction import mask_also
 from pytest_smendpoint.aws.resolve import ExistingEndpoint, ModelSpec
 from pytest_smendpoint.aws.resources import (
     ENDPOINT,
@@ -26,6 +27,7 @@ from pytest_smendpoint.aws.resources import (
 from pytest_smendpoint.aws.waiting import DEFAULT_BACKOFF, Backoff, wait_in_service
 from pytest_smendpoint.endpoints.signals import hold_signals
 from pytest_smendpoint.errors import AwsCallError, DeployError, TeardownError
+from pytest_smendpoint.settings.environment import as_environment
 
 
 class ServingHooks(Protocol):
@@ -187,12 +189,50 @@ class Lifecycle:
 
     # -- creation ---------------------------------------------------------------------------
 
+    # SageMaker's own words when a Create* call meets an existing name.
+    _EXISTING = {
+        ENDPOINT: ("CreateEndpoint", "endpoint"),
+        ENDPOINT_CONFIG: ("CreateEndpointConfig", "endpoint configuration"),
+        MODEL: ("CreateModel", "model"),
+    }
+
+    def refuse_existing(self, plan: EndpointPlan) -> None:
+        """Refuse, before creating anything, a name that exists already and that this session
+        did not generate: SageMaker would refuse it, but moto's server overwrites it, and
+        teardown would then delete something the session never created."""
+        names = (
+            (ENDPOINT, plan.endpoint_name),
+            (ENDPOINT_CONFIG, plan.config_name),
+            (MODEL, plan.model_name),
+        )
+        for kind, name in names:
+            if plan.session_id in name:  # generated from this session's unique id
+                continue
+            try:
+                described = getattr(self.sagemaker, kind.describe)(**{kind.name_parameter: name})
+            except ClientError as error:
+                if is_gone(error):
+                    continue
+                operation = "Describe" + kind.delete_operation.removeprefix("Delete")
+                raise AwsCallError(operation, f"{kind.label} {name}", error_reason(error)) from None
+            operation, wording = self._EXISTING[kind]
+            raise AwsCallError(
+                operation,
+                f"{kind.label} {name}",
+                f"ValidationException: Cannot create already existing {wording} "
+                f'"{described.get(kind.arn_key, name)}". (Checked before creating anything: '
+                "pytest-smendpoint neither takes over nor deletes what it did not create; "
+                "choose another name, or use --sm-existing-endpoint to test an endpoint as it is)",
+            )
+
     def _create_model(self, model: ModelSpec, plan: EndpointPlan, created: _Created) -> None:
         container: dict[str, Any] = {"Image": model.image_uri}
         if model.model_data_url:
             container["ModelDataUrl"] = model.model_data_url
         if model.environment:
-            container["Environment"] = dict(model.environment)
+            environment = as_environment(model.environment)
+            mask_also(environment.values())  # the request body and DescribeModel carry them
+            container["Environment"] = environment.request_value()
         self._call(
             "CreateModel",
             f"model {plan.model_name}",

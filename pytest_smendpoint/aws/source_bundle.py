@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import fnmatch
 import tarfile
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from pytest_smendpoint.aws.artifacts import default_bucket
 from pytest_smendpoint.errors import AwsCallError
+from pytest_smendpoint.tempdirs import SOURCE_PREFIX, scratch_folder
 
 # SDK v3's SourceCode.ignore_patterns default: what its uploads leave out.
 DEFAULT_IGNORE = (".env", ".git", "__pycache__", ".DS_Store", ".cache", ".ipynb_checkpoints")
@@ -48,8 +48,9 @@ def upload_source(
     the default bucket; returns its s3:// URI, the SAGEMAKER_SUBMIT_DIRECTORY value."""
     bucket = default_bucket(s3, sts, region)
     key = f"{key_prefix}/{SOURCE_ARCHIVE}"
-    with tempfile.TemporaryDirectory(prefix="smendpoint-source-") as scratch:
-        archive = pack_source(local, Path(scratch), ignore) if local.is_dir() else local
+    # Named for this process: a later run removes it if this one is killed (tempdirs.py).
+    with scratch_folder(SOURCE_PREFIX) as scratch:
+        archive = pack_source(local, scratch, ignore) if local.is_dir() else local
         try:
             s3.upload_file(str(archive), bucket, key)
         except Exception as error:  # boto3's transfer wraps ClientError in S3UploadFailedError

@@ -14,7 +14,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from pytest_smendpoint.errors import AwsCallError, DeployError
+from pytest_smendpoint.endpoints.signals import stopping
+from pytest_smendpoint.errors import AwsCallError, DeployError, SmEndpointError
 
 TRANSITIONAL = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack"})
 
@@ -37,6 +38,18 @@ class Backoff:
 DEFAULT_BACKOFF = Backoff()
 
 
+class WaitStopped(SmEndpointError):
+    """A stop signal ended the wait for InService (on a deploy thread: the signal itself went
+    to the main thread). The deploy's own cleanup then deletes what it created."""
+
+    def __init__(self, endpoint_name: str, status: str) -> None:
+        self.endpoint_name = endpoint_name
+        super().__init__(
+            f"endpoint {endpoint_name!r} still {status}: the session is stopping (a signal "
+            "arrived), so the deploy stops waiting and deletes what it created"
+        )
+
+
 def wait_in_service(
     sagemaker: Any,
     endpoint_name: str,
@@ -49,7 +62,8 @@ def wait_in_service(
 ) -> dict[str, Any]:
     """Return the describe_endpoint response once InService; raise DeployError otherwise.
 
-    Under moto the first describe already says InService, so nothing sleeps.
+    Under moto the first describe already says InService, so nothing sleeps. A stop signal
+    (signals.stopping) ends the wait at its next poll, or at once during a real sleep.
     """
     started = clock()
     delays = backoff.delays()
@@ -79,4 +93,10 @@ def wait_in_service(
                 status,
                 f"still {status} after {elapsed:.0f} s (--sm-deploy-timeout={timeout:g})",
             )
-        sleep(min(next(delays), remaining))
+        pause = min(next(delays), remaining)
+        if sleep is time.sleep:
+            stopping.wait(pause)  # the same pause, but a stop ends it at once
+        else:
+            sleep(pause)
+        if stopping.is_set():
+            raise WaitStopped(endpoint_name, status)

@@ -76,5 +76,6 @@ def open_endpoint(
         adjusted = adjust(target, plan)
         if adjusted is not None:
             target, plan = adjusted
+    lifecycle.refuse_existing(plan)  # nothing is created over a name someone else holds
     with lifecycle.deployed(target, plan, keep=settings.keep_endpoint) as record:
         yield record

@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from pytest_smendpoint.errors import SmEndpointError
+from pytest_smendpoint.settings.environment import ContainerEnvironment
 from pytest_smendpoint.settings.options import Settings, validate_overrides
 
 # The settings an endpoint may override, plus `model`: what `sm_model` may return.
@@ -66,6 +67,7 @@ def deployment_settings(
     Unknown names raise TypeError; bad values raise OverrideError with the option's message.
     A None value leaves the session's setting as it is. `base_dir` anchors a relative path.
     """
+    __tracebackhide__ = True  # pytest would print `overrides`, env values and all
     unknown = sorted(set(overrides) - set(ENDPOINT_OVERRIDES))
     if unknown:
         raise TypeError(
@@ -84,7 +86,8 @@ def deployment_settings(
     if "env" in raw:
         if not isinstance(raw["env"], Mapping):
             raise OverrideError(
-                f"env={raw['env']!r} ({source}): must be a mapping of variable names to values"
+                f"env=<{type(raw['env']).__name__}, not shown> ({source}): "
+                "must be a mapping of variable names to values"
             )
         raw["env"] = [f"{key}={value}" for key, value in raw["env"].items()]
     if "model_data" in raw and "image_uri" not in raw and base.image_uri:
@@ -96,7 +99,7 @@ def deployment_settings(
     values = {name: getattr(checked, name) for name in options}
     changes = dict(values)
     if "env" in values:
-        changes["env"] = MappingProxyType({**base.env, **values["env"]})
+        changes["env"] = ContainerEnvironment(base.env) | values["env"]
     if sources:  # a source of its own replaces the session's, as the command line's does the ini's
         for name in MODEL_SOURCES[1:]:
             changes.setdefault(name, None)
@@ -105,6 +108,15 @@ def deployment_settings(
     return DeploymentSettings(
         dataclasses.replace(base, **changes), MappingProxyType(values), given.get("model")
     )
+
+
+def env_masked(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The overrides with an `env` mapping that prints masked (its values may be secrets);
+    callers rebind their own argument to it, since pytest's tracebacks print frames' arguments."""
+    copied = dict(overrides)
+    if isinstance(copied.get("env"), Mapping):
+        copied["env"] = ContainerEnvironment(copied["env"])
+    return copied
 
 
 def override_id(overrides: Mapping[str, Any]) -> str:
@@ -167,6 +179,6 @@ def _frozen(value: Any) -> Hashable:
 def _shown(value: Any) -> str:
     if isinstance(value, str | int | float):
         return str(value)
-    if isinstance(value, Mapping):
-        return ",".join(f"{k}:{v}" for k, v in value.items())
+    if isinstance(value, Mapping):  # an environment: its keys (values may be secrets)
+        return ",".join(str(key) for key in value)
     return type(value).__name__

@@ -18,8 +18,6 @@ import dataclasses
 import json
 import os
 import shutil
-import tempfile
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +27,7 @@ import pytest
 
 from pytest_smendpoint.aws.records import TeardownStatus
 from pytest_smendpoint.settings.naming import SessionIdentity
+from pytest_smendpoint.tempdirs import XDIST_PREFIX, owned_path, remove_stale
 
 if TYPE_CHECKING:
     from pytest_smendpoint.aws.backends import Backend
@@ -67,11 +66,14 @@ def is_controller(config: pytest.Config) -> bool:
 
 def configure(config: pytest.Config, settings: Settings, state: Any) -> None:
     """On a controller, register the coordinator. (A worker's side is its provider:
-    `provider.XdistWorkerProvider`, which adopts the run's identity.)"""
+    `provider.XdistWorkerProvider`, which adopts the run's identity.) Both guard their whole
+    session against stop signals."""
     if is_controller(config):
         controller = Controller(settings, state, config)
         if config.pluginmanager.register(controller, CONTROLLER_PLUGIN) is not None:
             controller.start()
+    elif worker_share(config) is not None:
+        config.pluginmanager.register(SessionGuard(config), "smendpoint-xdist-worker-signals")
 
 
 def finish(session: pytest.Session) -> None:
@@ -81,10 +83,55 @@ def finish(session: pytest.Session) -> None:
         controller.finish(session)
 
 
+# -- signals ------------------------------------------------------------------------------
+
+
+class SessionGuard:
+    """The stop-signal guard (signals.py) over the whole session of an xdist process.
+
+    A single process installs it when `sm_backend` starts; under xdist the controller holds the
+    run's endpoints without ever using that fixture, and a CI runner signals the whole process
+    group, workers included, at any moment. A SIGTERM, SIGHUP or Ctrl-C then stops the session
+    in order: a worker tears down what it holds (it deletes nothing: the controller does), the
+    controller shuts the workers down (xdist's own shutdown) and then deletes the run's
+    endpoints. One that arrives while xdist brings the workers up is held until they are up and
+    raised when the test loop starts: pytest runs no pytest_sessionfinish (xdist's shutdown,
+    the deletion) for a session whose start was interrupted.
+    """
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self._installed = contextlib.ExitStack()
+        self._pending: BaseException | None = None
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> Any:
+        from pytest_smendpoint.endpoints.signals import hold_signals
+
+        stop = self.config.pluginmanager.get_plugin("smendpoint-signals")
+        if stop is not None:
+            self._installed.enter_context(stop.guard.installed())
+        try:
+            with hold_signals():  # delivered to the guard when the block ends
+                return (yield)
+        except KeyboardInterrupt as stopped:  # SessionStopped is one, as is Ctrl-C
+            self._pending = stopped
+            return None
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> None:
+        stopped, self._pending = self._pending, None
+        if stopped is not None:
+            raise stopped
+
+    def pytest_unconfigure(self) -> None:
+        self._installed.close()
+
+
 # -- controller ---------------------------------------------------------------------------
 
 
-class Controller:
+class Controller(SessionGuard):
     """The xdist controller's side: start the shared account, brief workers, clean up last."""
 
     def __init__(
@@ -93,18 +140,21 @@ class Controller:
         state: Any,
         config: pytest.Config,
     ) -> None:
+        super().__init__(config)
         self.settings = settings
         self.identity: SessionIdentity = state.identity
         self.state = state  # plugin.SessionState: what the session summary shows
         self.config = config
         # Made when the first worker is set up: a run that stops before that leaves none.
-        self.directory = Path(tempfile.gettempdir()) / f"pytest-smendpoint-xdist-{uuid.uuid4().hex}"
+        # Named with this pid: a later run removes it if this one was killed (tempdirs.py).
+        self.directory = owned_path(XDIST_PREFIX)
         self.server: Any = None
         self.region: str | None = None
 
     def start(self) -> None:
         """Under moto, start the shared server now: workers need its URL when they start.
         It costs moto's import (about 1 s) in this process, paid only under xdist."""
+        remove_stale()  # what killed runs left in the temporary folder
         if self.settings.backend != "moto":
             return
         from pytest_smendpoint.extras import MissingExtraError, require
@@ -152,13 +202,17 @@ class Controller:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_unconfigure(self) -> None:
-        self.close()  # a net: sessionfinish did not run (an error at start-up)
+        try:
+            self.close()  # a net: sessionfinish did not run (an error at start-up)
+        finally:
+            super().pytest_unconfigure()
 
     def release_all(self) -> bool:
         """Delete what workers deployed or began to deploy; True if something could not be."""
         intents = sorted(self.directory.glob("*.intent.json"))
         if not intents:
             return False
+        from pytest_smendpoint.aws.deletion import confirm_gone
         from pytest_smendpoint.aws.records import EndpointRecord
         from pytest_smendpoint.errors import TeardownError
 
@@ -200,6 +254,9 @@ class Controller:
                     record.manual_commands = []
                     if not record_path.exists() and not deleted:
                         continue  # nothing had been created: nothing to report
+                    if record_path.exists() or f"endpoint {record.name}" in deleted:
+                        # As a single process does: DescribeEndpoint says it is gone.
+                        record.deletion_confirmed = confirm_gone(sagemaker, record.name)
                 self._report(record)
             return failed
 
@@ -215,6 +272,7 @@ class Controller:
         for entry in entries:
             entry["teardown"] = record.teardown
             entry["manual_commands"] = list(record.manual_commands)
+            entry["deletion_confirmed"] = record.deletion_confirmed
         if not entries:
             self.state.endpoints.append(record)
 
@@ -262,8 +320,11 @@ class Controller:
     @contextlib.contextmanager
     def _clients(self) -> Iterator[tuple[Callable[[str], Any], str, str]]:
         """Clients for the account workers used (the shared server, or AWS), its region and
-        the backend's name."""
+        the backend's name; credentials and --sm-env values masked in log records, as the
+        workers' are (redaction.py)."""
         from botocore.config import Config
+
+        from pytest_smendpoint.aws.redaction import credentials_redacted
 
         retries = Config(retries={"mode": "standard"})
         if self.server is not None:
@@ -278,11 +339,15 @@ class Controller:
             def client(service: str) -> Any:
                 return session.client(service, endpoint_url=url, config=retries)
 
-            yield client, region, "moto"
+            with credentials_redacted(session, also=self.settings.env.values()):
+                yield client, region, "moto"
             return
         from pytest_smendpoint.aws.backends import open_backend
 
-        with open_backend(self.settings) as backend:
+        with (
+            open_backend(self.settings) as backend,
+            credentials_redacted(backend.boto_session, also=self.settings.env.values()),
+        ):
             yield backend.client, backend.region, backend.name
 
     def close(self) -> None:

@@ -25,7 +25,7 @@ from pytest_smendpoint.serving.source import (
     ContainerSpec,
     containers_for,
     current_weights,
-    sagemaker_backend,
+    moto_sagemaker_state,
 )
 from pytest_smendpoint.serving.variants import VariantPicker
 
@@ -68,7 +68,7 @@ class _Slot:
 
 class LocalServing:
     """Serves the mocked account's endpoints for real, in this process (see routing for how
-    InvokeEndpoint reaches it, backend_hooks for how endpoint creation does)."""
+    InvokeEndpoint reaches it, moto_hooks for how endpoint creation does)."""
 
     def __init__(
         self,
@@ -97,16 +97,16 @@ class LocalServing:
     def install(self) -> None:
         """Route InvokeEndpoint of every sagemaker-runtime client made from now on to this, and
         load the models of every endpoint moto creates from now on."""
-        from pytest_smendpoint.serving import backend_hooks
+        from pytest_smendpoint.serving import moto_hooks
         from pytest_smendpoint.serving.routing import attach
 
         attach(self)
-        backend_hooks.attach(self)
+        moto_hooks.attach(self)
 
     def endpoint_created(self, endpoint_name: str) -> None:
         """Load the models now (if moto's create did not already); a model that fails marks the
         endpoint Failed instead of raising."""
-        endpoint = sagemaker_backend(self.account_id, self.region).endpoints.get(endpoint_name)
+        endpoint = moto_sagemaker_state(self.account_id, self.region).endpoints.get(endpoint_name)
         if endpoint is None:
             raise EndpointNotFound(endpoint_name, self.account_id)
         self.load_created(self.region, endpoint)
@@ -130,11 +130,11 @@ class LocalServing:
 
     def close(self) -> None:
         """Unload everything and stop routing and loading; safe to call twice."""
-        from pytest_smendpoint.serving import backend_hooks
+        from pytest_smendpoint.serving import moto_hooks
         from pytest_smendpoint.serving.routing import detach
 
         detach(self)
-        backend_hooks.detach(self)
+        moto_hooks.detach(self)
         with self._lock:
             self._closed = True
             slots, self._slots = list(self._slots.values()), {}
@@ -155,7 +155,7 @@ class LocalServing:
         name = request.endpoint_name
         # Existence is read from moto on every call (a dict lookup): an endpoint deleted with a
         # plain boto3 call, without endpoint_deleted, is gone here too.
-        endpoint = sagemaker_backend(self.account_id, region).endpoints.get(name)
+        endpoint = moto_sagemaker_state(self.account_id, region).endpoints.get(name)
         if endpoint is None:
             self.unload(region, name)
             raise EndpointNotFound(name, self.account_id)
@@ -200,7 +200,7 @@ class LocalServing:
                 raise EndpointNotServed(slot.failure)
             if slot.closed:
                 raise EndpointNotFound(name, self.account_id)
-            backend = sagemaker_backend(self.account_id, region)
+            backend = moto_sagemaker_state(self.account_id, region)
             try:
                 specs = containers_for(backend, slot.endpoint)
             except Exception as error:

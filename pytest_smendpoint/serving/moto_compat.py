@@ -10,7 +10,7 @@ from typing import Any
 
 class _DropEmptyDicts:
     """moto returns `VpcConfig: {}`, `DataCaptureConfig: {}` where AWS omits the key; SDK v3's
-    pydantic shapes reject them (`security_group_ids Field required`, NOTES.md). Dropping
+    pydantic shapes reject them (`security_group_ids Field required`). Dropping
     empty-dict values from SageMaker responses restores AWS's shape."""
 
     def __init__(self) -> None:
@@ -34,7 +34,7 @@ def _drop_empty(value: Any) -> None:
 
 
 _HANDLER = _DropEmptyDicts()
-# `after-call.sagemaker` matches every operation; a `Describe*` glob does not match (NOTES.md).
+# `after-call.sagemaker` matches every operation; a `Describe*` glob does not match (measured).
 _EVENT = "after-call.sagemaker"
 
 

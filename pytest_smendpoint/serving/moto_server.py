@@ -3,8 +3,8 @@ account pytest-xdist's workers share (the controller runs it; workers point AWS_
 
 Requests reach moto's own WSGI app unchanged, except sagemaker-runtime invocations, which a
 middleware answers with `LocalServing` before moto's request parser ever reads the body (it costs
-0.45 s per 5 MB, NOTES.md). Models are loaded and unloaded by moto's own CreateEndpoint and
-DeleteEndpoint (backend_hooks), as in-process.
+0.45 s per 5 MB, measured). Models are loaded and unloaded by moto's own CreateEndpoint and
+DeleteEndpoint (moto_hooks), as in-process.
 """
 
 from __future__ import annotations
@@ -50,9 +50,9 @@ class ServerSideServing(LocalServing):
     def install(self) -> None:
         """Load the models of every endpoint moto creates; invocations reach this through
         ServingMiddleware, not botocore, so routing's dispatcher is left alone."""
-        from pytest_smendpoint.serving import backend_hooks
+        from pytest_smendpoint.serving import moto_hooks
 
-        backend_hooks.attach(self)
+        moto_hooks.attach(self)
 
     def _s3(self, region: str) -> Any:
         # Overrides LocalServing._s3, whose default client would follow this process's own AWS

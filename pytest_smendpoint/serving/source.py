@@ -35,7 +35,7 @@ class ContainerSpec:
     image: str | None = None
 
 
-def sagemaker_backend(account_id: str, region: str) -> Any:
+def moto_sagemaker_state(account_id: str, region: str) -> Any:
     """moto's in-memory SageMaker backend of one account and region."""
     from moto.sagemaker.models import sagemaker_backends
 

@@ -8,12 +8,13 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import pytest
 
 from pytest_smendpoint.settings.ages import DEFAULT_SWEEP_AGE, parse_age
+from pytest_smendpoint.settings.environment import MASK, ContainerEnvironment, as_environment
+from pytest_smendpoint.settings.paths import unwritable_reason
 
 # SageMaker's rule for endpoint, endpoint config and model names.
 RESOURCE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
@@ -24,6 +25,11 @@ ENV_KEY = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,1023}$")
 S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+$")
 BACKENDS = ("moto", "aws")
 REALTIME_PAYLOAD_CEILING_MB = 6.0
+# The smallest request budget that makes sense: a CSV row of a few dozen features fits in 1 KB.
+MIN_PAYLOAD_MB = 0.001
+# ml.<family>.<size>, e.g. ml.m5.large, ml.g5.12xlarge, ml.inf2.xlarge.
+NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+INSTANCE_TYPE = re.compile(r"^ml\.[a-z][a-z0-9-]*\.[a-z0-9]+$")
 MODEL_SOURCE_OPTIONS = ("model_data", "training_job", "existing_endpoint")
 
 
@@ -128,7 +134,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
     ),
     OptionSpec(
         "max_payload_mb",
-        "Largest request sm_invoke sends, in MB (ceiling 6, SageMaker's real-time limit).",
+        "Largest request sm_invoke sends, in MB (at least 0.001, i.e. 1 KB; at most 6, "
+        "SageMaker's real-time limit).",
         "float",
         5.0,
     ),
@@ -153,6 +160,16 @@ OPTIONS: tuple[OptionSpec, ...] = (
     ),
     OptionSpec("report", "Write the session report as JSON to this path."),
     OptionSpec(
+        "summary_md",
+        "Write the session summary as Markdown to this path (it is also appended to "
+        "$GITHUB_STEP_SUMMARY when that is set).",
+    ),
+    OptionSpec(
+        "report_html",
+        "Write the session report as a self-contained HTML page to this path (with "
+        "pytest-html, its --html report gets the same section).",
+    ),
+    OptionSpec(
         "gate",
         "A threshold the session must meet, e.g. 'auc>=0.92' or 'p99_ms<=200' (repeatable).",
         "list",
@@ -160,6 +177,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
     ),
 )
 # CI systems' run identifiers, in the order they are looked for, for the default run label.
+# GitHub Actions' job summary file: every step may append Markdown to it.
+STEP_SUMMARY_VARIABLE = "GITHUB_STEP_SUMMARY"
 CI_RUN_VARIABLES = (
     "GITHUB_RUN_ID",
     "CI_PIPELINE_ID",
@@ -193,13 +212,14 @@ class RawValue:
     source: str  # "command line" | "ini" | "default"
 
     def describe(self, spec: OptionSpec, inifile: str) -> str:
-        shown = ", ".join(self.value) if isinstance(self.value, list) else self.value
+        value = _masked_entries(self.value) if spec.name == "env" else self.value
+        shown = ", ".join(value) if isinstance(value, list) else value
         if self.source == "command line":
             return f"{spec.flag}={shown} (command line)"
         if self.source == "ini":
             return f"{spec.ini} = {shown} in {inifile}"
         if self.source != "default":  # a per-endpoint override: the source names the caller
-            return f"{spec.name}={self.value!r} ({self.source})"
+            return f"{spec.name}={value!r} ({self.source})"
         return f"{spec.flag} (default {self.value})"
 
 
@@ -243,7 +263,7 @@ class Settings:
     model_name: str | None = None
     instance_type: str = default("instance_type")
     instance_count: int = default("instance_count")
-    env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    env: Mapping[str, str] = field(default_factory=ContainerEnvironment)  # values never shown
     model_data_download_timeout: int | None = None
     container_startup_health_check_timeout: int | None = None
     deploy_timeout: int = default("deploy_timeout")
@@ -257,6 +277,13 @@ class Settings:
     baseline_endpoint: str | None = None
     report_path: str | None = None
     gates: tuple[Gate, ...] = ()
+    summary_md_path: str | None = None  # --sm-summary-md: written whole
+    step_summary_path: str | None = None  # $GITHUB_STEP_SUMMARY: appended to
+    report_html_path: str | None = None
+
+    def __post_init__(self) -> None:
+        # However it was given (a dict, a mappingproxy), the environment prints masked.
+        object.__setattr__(self, "env", as_environment(self.env))
 
     @property
     def model_source(self) -> str | None:
@@ -450,7 +477,7 @@ class _Validator:
             model_name=self.resource_name("model_name"),
             instance_type=self.checked(
                 "instance_type",
-                lambda v: v.startswith("ml."),
+                INSTANCE_TYPE.match,
                 "must be a SageMaker instance type such as ml.m5.large",
             )
             or default("instance_type"),
@@ -473,6 +500,9 @@ class _Validator:
             baseline_endpoint=self.resource_name("baseline_endpoint"),
             report_path=self.report_path(),
             gates=self.gates(),
+            summary_md_path=self.writable_path("summary_md"),
+            step_summary_path=self.step_summary_path(),
+            report_html_path=self.writable_path("report_html"),
         )
         if settings.sweep_delete and settings.sweep_age_seconds is None:
             raise self.fail("sweep_delete", "goes with --sm-sweep[=AGE]")
@@ -502,15 +532,30 @@ class _Validator:
             raise self.fail("sweep", str(error)) from None
 
     def report_path(self) -> str | None:
-        value = self.text("report")
+        return self.writable_path("report")
+
+    def writable_path(self, name: str) -> str | None:
+        """A file the session writes at its end: resolved as --sm-report is, and tried now."""
+        value = self.text(name)
         if value is None:
             return None
         path = Path(os.path.expanduser(value))
         if not path.is_absolute():
-            path = (self.inidir if self.raw["report"].source == "ini" else self.cwd) / path
-        if not path.parent.is_dir():
-            raise self.fail("report", f"the folder {path.parent} does not exist")
+            path = (self.inidir if self.raw[name].source == "ini" else self.cwd) / path
+        problem = unwritable_reason(path)
+        if problem is not None:
+            raise self.fail(name, problem)
         return str(path)
+
+    def step_summary_path(self) -> str | None:
+        """$GITHUB_STEP_SUMMARY, set by GitHub Actions on its runners: the job summary."""
+        value = os.environ.get(STEP_SUMMARY_VARIABLE, "").strip()
+        if not value:
+            return None
+        problem = unwritable_reason(Path(value))
+        if problem is not None:
+            raise pytest.UsageError(f"{STEP_SUMMARY_VARIABLE}={value} (environment): {problem}")
+        return value
 
     def gates(self) -> tuple[Gate, ...]:
         gates = []
@@ -546,16 +591,25 @@ class _Validator:
             raise self.fail("model_data", "a local file must be a .tar.gz (or give a folder)")
         return str(path)
 
-    def environment(self) -> Mapping[str, str]:
-        items = self.raw["env"].value or ()
+    def environment(self) -> ContainerEnvironment:
+        """Messages name the entry by position and key: a value (or an entry without `=`,
+        which may be a value pasted alone) is never shown."""
         env: dict[str, str] = {}
-        for item in items:
+        for number, item in enumerate(self.raw["env"].value or (), start=1):
             key, sep, value = str(item).partition("=")
             key = key.strip()
-            if not sep or not ENV_KEY.match(key):
-                raise self.fail("env", f"{item!r} is not KEY=VALUE with a valid variable name")
+            if not sep:
+                raise self.fail(
+                    "env", f"entry {number} is not KEY=VALUE (it has no '='; not shown)"
+                )
+            if not ENV_KEY.match(key):
+                raise self.fail(
+                    "env",
+                    f"entry {number}: {key!r} is not a valid variable name "
+                    "(letters, digits and _, not starting with a digit)",
+                )
             env[key] = value
-        return MappingProxyType(env)
+        return ContainerEnvironment(env)
 
     def invoke_settings(self) -> InvokeSettings:
         max_mb_raw = self.raw["max_payload_mb"].value
@@ -563,19 +617,20 @@ class _Validator:
             max_mb = float(str(max_mb_raw).strip())
         except ValueError:
             raise self.fail("max_payload_mb", "must be a number of megabytes") from None
-        if not 0 < max_mb <= REALTIME_PAYLOAD_CEILING_MB:
+        if not MIN_PAYLOAD_MB <= max_mb <= REALTIME_PAYLOAD_CEILING_MB:
             raise self.fail(
                 "max_payload_mb",
-                f"must be above 0 and at most {REALTIME_PAYLOAD_CEILING_MB:g} "
-                "(SageMaker's real-time payload limit)",
+                f"must be at least {MIN_PAYLOAD_MB:g} (1 KB) and at most "
+                f"{REALTIME_PAYLOAD_CEILING_MB:g} (SageMaker's real-time payload limit)",
             )
         labels = tuple(self._split_list("label_column"))
         features_items = self._split_list("features")
         features: tuple[str, ...] | int | None = None
-        if len(features_items) == 1 and features_items[0].isdigit():
-            features = int(features_items[0])
-            if features <= 0:
+        if len(features_items) == 1 and _is_number(features_items[0]):
+            # One number is a count (a column named "-3" or "2.5" is no real column name).
+            if not features_items[0].isdigit() or int(features_items[0]) <= 0:
                 raise self.fail("features", "a feature count must be a positive integer")
+            features = int(features_items[0])
         elif features_items:
             features = tuple(features_items)
         return InvokeSettings(
@@ -592,6 +647,21 @@ class _Validator:
         """List options take repeats and comma-separated values alike."""
         items: Sequence[str] = self.raw[name].value or ()
         return [part.strip() for item in items for part in str(item).split(",") if part.strip()]
+
+
+def _is_number(text: str) -> bool:
+    return NUMBER.fullmatch(text) is not None
+
+
+def _masked_entries(value: Any) -> Any:
+    """`--sm-env` entries as they may be shown: `KEY=***`, or `***` for an entry without `=`."""
+    if not isinstance(value, list):
+        return value
+    shown = []
+    for item in value:
+        key, sep, _ = str(item).partition("=")
+        shown.append(f"{key}={MASK}" if sep else MASK)
+    return shown
 
 
 def validate_overrides(values: Mapping[str, Any], source: str, base_dir: Path) -> Settings:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers.container_setup import MODEL_FN
 
 
 @pytest.fixture(scope="session")
@@ -23,4 +24,6 @@ def constant_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         DummyClassifier(strategy="constant", constant=1).fit(features, labels),
         folder / "model.joblib",
     )
+    (folder / "code").mkdir()
+    (folder / "code" / "inference.py").write_text(MODEL_FN)  # the container's model_fn
     return folder

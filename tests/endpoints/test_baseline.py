@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.container_setup import SKLEARN_ENV, SKLEARN_ENV_ARGS
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 ROLE = "arn:aws:iam::123456789012:role/production"
@@ -23,7 +24,7 @@ def production(sm_backend):
     session.client("s3").upload_file({archive!r}, "prod-models", "constant/model.tar.gz")
     sm = session.client("sagemaker")
     sm.create_model(ModelName="production-model", ExecutionRoleArn={role!r},
-                    PrimaryContainer={{"Image": {image!r},
+                    PrimaryContainer={{"Image": {image!r}, "Environment": {env!r},
                                       "ModelDataUrl": "s3://prod-models/constant/model.tar.gz"}})
     sm.create_endpoint_config(EndpointConfigName="production-config", ProductionVariants=[{{
         "VariantName": "AllTraffic", "ModelName": "production-model",
@@ -42,7 +43,7 @@ def test_baseline_and_candidate_predict_the_same_rows_and_baseline_is_untouched(
     archive = shutil.make_archive(str(tmp_path / "constant"), "gztar", constant_model_dir)
     pytester.makeconftest(
         pytester.path.joinpath("conftest.py").read_text()
-        + PRODUCTION_CONFTEST.format(archive=archive, role=ROLE, image=IMAGE)
+        + PRODUCTION_CONFTEST.format(archive=archive, role=ROLE, image=IMAGE, env=SKLEARN_ENV)
     )
     pytester.makepyfile(
         """
@@ -66,6 +67,7 @@ def test_baseline_and_candidate_predict_the_same_rows_and_baseline_is_untouched(
     result = pytester.runpytest(
         f"--sm-model-data={sklearn_model_dir}",
         f"--sm-image-uri={IMAGE}",
+        *SKLEARN_ENV_ARGS,
         "--sm-baseline-endpoint=production",
     )
     result.assert_outcomes(passed=1)
@@ -146,6 +148,7 @@ def test_baseline_on_the_aws_path_is_attached_and_left_exactly_as_it_was(
     result = pytester.runpytest(
         "--sm-backend=aws",
         f"--sm-image-uri={IMAGE}",
+        *SKLEARN_ENV_ARGS,
         f"--sm-role={ROLE}",
         f"--sm-model-data={sklearn_model_dir}",
         "--sm-baseline-endpoint=production",

@@ -9,8 +9,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from container_setup import SKLEARN_ENV, SKLEARN_ENV_ARGS
-from markdown_tables import parse_markdown_tables
+from helpers.container_setup import SKLEARN_ENV, SKLEARN_ENV_ARGS
+from helpers.markdown_tables import parse_markdown_tables
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 ROLE = "arn:aws:iam::123456789012:role/production"

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.container_setup import SKLEARN_ENV, SKLEARN_ENV_ARGS
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 # Iris rows whose classes are 0 and 2; the constant model answers 1 for every row.
@@ -55,7 +56,9 @@ def test_later_tests_see_the_same_endpoints(sm_endpoint_factory):
     assert len(listed) == 3
 """
     )
-    result = pytester.runpytest(f"--sm-model-data={sklearn_model_dir}", f"--sm-image-uri={IMAGE}")
+    result = pytester.runpytest(
+        f"--sm-model-data={sklearn_model_dir}", f"--sm-image-uri={IMAGE}", *SKLEARN_ENV_ARGS
+    )
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*(moto, us-east-1): deployed in *teardown deleted"] * 3)
     assert audit().empty
@@ -72,11 +75,13 @@ import threading
 from pytest_smendpoint import ModelSpec
 
 def test_many(sm_endpoint_factory, sm_backend):
-    iris = sm_endpoint_factory(model_data={str(sklearn_model_dir)!r}, image_uri={IMAGE!r})
+    iris = sm_endpoint_factory(model_data={str(sklearn_model_dir)!r}, image_uri={IMAGE!r},
+                               env={SKLEARN_ENV!r})
     url = boto3.client("sagemaker").describe_model(
         ModelName=iris.model_names[0])["PrimaryContainer"]["ModelDataUrl"]
     spec = ModelSpec(image_uri={IMAGE!r}, role_arn="arn:aws:iam::123456789012:role/r",
-                     model_data_url=url, name="my-own-model")
+                     model_data_url=url, name="my-own-model",
+                     environment={SKLEARN_ENV!r})
     seen = []
     original = sm_backend.serving.endpoint_created
     def created(name):
@@ -85,7 +90,8 @@ def test_many(sm_endpoint_factory, sm_backend):
     sm_backend.serving.endpoint_created = created
     from_spec, constant = sm_endpoint_factory.many([
         {{"model": spec, "instance_count": 2}},
-        {{"model_data": {str(constant_model_dir)!r}, "image_uri": {IMAGE!r}}},
+        {{"model_data": {str(constant_model_dir)!r}, "image_uri": {IMAGE!r},
+          "env": {SKLEARN_ENV!r}}},
     ])
     assert from_spec.model_names == ("my-own-model",)
     assert predict(from_spec.name) == [0.0, 2.0]
@@ -109,7 +115,9 @@ def test_factory_endpoints_are_deleted_when_a_test_fails(
             raise AssertionError("the candidate is worse")
         """
     )
-    result = pytester.runpytest(f"--sm-model-data={sklearn_model_dir}", f"--sm-image-uri={IMAGE}")
+    result = pytester.runpytest(
+        f"--sm-model-data={sklearn_model_dir}", f"--sm-image-uri={IMAGE}", *SKLEARN_ENV_ARGS
+    )
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["pytest-sm-*-2 (moto, us-east-1): deployed in *teardown deleted"])
     assert audit().empty

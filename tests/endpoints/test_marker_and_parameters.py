@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.container_setup import SKLEARN_ENV, SKLEARN_ENV_ARGS
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 DEPLOYED = "*(moto, us-east-1): deployed in *teardown deleted"
@@ -57,7 +58,7 @@ def test_marker_and_parameters_deploy_once_per_configuration(
         """
     )
     result = pytester.runpytest(
-        f"--sm-model-data={sklearn_model_dir}", f"--sm-image-uri={IMAGE}", "-v"
+        f"--sm-model-data={sklearn_model_dir}", f"--sm-image-uri={IMAGE}", *SKLEARN_ENV_ARGS, "-v"
     )
     result.assert_outcomes(passed=7)
     for line in (  # pytest orders tests by configuration: checked one by one
@@ -79,9 +80,12 @@ def test_marked_test_with_its_own_model_needs_no_session_source(
         import pandas as pd
         import pytest
 
-        @pytest.mark.sm_endpoint(model_data={str(constant_model_dir)!r}, image_uri={IMAGE!r})
+        @pytest.mark.sm_endpoint(model_data={str(constant_model_dir)!r}, image_uri={IMAGE!r},
+                                 env={SKLEARN_ENV!r})
         def test_marked(sm_invoke):
-            assert list(sm_invoke(pd.DataFrame([[5.1, 3.5, 1.4, 0.2]]))) == [1]
+            # Two rows: the scikit-learn container decodes one CSV row to a 1-D array.
+            rows = pd.DataFrame([[5.1, 3.5, 1.4, 0.2], [6.2, 2.9, 4.3, 1.3]])
+            assert list(sm_invoke(rows)) == [1, 1]
         """
     )
     result = pytester.runpytest()

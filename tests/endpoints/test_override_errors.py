@@ -63,11 +63,22 @@ BAD_VALUES = [
         {"role": "not a role"},
         f"role='not a role' {F}: is neither an IAM role ARN nor a valid role name",
     ),
-    (
-        {"env": {"1X": "a"}},
-        f"env=['1X=a'] {F}: '1X=a' is not KEY=VALUE with a valid variable name",
+    (  # keys are shown, values never (they are often secrets)
+        {"env": {"OK": "hunter2", "1X": "sk-live-1"}},
+        f"env=['OK=***', '1X=***'] {F}: entry 2: '1X' is not a valid variable name "
+        "(letters, digits and _, not starting with a digit)",
     ),
-    ({"env": "A=1"}, f"env='A=1' {F}: must be a mapping of variable names to values"),
+    (
+        {"env": "A=hunter2"},
+        f"env=<str, not shown> {F}: must be a mapping of variable names to values",
+    ),
+    ({"instance_count": True}, f"instance_count=True {F}: must be a positive integer"),
+    ({"instance_count": 2.5}, f"instance_count=2.5 {F}: must be a positive integer"),
+    ({"deploy_timeout": 2.5}, f"deploy_timeout=2.5 {F}: must be a positive integer"),
+    (
+        {"instance_type": "ml."},
+        f"instance_type='ml.' {F}: must be a SageMaker instance type such as ml.m5.large",
+    ),
     ({"model_data_download_timeout": 30}, f"model_data_download_timeout=30 {F}: {SECONDS}"),
     (
         {"container_startup_health_check_timeout": 4000},
@@ -160,8 +171,36 @@ def literal(text: str) -> str:
             "configured: give --sm-baseline-endpoint NAME (or the sm_baseline_endpoint ini "
             "key), the existing endpoint to compare against",
         ),
+        (
+            "@pytest.mark.sm_endpoint(instance_count=True)\ndef test_a(sm_endpoint): pass",
+            "test_bad.py::test_a[instance_count=True]: instance_count=True "
+            "(@pytest.mark.sm_endpoint): must be a positive integer",
+        ),
+        (
+            "@pytest.mark.sm_endpoint(instance_count=2.5)\ndef test_a(sm_endpoint): pass",
+            "test_bad.py::test_a[instance_count=2.5]: instance_count=2.5 "
+            "(@pytest.mark.sm_endpoint): must be a positive integer",
+        ),
+        (  # the test id shows the environment's keys; no output shows its values
+            "@pytest.mark.sm_endpoint(env={'DB_PASSWORD': 'hunter2', 'BAD-KEY': 'sk-live-9'})\n"
+            "def test_a(sm_endpoint): pass",
+            "test_bad.py::test_a[env=DB_PASSWORD,BAD-KEY]: "
+            "env=['DB_PASSWORD=***', 'BAD-KEY=***'] (@pytest.mark.sm_endpoint): entry 2: "
+            "'BAD-KEY' is not a valid variable name (letters, digits and _, not starting with "
+            "a digit)",
+        ),
     ],
-    ids=["unknown", "bad-value", "positional", "bad-parameter", "not-a-dict", "no-baseline"],
+    ids=[
+        "unknown",
+        "bad-value",
+        "positional",
+        "bad-parameter",
+        "not-a-dict",
+        "no-baseline",
+        "bool-count",
+        "fractional-count",
+        "env-secret",
+    ],
 )
 def test_bad_markers_and_parameters_stop_the_run_at_start_up(
     pytester: pytest.Pytester, test_source: str, message: str
@@ -173,6 +212,8 @@ def test_bad_markers_and_parameters_stop_the_run_at_start_up(
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([literal(f"ERROR: {message}")])
     result.assert_outcomes()  # nothing ran, nothing was deployed
+    output = result.stdout.str() + result.stderr.str()
+    assert "hunter2" not in output and "sk-live-9" not in output
 
 
 def test_deselected_tests_are_not_checked(pytester: pytest.Pytester) -> None:

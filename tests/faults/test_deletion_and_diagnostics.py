@@ -10,10 +10,12 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from fake_clock import FakeClock
+from helpers.container_setup import MODEL_FN, SKLEARN_ENV_ARGS
+from helpers.fake_clock import FakeClock
 
 from pytest_smendpoint.aws.diagnostics import deploy_diagnostics, last_log_lines
-from pytest_smendpoint.aws.lifecycle import EndpointPlan, Lifecycle
+from pytest_smendpoint.aws.lifecycle import Lifecycle
+from pytest_smendpoint.aws.records import EndpointPlan
 from pytest_smendpoint.aws.resolve import ModelSpec
 from pytest_smendpoint.errors import DeployError, TeardownError
 
@@ -225,6 +227,7 @@ def test_deploy_timeout_error_has_the_diagnostics_on_the_moto_default(
     result = pytester.runpytest(
         f"--sm-model-data={sklearn_model_dir}",
         f"--sm-image-uri={IMAGE}",
+        *SKLEARN_ENV_ARGS,
         "--sm-deploy-timeout=1",
         "--sm-instance-type=ml.c5.xlarge",
     )
@@ -250,7 +253,8 @@ def test_model_error_names_the_containers_message_and_the_log_stream(
     shutil.copytree(sklearn_model_dir, model)
     (model / "code").mkdir(exist_ok=True)
     (model / "code" / "inference.py").write_text(
-        "def predict_fn(data, model):\n    raise ValueError('feature 3 is out of range')\n"
+        MODEL_FN
+        + "def predict_fn(data, model):\n    raise ValueError('feature 3 is out of range')\n"
     )
     pytester.makepyfile(
         """
@@ -259,16 +263,24 @@ def test_model_error_names_the_containers_message_and_the_log_stream(
             sm_invoke(pd.DataFrame({"a": [1.0], "b": [2.0], "c": [3.0], "d": [4.0]}))
         """
     )
-    result = pytester.runpytest(f"--sm-model-data={model}", f"--sm-image-uri={IMAGE}")
+    result = pytester.runpytest(
+        f"--sm-model-data={model}", f"--sm-image-uri={IMAGE}", *SKLEARN_ENV_ARGS
+    )
     result.assert_outcomes(failed=1)
+    # The scikit-learn container answers Flask's 500 page; the exception is in its log, which
+    # the failing test shows (logger pytest_smendpoint.serving).
     result.stdout.fnmatch_lines(
         [
             "*EndpointInvocationError: InvokeEndpoint failed for endpoint 'pytest-sm-*', row 0: "
-            "ModelError (the container answered 500): ValueError: feature 3 is out of range "
-            "(log stream arn:aws:logs:us-east-1:123456789012:log-group:"
-            "/aws/sagemaker/Endpoints/pytest-sm-*)"
+            'ModelError (the container answered 500): <!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 3.2 '
+            'Final//EN">',
+            "*<h1>Internal Server Error</h1>",
+            "*error in the application.</p>",
+            "*(log stream arn:aws:logs:us-east-1:123456789012:log-group:"
+            "/aws/sagemaker/Endpoints/pytest-sm-*)",
         ]
     )
+    result.stdout.fnmatch_lines(["*ValueError: feature 3 is out of range*"])
 
 
 def test_a_delete_that_keeps_failing_makes_the_exit_status_non_zero(

@@ -4,14 +4,10 @@ happens, nothing the session created is left and nothing else in the account is 
 from __future__ import annotations
 
 import signal
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-from faultkit import (  # noqa: E402
+from helpers.faultkit import (
     EXPECTED_EXIT,
     FAULTS,
     IMAGE,

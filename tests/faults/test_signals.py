@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.container_setup import SKLEARN_ENV_ARGS
 
+pytestmark = pytest.mark.slow  # real signals to pytest subprocesses
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 
 INNER_CONFTEST = r'''
@@ -106,6 +108,7 @@ def run(pytester: pytest.Pytester, sklearn_model_dir: Path) -> Any:
                 "-s",
                 f"--sm-model-data={sklearn_model_dir}",
                 f"--sm-image-uri={IMAGE}",
+                *SKLEARN_ENV_ARGS,
             ],
             cwd=pytester.path,
             env=env,

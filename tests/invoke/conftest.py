@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from invoke_fakes import FakeRuntime, LocalRuntimeServer
+from helpers.invoke_fakes import FakeRuntime, LocalRuntimeServer
 
 
 @pytest.fixture

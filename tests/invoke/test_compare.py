@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pandas as pd
 import pytest
-from invoke_fakes import FakeRuntime, Rows
+from helpers.invoke_fakes import FakeRuntime, Rows
 
 from pytest_smendpoint.invoke.compare import Comparer, ComparisonError, compare
 from pytest_smendpoint.invoke.errors import FrameError

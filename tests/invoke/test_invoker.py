@@ -16,7 +16,7 @@ import pytest
 from botocore.config import Config
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
-from invoke_fakes import csv_answer, error_answer, parse_csv_body, row_sums
+from helpers.invoke_fakes import csv_answer, error_answer, parse_csv_body, row_sums
 
 from pytest_smendpoint.invoke import invoker as invoker_module
 from pytest_smendpoint.invoke.csv_payloads import CsvEncoder

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from invoke_fakes import row_sums
+from helpers.invoke_fakes import row_sums
 
 from pytest_smendpoint.invoke.invoker import Invoker, PredictionCountError, ResponseFormatError
 

@@ -4,60 +4,9 @@ what users run in CI against real SageMaker, with nothing but loopback traffic."
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
-
-MotoServer = Any  # tests/conftest.py's MotoServer fixture value
-
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
-ROLE = "arn:aws:iam::123456789012:role/ci-sagemaker"
-BUCKET = "sagemaker-us-east-1-123456789012"  # the SDK's default bucket of moto's account
-
-
-def aws_args(*extra: str) -> list[str]:
-    return ["--sm-backend=aws", f"--sm-image-uri={IMAGE}", f"--sm-role={ROLE}", *extra]
-
-
-def create_endpoint(server: MotoServer, name: str) -> None:
-    sm = server.client("sagemaker")
-    sm.create_model(
-        ModelName=f"{name}-model",
-        ExecutionRoleArn=ROLE,
-        PrimaryContainer={"Image": IMAGE, "ModelDataUrl": "s3://b/m.tar.gz"},
-    )
-    sm.create_endpoint_config(
-        EndpointConfigName=f"{name}-config",
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": f"{name}-model",
-                "InitialInstanceCount": 1,
-                "InstanceType": "ml.m5.large",
-            }
-        ],
-    )
-    sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config")
-
-
-def snapshot(server: MotoServer) -> dict[str, Any]:
-    """Everything observable about the account's SageMaker resources, for before/after."""
-    sm = server.client("sagemaker")
-    state: dict[str, Any] = {}
-    for endpoint in sm.list_endpoints()["Endpoints"]:
-        state[endpoint["EndpointName"]] = sm.describe_endpoint(
-            EndpointName=endpoint["EndpointName"]
-        )
-    for config in sm.list_endpoint_configs()["EndpointConfigs"]:
-        name = config["EndpointConfigName"]
-        state[name] = sm.describe_endpoint_config(EndpointConfigName=name)
-    for model in sm.list_models()["Models"]:
-        state[model["ModelName"]] = sm.describe_model(ModelName=model["ModelName"])
-        state[model["ModelName"] + "#tags"] = sm.list_tags(ResourceArn=model["ModelArn"])["Tags"]
-    for value in state.values():
-        if isinstance(value, dict):
-            value.pop("ResponseMetadata", None)
-    return state
+from helpers.aws_path import BUCKET, ROLE, MotoServer, aws_args, create_endpoint, snapshot
 
 
 def test_local_folder_is_packed_uploaded_deployed_and_torn_down(
@@ -178,7 +127,7 @@ def test_training_job_artifacts_and_image_are_deployed(
         AlgorithmSpecification={"TrainingImage": "train-image:1", "TrainingInputMode": "File"},
         RoleArn=ROLE,
         HyperParameters={"sagemaker_program": '"train.py"'},
-        # moto leaves KmsKeyId out unless given; SDK v2's attach needs it (NOTES.md).
+        # moto leaves KmsKeyId out of OutputDataConfig unless given; SDK v2's attach reads it.
         OutputDataConfig={"S3OutputPath": "s3://out/jobs", "KmsKeyId": ""},
         ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
         StoppingCondition={"MaxRuntimeInSeconds": 600},

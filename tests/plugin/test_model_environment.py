@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import build_sklearn_model
-from container_setup import MODEL_FN, SKLEARN_ENV_ARGS, SKLEARN_IMAGE
+from helpers.container_setup import MODEL_FN, SKLEARN_ENV_ARGS, SKLEARN_IMAGE
+from helpers.models import build_sklearn_model
 
 # predict_fn answers, per row, what the model's process sees in its environment.
 ENVIRONMENT_SCRIPT = (

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from container_setup import SKLEARN_ENV, SKLEARN_ENV_ARGS
+from helpers.container_setup import SKLEARN_ENV, SKLEARN_ENV_ARGS
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 

@@ -3,9 +3,11 @@ and the session summary counts what was sent."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
+from helpers.container_setup import ROW_KEEPING_SCRIPT, SKLEARN_ENV_ARGS
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 
@@ -38,10 +40,14 @@ def test_rows_sends_one_request_per_row(sm_invoke, holdout_df):
 def test_sm_invoke_uses_the_settings_and_reports_its_counters(
     pytester: pytest.Pytester, sklearn_model_dir: Path
 ) -> None:
-    pytester.makepyfile(TEST_FILE.format(model=str(sklearn_model_dir / "model.joblib")))
+    model_dir = pytester.path / "model"
+    shutil.copytree(sklearn_model_dir, model_dir)
+    (model_dir / "code" / "inference.py").write_text(ROW_KEEPING_SCRIPT)
+    pytester.makepyfile(TEST_FILE.format(model=str(model_dir / "model.joblib")))
     result = pytester.runpytest(
-        f"--sm-model-data={sklearn_model_dir}",
+        f"--sm-model-data={model_dir}",
         f"--sm-image-uri={IMAGE}",
+        *SKLEARN_ENV_ARGS,
         "--sm-label-column=target",
         "--sm-max-rows-per-request=50",
         "--sm-features=4",
@@ -69,7 +75,11 @@ def test_explicit_label_that_is_absent_is_named(
         """
     )
     result = pytester.runpytest(
-        "-s", f"--sm-model-data={sklearn_model_dir}", f"--sm-image-uri={IMAGE}", "--sm-label-column=y"
+        "-s",
+        f"--sm-model-data={sklearn_model_dir}",
+        f"--sm-image-uri={IMAGE}",
+        *SKLEARN_ENV_ARGS,
+        "--sm-label-column=y",
     )
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from container_setup import SKLEARN_ENV_ARGS
-from markdown_tables import parse_markdown_tables, title
+from helpers.container_setup import SKLEARN_ENV_ARGS
+from helpers.markdown_tables import parse_markdown_tables, title
 
 from pytest_smendpoint.aws.records import TeardownStatus
 from pytest_smendpoint.reporting.comparisons import ComparisonSummary, WorstRow

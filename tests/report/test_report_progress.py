@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from fake_clock import FakeClock
+from helpers.fake_clock import FakeClock
 
 from pytest_smendpoint.aws.waiting import Backoff, wait_in_service
 from pytest_smendpoint.errors import DeployError

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from container_setup import ROW_KEEPING_SCRIPT, SKLEARN_ENV_ARGS
+from helpers.container_setup import ROW_KEEPING_SCRIPT, SKLEARN_ENV_ARGS
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 

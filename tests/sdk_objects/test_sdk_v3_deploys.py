@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sdk3_support import ENTRY_SCRIPT, IMAGE, ROLE, iris_archive, source_folder
+from helpers.sdk3_support import ENTRY_SCRIPT, IMAGE, ROLE, iris_archive, source_folder
 
 pytestmark = [pytest.mark.usefixtures("sdk3"), pytest.mark.slow]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sdk3_support import IMAGE, ROLE
+from helpers.sdk3_support import IMAGE, ROLE
 
 from pytest_smendpoint.aws.resolve import AwsContext, ModelSpec, from_user_object
 from pytest_smendpoint.errors import AwsCallError, ModelResolutionError

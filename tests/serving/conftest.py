@@ -11,8 +11,8 @@ import boto3
 import moto
 import numpy as np
 import pytest
-from container_setup import SKLEARN_ENV, SKLEARN_IMAGE
-from localsupport import (
+from helpers.container_setup import SKLEARN_ENV, SKLEARN_IMAGE
+from helpers.localsupport import (
     ACCOUNT,
     BUCKET,
     CLASSES,

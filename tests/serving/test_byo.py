@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
-from localsupport import BYO_IMAGE, FEATURES, REGION, csv_predictions, csv_rows
+from helpers.localsupport import BYO_IMAGE, FEATURES, REGION, csv_predictions, csv_rows
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "byo" / "serve.py"
 PYTHON = shlex.quote(sys.executable)

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import pytest
 from botocore.exceptions import ClientError
-from container_setup import SKLEARN_IMAGE
-from localsupport import (
+from helpers.container_setup import SKLEARN_IMAGE
+from helpers.localsupport import (
     FEATURES,
     REGION,
     TOOLKIT_IMAGE,
@@ -266,8 +266,8 @@ ORPHAN_SCRIPT = """
 import os, signal, sys
 sys.path[:0] = [{tests!r}, {tests_root!r}]
 import boto3, moto
-from container_setup import SKLEARN_ENV, SKLEARN_IMAGE
-from localsupport import FEATURES, CLASSES, pack, with_model
+from helpers.container_setup import SKLEARN_ENV, SKLEARN_IMAGE
+from helpers.localsupport import FEATURES, CLASSES, pack, with_model
 from sklearn.linear_model import LogisticRegression
 from pytest_smendpoint.serving import MOTO_CONFIG, LocalServing
 

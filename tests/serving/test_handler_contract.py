@@ -14,7 +14,7 @@ import boto3
 import numpy as np
 import pytest
 from botocore.exceptions import ClientError
-from localsupport import (
+from helpers.localsupport import (
     BUCKET,
     FEATURES,
     FLASK_500,

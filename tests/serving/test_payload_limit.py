@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from localsupport import FEATURES, REGION, with_model
+from helpers.localsupport import FEATURES, REGION, with_model
 
 from pytest_smendpoint.invoke import csv_payloads
 from pytest_smendpoint.settings.limits import PAYLOAD_CEILING_BYTES

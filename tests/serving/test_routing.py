@@ -12,7 +12,7 @@ import boto3
 import botocore.session
 import pytest
 from botocore.exceptions import ClientError
-from localsupport import (
+from helpers.localsupport import (
     ACCOUNT,
     FEATURES,
     FLASK_500,
@@ -330,7 +330,7 @@ def test_sdk_v3_endpoint_invoke_gets_real_predictions(serving, deploy, classifie
 
     endpoint = deploy(with_model(classifier))
     serving.endpoint_created(endpoint.name)
-    # Endpoint.get() trips on moto's empty DataCaptureConfig (shared/NOTES.md): build the handle.
+    # Endpoint.get() trips on moto's empty DataCaptureConfig (SDK v3's pydantic): build it.
     handle = Endpoint(endpoint_name=endpoint.name)
     response = handle.invoke(
         body=csv_rows(FEATURES),

@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from localsupport import ACCOUNT, BUCKET, REGION, ROLE, pack
+from helpers.localsupport import ACCOUNT, BUCKET, REGION, ROLE, pack
 
 from pytest_smendpoint.serving.variants import ROUTING_SEED, VariantPicker
 

@@ -3,7 +3,9 @@ where it was set, before anything is collected and before any AWS call."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +16,9 @@ NAMING_RULE = (
     "(letters, digits and hyphens, at most 63)"
 )
 NOT_POSITIVE = "must be a positive integer"
-PAYLOAD_RANGE = "must be above 0 and at most 6 (SageMaker's real-time payload limit)"
+PAYLOAD_RANGE = "must be at least 0.001 (1 KB) and at most 6 (SageMaker's real-time payload limit)"
+ENV_NAME_RULE = "is not a valid variable name (letters, digits and _, not starting with a digit)"
+INSTANCE_TYPE = "must be a SageMaker instance type such as ml.m5.large"
 IMAGE = "--sm-image-uri=123456789012.dkr.ecr.us-east-1.amazonaws.com/inference:1"
 NEEDS_ENDPOINT = "def test_needs_endpoint(sm_endpoint):\n    pass\n"
 
@@ -105,6 +109,16 @@ CLI_CASES = (
             "must be a SageMaker instance type such as ml.m5.large",
             id="instance-type-without-ml",
         ),
+    ]
+    + [
+        pytest.param(
+            (f"--sm-instance-type={value}",),
+            f"--sm-instance-type={value} (command line): {INSTANCE_TYPE}",
+            id=f"instance-type-{value}",
+        )
+        for value in ("ml.", "ml.m5", "ml.m5.", "ml..large", "ml.m5.large.x", "ml.M5.large")
+    ]
+    + [
         pytest.param(
             ("--sm-model-data=s3://Bad_Bucket/model.tar.gz", IMAGE),
             "--sm-model-data=s3://Bad_Bucket/model.tar.gz (command line): "
@@ -148,27 +162,52 @@ CLI_CASES = (
             "--sm-training-job=job_1 (command line): is not a valid training job name",
             id="training-job-name",
         ),
+        # Values are never shown (they are often secrets): keys are, values are ***.
         pytest.param(
             ("--sm-env=NOEQUALS",),
-            "--sm-env=NOEQUALS (command line): "
-            "'NOEQUALS' is not KEY=VALUE with a valid variable name",
+            "--sm-env=*** (command line): entry 1 is not KEY=VALUE (it has no '='; not shown)",
             id="env-without-equals",
         ),
         pytest.param(
             ("--sm-env=1A=x",),
-            "--sm-env=1A=x (command line): '1A=x' is not KEY=VALUE with a valid variable name",
+            f"--sm-env=1A=*** (command line): entry 1: '1A' {ENV_NAME_RULE}",
             id="env-key-starts-with-digit",
         ),
         pytest.param(
             ("--sm-env==x",),
-            "--sm-env==x (command line): '=x' is not KEY=VALUE with a valid variable name",
+            f"--sm-env==*** (command line): entry 1: '' {ENV_NAME_RULE}",
             id="env-empty-key",
         ),
         pytest.param(
             ("--sm-env=MY-VAR=x",),
-            "--sm-env=MY-VAR=x (command line): "
-            "'MY-VAR=x' is not KEY=VALUE with a valid variable name",
+            f"--sm-env=MY-VAR=*** (command line): entry 1: 'MY-VAR' {ENV_NAME_RULE}",
             id="env-key-with-hyphen",
+        ),
+        pytest.param(
+            ("--sm-env=DB_PASSWORD=hunter2", "--sm-env=sk-live-abc123"),
+            "--sm-env=DB_PASSWORD=***, *** (command line): "
+            "entry 2 is not KEY=VALUE (it has no '='; not shown)",
+            id="env-value-pasted-alone",
+        ),
+        pytest.param(
+            ("--sm-max-payload-mb=1e-9",),
+            f"--sm-max-payload-mb=1e-9 (command line): {PAYLOAD_RANGE}",
+            id="payload-below-1kb",
+        ),
+        pytest.param(
+            ("--sm-max-payload-mb=inf",),
+            f"--sm-max-payload-mb=inf (command line): {PAYLOAD_RANGE}",
+            id="payload-inf",
+        ),
+        pytest.param(
+            ("--sm-features=-3",),
+            "--sm-features=-3 (command line): a feature count must be a positive integer",
+            id="features-count-negative",
+        ),
+        pytest.param(
+            ("--sm-features=2.5",),
+            "--sm-features=2.5 (command line): a feature count must be a positive integer",
+            id="features-count-fraction",
         ),
         pytest.param(
             ("--sm-max-payload-mb=0",),
@@ -354,12 +393,29 @@ def test_bad_ini_env_entry_names_key_file_and_entry(
 ) -> None:
     pytester.makeini("[pytest]\nsm_env =\n    GOOD=1\n    BAD\n")
     pytester.makepyfile(NEEDS_ENDPOINT)
-    # How the ini's list is shown is left open; the key, file and bad entry are not.
     assert_usage_error(
         pytester.runpytest(),
-        "sm_env = *BAD* in tox.ini: 'BAD' is not KEY=VALUE with a valid variable name",
-        pattern=True,
+        "sm_env = GOOD=***, *** in tox.ini: entry 2 is not KEY=VALUE (it has no '='; not shown)",
     )
+
+
+def test_bad_ini_env_shows_keys_and_never_values(
+    pytester: pytest.Pytester, assert_usage_error: UsageErrorCheck
+) -> None:
+    pytester.makeini(
+        "[pytest]\nsm_env =\n    OPENAI_API_KEY=sk-live-4f9a8b7c6d5e\n    DB_PASSWORD=hunter2\n"
+        "    BAD-NAME=x\n"
+    )
+    pytester.makepyfile(NEEDS_ENDPOINT)
+    result = pytester.runpytest()
+    assert_usage_error(
+        result,
+        "sm_env = OPENAI_API_KEY=***, DB_PASSWORD=***, BAD-NAME=*** in tox.ini: "
+        f"entry 3: 'BAD-NAME' {ENV_NAME_RULE}",
+    )
+    output = result.stdout.str() + result.stderr.str()
+    for value in ("sk-live-4f9a8b7c6d5e", "hunter2"):
+        assert value not in output
 
 
 def test_bad_ini_keep_endpoint_names_key_and_file(pytester: pytest.Pytester) -> None:
@@ -450,3 +506,31 @@ def test_report_into_a_missing_folder_names_the_folder(
         pytester.runpytest("--sm-report=no/such/report.json"),
         f"--sm-report=no/such/report.json (command line): the folder {missing} does not exist",
     )
+
+
+def test_report_naming_a_folder_is_a_usage_error_at_start_up(
+    pytester: pytest.Pytester, assert_usage_error: UsageErrorCheck
+) -> None:
+    (pytester.path / "out").mkdir()
+    for extra in ((), ("--co",)):
+        assert_usage_error(
+            pytester.runpytest("--sm-report=out", *extra),
+            "--sm-report=out (command line): is a folder, not a file",
+        )
+
+
+def test_report_in_an_unwritable_place_is_a_usage_error_at_start_up(
+    pytester: pytest.Pytester, assert_usage_error: UsageErrorCheck
+) -> None:
+    if os.geteuid() == 0:  # root writes anywhere permission bits allow: use sysfs, read-only
+        folder = Path("/sys")
+    else:
+        folder = pytester.path / "locked"
+        folder.mkdir(mode=0o500)
+    for extra in ((), ("--co",)):
+        assert_usage_error(
+            pytester.runpytest(f"--sm-report={folder}/report.json", *extra),
+            f"--sm-report={folder}/report.json (command line): "
+            "cannot be written: Permission denied",
+        )
+    assert not (folder / "report.json").exists()

@@ -249,6 +249,22 @@ CASES = (
         "ini.json",
     ),
     Case(
+        "summary_md",
+        "sm_settings.summary_md_path.rsplit('/', 1)[-1]",
+        ("--sm-summary-md=cli.md",),
+        "cli.md",
+        "sm_summary_md = ini.md",
+        "ini.md",
+    ),
+    Case(
+        "report_html",
+        "sm_settings.report_html_path.rsplit('/', 1)[-1]",
+        ("--sm-report-html=cli.html",),
+        "cli.html",
+        "sm_report_html = ini.html",
+        "ini.html",
+    ),
+    Case(
         "gate",
         "[str(g) for g in sm_settings.gates]",
         ("--sm-gate=auc>=0.92", "--sm-gate", "p99_ms <= 200"),

@@ -10,6 +10,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 import pytest
+from helpers.container_setup import SKLEARN_ENV_ARGS, SKLEARN_IMAGE
 
 from pytest_smendpoint.aws.resolve import ModelSpec
 from pytest_smendpoint.endpoints.factory import EndpointFactory
@@ -74,7 +75,8 @@ def test_factory_instance_type(sm_endpoint_factory):
 def test_factory_model_object(sm_endpoint_factory, sm_model):
     # A new Python object in every worker: only its resolved ModelSpec can key it.
     spec = ModelSpec(image_uri=sm_model.image_uri, role_arn=sm_model.role_arn,
-                     model_data_url=sm_model.model_data_url, environment={"FLAVOUR": "object"})
+                     model_data_url=sm_model.model_data_url,
+                     environment={**sm_model.environment, "FLAVOUR": "object"})
     endpoint = sm_endpoint_factory(model=spec)
     note("object", endpoint.name)
     assert predict(endpoint.name) == EXPECTED
@@ -97,7 +99,8 @@ def test_factory_and_marker_endpoints_are_deployed_once_per_run_and_reported_onc
     pytester.makepyfile(test_shared=SHARED_TESTS)
     result = pytester.runpytest_subprocess(
         "-n", "2", "--dist", "each", "-p", "no:cacheprovider",
-        f"--sm-model-data={sklearn_model_dir}", "--sm-image-uri=local/sklearn",
+        f"--sm-model-data={sklearn_model_dir}",
+        f"--sm-image-uri={SKLEARN_IMAGE}", *SKLEARN_ENV_ARGS,
     )  # fmt: skip
     result.assert_outcomes(passed=8)  # 4 tests on each of the 2 workers
 

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers.container_setup import SKLEARN_ENV, SKLEARN_ENV_ARGS, SKLEARN_IMAGE
 
 # Counts SageMaker calls in every process of the run (controller and workers): moto-style, a
 # handler in botocore's BUILTIN_HANDLERS reaches every client made after this conftest loads.
@@ -91,7 +92,8 @@ def test_four_workers_share_one_endpoint_created_and_deleted_once(
     pytester.makepyfile(test_shared=PREDICTION_TESTS.format(count=8))
     result = pytester.runpytest_subprocess(
         "-n", "4", "-p", "no:cacheprovider",
-        f"--sm-model-data={sklearn_model_dir}", "--sm-image-uri=local/sklearn",
+        f"--sm-model-data={sklearn_model_dir}",
+        f"--sm-image-uri={SKLEARN_IMAGE}", *SKLEARN_ENV_ARGS,
     )  # fmt: skip
     result.assert_outcomes(passed=8)
     names = project("names.txt")
@@ -110,7 +112,8 @@ def test_worker_killed_mid_deploy_leaves_nothing_and_another_takes_over(
     result = pytester.runpytest_subprocess(
         "-n", "2", "-p", "no:cacheprovider", "--sm-backend=aws",
         "--sm-role=arn:aws:iam::123456789012:role/ci",
-        f"--sm-model-data={sklearn_model_dir}", "--sm-image-uri=local/sklearn",
+        f"--sm-model-data={sklearn_model_dir}",
+        f"--sm-image-uri={SKLEARN_IMAGE}", *SKLEARN_ENV_ARGS,
     )  # fmt: skip
     result.assert_outcomes(passed=3, failed=1)  # the test that was running when gw0 died
     result.stdout.fnmatch_lines(["*worker*crashed*"])
@@ -119,6 +122,10 @@ def test_worker_killed_mid_deploy_leaves_nothing_and_another_takes_over(
     # under the same names; the controller deleted that one once every worker was done.
     assert project("calls.txt").count("CreateEndpoint") == 2
     assert moto_server.inventory().empty, moto_server.inventory()
+    # The model folder was packed and uploaded once for the run; the controller deleted it,
+    # though the worker that uploaded it died before its session end.
+    bucket = moto_server.client("s3").list_objects_v2(Bucket="sagemaker-us-east-1-123456789012")
+    assert bucket["KeyCount"] == 0, bucket.get("Contents")
 
 
 def test_shared_server_serves_invocations_without_motos_parser(
@@ -147,11 +154,16 @@ def test_shared_server_serves_invocations_without_motos_parser(
         archive = io.BytesIO()
         with tarfile.open(fileobj=archive, mode="w:gz") as tar:
             tar.add(sklearn_model_dir / "model.joblib", arcname="model.joblib")
+            tar.add(sklearn_model_dir / "code", arcname="code")
         s3.create_bucket(Bucket="models")
         s3.put_object(Bucket="models", Key="m.tar.gz", Body=archive.getvalue())
         sagemaker.create_model(
             ModelName="m",
-            PrimaryContainer={"Image": "local/sklearn", "ModelDataUrl": "s3://models/m.tar.gz"},
+            PrimaryContainer={
+                "Image": SKLEARN_IMAGE,
+                "ModelDataUrl": "s3://models/m.tar.gz",
+                "Environment": SKLEARN_ENV,
+            },
             ExecutionRoleArn="arn:aws:iam::123456789012:role/ci",
         )
         sagemaker.create_endpoint_config(

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from localsupport import CLASSES, FEATURES
+from helpers.localsupport import CLASSES, FEATURES
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from pytest_smendpoint.serving.profiles import containers_codecs, scikit_learn

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from localsupport import FEATURES
+from helpers.localsupport import FEATURES
 
 from pytest_smendpoint.serving.profiles import inference_toolkit, toolkit_codecs
 from pytest_smendpoint.serving.profiles.base import Request

@@ -21,7 +21,7 @@ import pytest
 
 xgb = pytest.importorskip("xgboost")
 
-import xgboost_container_reference as reference  # noqa: E402
+from helpers import xgboost_container_reference as reference  # noqa: E402
 
 from pytest_smendpoint.serving.profiles import xgboost_algorithm, xgboost_codecs  # noqa: E402
 

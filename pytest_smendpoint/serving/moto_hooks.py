@@ -2,7 +2,7 @@
 deletes it, however the call arrived: the plugin's lifecycle, a user's plain boto3 client, the
 SageMaker SDKs, in-process under mock_aws or through the moto server pytest-xdist shares.
 
-moto has no Creating phase: its CreateEndpoint makes the endpoint InService at once (NOTES.md).
+moto has no Creating phase: its CreateEndpoint makes the endpoint InService at once.
 Wrapping the backend's create_endpoint is the one place every caller passes, so a model that
 cannot load turns the endpoint Failed before CreateEndpoint returns, as SageMaker would (later).
 """

@@ -11,7 +11,8 @@ from typing import Any
 
 import joblib
 import numpy as np
-from container_setup import MODEL_FN
+
+from helpers.container_setup import MODEL_FN
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
