@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pytest_smendpoint.serving.errors import InvocationError, ModelLoadError
 from pytest_smendpoint.serving.invocation import InvokeRequest, InvokeResult
+from pytest_smendpoint.serving.model_process import AWS_ISOLATION, inherited_environment
 
 logger = logging.getLogger("pytest_smendpoint.serving")
 
@@ -75,8 +76,13 @@ class ByoServer:
     def start(self) -> None:
         self.port = free_port()
         argv = command_line(self.command, self.port, self.model_dir)
+        # Run under the tether: the server stops when this process is gone, even after SIGKILL.
+        tethered = [sys.executable, "-m", "pytest_smendpoint.serving.tethered", str(os.getpid())]
+        # The container's environment only, as for every model: nothing of the test process's
+        # own variables (credentials, say) beyond the basics a program needs.
         env = {
-            **os.environ,
+            **inherited_environment(),
+            **AWS_ISOLATION,
             **self.environment,
             "SAGEMAKER_BIND_TO_PORT": str(self.port),
             "SM_MODEL_DIR": str(self.model_dir),
@@ -84,7 +90,7 @@ class ByoServer:
         with self.log_path.open("wb") as log:
             try:
                 self.process = subprocess.Popen(
-                    argv,
+                    [*tethered, "--", *argv],
                     env=env,
                     cwd=self.cwd,
                     stdin=subprocess.DEVNULL,
