@@ -541,3 +541,31 @@ def test_the_runtime_client_waits_longer_than_the_invocation_limit() -> None:
     )
     client = make_runtime_client(session, InvokeSettings())
     assert client.meta.config.read_timeout == 70
+
+
+def test_a_model_fn_that_never_returns_is_bounded_by_the_startup_timeout(
+    make_serving, deploy, sagemaker
+):
+    make_serving(startup_timeout=1)  # --sm-container-startup-health-check-timeout, made short
+    script = (
+        "import time\n\ndef model_fn(model_dir):\n"
+        "    time.sleep(600)  # sleep-ok: a model that never loads\n"
+    )
+    started = time.monotonic()
+    endpoint = deploy({"code/inference.py": script})
+    assert time.monotonic() - started < 15
+    status, reason = described(sagemaker, endpoint.name)
+    assert status == "Failed"
+    assert "the model did not load within 1 s (the container's start-up health check timeout)" in (
+        reason
+    )
+    assert model_workers() == []
+
+
+def test_sys_exit_in_the_entry_script_fails_the_endpoint_with_its_code(serving, deploy, sagemaker):
+    script = "import sys\n\nsys.exit(3)\n\ndef model_fn(model_dir):\n    return None\n"
+    endpoint = deploy({"code/inference.py": script})
+    status, reason = described(sagemaker, endpoint.name)
+    assert status == "Failed"
+    assert "The entry script inference.py called sys.exit(3) while it was imported" in reason
+    assert "SystemExit: 3" not in reason  # not a bare SystemExit

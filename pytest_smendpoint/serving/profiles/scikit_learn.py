@@ -148,6 +148,12 @@ def import_entry_script(code_dir: str | None, settings: Mapping[str, Any]) -> Mo
         ) from None
     except Exception as error:
         raise StartupFailure(f"{ping_failed} {_import_failure(error)}") from None
+    except SystemExit as error:  # not a crash to show as a bare `SystemExit: 3`
+        raise StartupFailure(
+            f"{ping_failed} The entry script {program} called sys.exit({error.code!r}) while it "
+            "was imported, so the container's workers exit and /ping never answers. To fix: "
+            "do not exit at import time (raise an exception from model_fn instead)."
+        ) from None
 
 
 def _where_is_the_script(program: str, settings: Mapping[str, Any]) -> str:
