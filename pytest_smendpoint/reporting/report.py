@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -280,17 +278,9 @@ class SessionReport:
 
     def write(self, path: str, exit_status: int | None = None) -> None:
         """Write the JSON atomically: a CI step reading it never sees half a file."""
-        text = json.dumps(self.to_json(exit_status), indent=2, allow_nan=False) + "\n"
-        folder = os.path.dirname(path) or "."
-        handle, temporary = tempfile.mkstemp(prefix=".sm-report-", dir=folder)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(text)
-            os.replace(temporary, path)
-        except BaseException:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
-            raise
+        from pytest_smendpoint.reporting.documents import replace_text
+
+        replace_text(path, json.dumps(self.to_json(exit_status), indent=2, allow_nan=False) + "\n")
 
     def written(self, exit_status: int | None = None) -> SessionReport:
         """Write to `report_path`; a failure to write is kept for the summary, not raised
