@@ -30,8 +30,8 @@ class ClientError(Exception):
 
 
 # textwrap.dedent of the reference's literal, whose first line is not indented: the other
-# lines keep their indentation (and "to to" is theirs).
-_UNSUPPORTED = textwrap.dedent(
+# lines keep their indentation (and "to to" is theirs). sagemaker-inference has the same words.
+UNSUPPORTED_MESSAGE = textwrap.dedent(
     """Content type %s is not supported by this framework.
 
             Please implement input_fn to to deserialize the request data or an output_fn to
@@ -43,7 +43,7 @@ class UnsupportedFormatError(Exception):
     """sagemaker-containers' `_errors.UnsupportedFormatError`, with its message."""
 
     def __init__(self, content_type: object) -> None:
-        self.message = _UNSUPPORTED.replace("%s", str(content_type), 1)
+        self.message = UNSUPPORTED_MESSAGE.replace("%s", str(content_type), 1)
         super().__init__(self.message)
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import io
 import json
-import textwrap
 from typing import Any
 
 import numpy as np
+
+from pytest_smendpoint.serving.profiles.containers_codecs import UNSUPPORTED_MESSAGE
 
 JSON = "application/json"
 CSV = "text/csv"
@@ -19,21 +20,11 @@ UTF8_TYPES = (JSON, CSV)
 ENCODABLE = (NPY, CSV, JSON)
 
 
-# textwrap.dedent of the reference's literal, whose first line is not indented: the other
-# lines keep their indentation (and "to to" is theirs).
-_UNSUPPORTED = textwrap.dedent(
-    """Content type %s is not supported by this framework.
-
-            Please implement input_fn to to deserialize the request data or an output_fn to
-            serialize the response. For more information, see the SageMaker Python SDK README."""
-)
-
-
 class UnsupportedFormatError(Exception):
     """sagemaker_inference.errors.UnsupportedFormatError, with its message."""
 
     def __init__(self, content_type: object) -> None:
-        self._message = _UNSUPPORTED.replace("%s", str(content_type), 1)
+        self._message = UNSUPPORTED_MESSAGE.replace("%s", str(content_type), 1)
         super().__init__(self._message)
 
 
