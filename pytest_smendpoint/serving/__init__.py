@@ -15,7 +15,6 @@ _LAZY = {
     "InvocationError": "errors",
     "LocalServingError": "errors",
     "ModelLoadError": "errors",
-    "UnsupportedFormatError": "errors",
     "DEFAULT_STARTUP_TIMEOUT": "local_serving",
     "LocalServing": "local_serving",
     "MOTO_CONFIG": "routing",

@@ -62,15 +62,3 @@ class InvocationError(LocalServingError):
         self.status = status
         self.message = message
         super().__init__(f"({status}) {message}")
-
-
-class UnsupportedFormatError(InvocationError):
-    """A content type or accept the default handlers cannot read or write (the toolkit's text)."""
-
-    def __init__(self, media_type: str | None, status: int) -> None:
-        super().__init__(
-            status,
-            f"Content type {media_type} is not supported by this framework.\n\n"
-            "Please implement input_fn to to deserialize the request data or an output_fn to\n"
-            "serialize the response. For more information, see the SageMaker Python SDK README.",
-        )
