@@ -19,14 +19,16 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-# Every prefix the plugin's own (non-serving) code makes folders with. None can begin a
-# serving folder's name (`smendpoint-<endpoint name>-...`, serving/loader.py).
+# Every prefix the plugin makes temporary folders with; none begins another.
 XDIST_PREFIX = "pytest-smendpoint-xdist-"  # the xdist run's coordination folder
 PACK_PREFIX = "pytest-smendpoint-pack-"  # a model folder packed as model.tar.gz for upload
 SOURCE_PREFIX = "pytest-smendpoint-source-"  # a source folder packed as sourcedir.tar.gz
-PREFIXES = (XDIST_PREFIX, PACK_PREFIX, SOURCE_PREFIX)
-# <pid>-<random>: uuid hex, or tempfile's random names (lower-case letters, digits, "_").
-_OWNED = re.compile(r"(?P<pid>[0-9]+)-[0-9a-z_]+")
+# A served model's folder (serving/loader.py): /opt/ml/model, the code, the model's log.
+MODEL_PREFIX = "pytest-smendpoint-model-"
+PREFIXES = (XDIST_PREFIX, PACK_PREFIX, SOURCE_PREFIX, MODEL_PREFIX)
+# <pid>-<random>: uuid hex, or tempfile's random names (lower-case letters, digits, "_"); a
+# model's folder has its endpoint's name between them (<pid>-<endpoint>-<random>).
+_OWNED = re.compile(r"(?P<pid>[0-9]+)-([A-Za-z0-9-]+-)?[0-9a-z_]+")
 
 
 def owned_path(prefix: str) -> Path:

@@ -4,6 +4,7 @@ image's profile lay out the container and start the model's own processes."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from pytest_smendpoint.serving.byo import ByoServer
 from pytest_smendpoint.serving.errors import ModelLoadError
 from pytest_smendpoint.serving.invocation import InvokeRequest, InvokeResult, ServedModel
 from pytest_smendpoint.serving.source import ContainerSpec, download_s3_prefix, unpack_s3_tarball
+from pytest_smendpoint.tempdirs import MODEL_PREFIX
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,8 @@ class LoadedEndpoint:
 def load_endpoint(spec: ContainerSpec, s3: Any, options: LoadOptions) -> LoadedEndpoint:
     """Fetch and serve; on failure stop what started, remove the private directory and raise
     (ModelLoadError: why, which becomes the endpoint's FailureReason)."""
-    workdir = Path(tempfile.mkdtemp(prefix=f"smendpoint-{spec.endpoint_name}-"))
+    # Named for this process, so that the next run removes it if this one is killed.
+    workdir = Path(tempfile.mkdtemp(prefix=f"{MODEL_PREFIX}{os.getpid()}-{spec.endpoint_name}-"))
     try:
         model_dir = workdir / "model"
         model_dir.mkdir()

@@ -99,7 +99,9 @@ class LocalServing:
         load the models of every endpoint moto creates from now on."""
         from pytest_smendpoint.serving import moto_hooks
         from pytest_smendpoint.serving.routing import attach
+        from pytest_smendpoint.tempdirs import MODEL_PREFIX, remove_stale
 
+        remove_stale((MODEL_PREFIX,))  # model folders of killed runs (kill -9 skips cleanup)
         attach(self)
         moto_hooks.attach(self)
 

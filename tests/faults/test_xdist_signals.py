@@ -19,6 +19,7 @@ import pytest
 
 from pytest_smendpoint.endpoints.signals import SessionStopped, SignalGuard
 from pytest_smendpoint.tempdirs import (
+    MODEL_PREFIX,
     PACK_PREFIX,
     SOURCE_PREFIX,
     XDIST_PREFIX,
@@ -370,13 +371,14 @@ def test_only_folders_of_dead_owners_are_removed(
     pid = finished_pid()
     dead = tmp_path / f"{XDIST_PREFIX}{pid}-0123abcd"
     dead_pack = tmp_path / f"{PACK_PREFIX}{pid}-k2_x9abc"  # tempfile's random name
+    dead_model = tmp_path / f"{MODEL_PREFIX}{pid}-pytest-sm-1-ab12-k2_x9abc"  # a served model
     alive = tmp_path / f"{XDIST_PREFIX}{os.getppid()}-0123abcd"
     unnamed = tmp_path / f"{XDIST_PREFIX}0123abcd"  # no owner in its name: never removed
     serving = tmp_path / f"smendpoint-pack-{pid}-0123abcd"  # an endpoint named pack-<digits>
-    for folder in (dead, dead_pack, alive, unnamed, serving):
+    for folder in (dead, dead_pack, dead_model, alive, unnamed, serving):
         folder.mkdir()
         (folder / "x.intent.json").write_text("{}")
-    assert sorted(remove_stale()) == sorted([dead, dead_pack])
+    assert sorted(remove_stale()) == sorted([dead, dead_pack, dead_model])
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         p.name for p in (alive, unnamed, serving)
     )

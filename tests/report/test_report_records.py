@@ -127,7 +127,7 @@ def test_json_has_the_documented_schema(tmp_path: Path) -> None:
         "met": False,
         "detail": "p99_ms = 29.8 (endpoint a)",
     }
-    assert not list(tmp_path.glob(".sm-report-*"))  # no temporary file left behind
+    assert not list(tmp_path.glob(".sm-*"))  # no temporary file left behind
 
 
 def test_summary_shows_every_figure_and_how_to_finish_a_failed_teardown() -> None:

@@ -8,6 +8,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -77,7 +78,8 @@ def model_workers() -> list[int]:
 
 
 def leftover_folders(endpoint: str) -> list[Path]:
-    return list(Path(tempfile.gettempdir()).glob(f"smendpoint-{endpoint}-*"))
+    folders = Path(tempfile.gettempdir()).glob(f"pytest-smendpoint-model-{os.getpid()}-*")
+    return [folder for folder in folders if folder.name.rsplit("-", 1)[0].endswith(f"-{endpoint}")]
 
 
 # -- which profile ---------------------------------------------------------------------------
@@ -569,3 +571,22 @@ def test_sys_exit_in_the_entry_script_fails_the_endpoint_with_its_code(serving, 
     assert status == "Failed"
     assert "The entry script inference.py called sys.exit(3) while it was imported" in reason
     assert "SystemExit: 3" not in reason  # not a bare SystemExit
+
+
+def test_model_folders_of_a_killed_run_are_removed_when_serving_starts(make_serving):
+    import subprocess
+
+    from pytest_smendpoint.tempdirs import MODEL_PREFIX
+
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], check=True,
+                              capture_output=True, text=True)  # fmt: skip
+    dead = Path(tempfile.gettempdir()) / f"{MODEL_PREFIX}{finished.stdout.strip()}-e-k2_x9abc"
+    mine = Path(tempfile.mkdtemp(prefix=f"{MODEL_PREFIX}{os.getpid()}-e-"))
+    (dead / "model").mkdir(parents=True)
+    try:
+        make_serving()  # what a session's moto backend does at start
+        assert not dead.exists()  # its owner is gone: kill -9 skipped its cleanup
+        assert mine.exists()  # a live process's folder is never touched
+    finally:
+        shutil.rmtree(dead, ignore_errors=True)
+        shutil.rmtree(mine, ignore_errors=True)
