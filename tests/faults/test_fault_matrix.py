@@ -15,44 +15,13 @@ from helpers.faultkit import (
     INNER_TEST,
     ROLE,
     STAGES,
+    described,
+    preexisting,
 )
 
 pytestmark = pytest.mark.slow  # 40 pytester runs
 
 MotoServer = Any
-
-
-def preexisting(server: MotoServer) -> dict[str, Any]:
-    """An untagged endpoint, config and model that are not the plugin's: never to be touched."""
-    sm = server.client("sagemaker")
-    sm.create_model(
-        ModelName="production", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE}
-    )
-    sm.create_endpoint_config(
-        EndpointConfigName="production",
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": "production",
-                "InitialInstanceCount": 1,
-                "InstanceType": "ml.m5.large",
-            }
-        ],
-    )
-    sm.create_endpoint(EndpointName="production", EndpointConfigName="production")
-    return described(server)
-
-
-def described(server: MotoServer) -> dict[str, Any]:
-    sm = server.client("sagemaker")
-    state = {
-        "endpoint": sm.describe_endpoint(EndpointName="production"),
-        "config": sm.describe_endpoint_config(EndpointConfigName="production"),
-        "model": sm.describe_model(ModelName="production"),
-    }
-    for value in state.values():
-        value.pop("ResponseMetadata", None)
-    return state
 
 
 @pytest.fixture

@@ -194,3 +194,36 @@ EXPECTED_EXIT = {
     ("failed", "teardown"): 0,  # DeleteEndpoint refused once: the lifecycle tries again
     ("delete_once", "teardown"): 0,
 }
+
+
+def preexisting(server: Any) -> dict[str, Any]:
+    """An untagged endpoint, config and model that are not the plugin's: never to be touched."""
+    sm = server.client("sagemaker")
+    sm.create_model(
+        ModelName="production", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE}
+    )
+    sm.create_endpoint_config(
+        EndpointConfigName="production",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "production",
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+            }
+        ],
+    )
+    sm.create_endpoint(EndpointName="production", EndpointConfigName="production")
+    return described(server)
+
+
+def described(server: Any) -> dict[str, Any]:
+    sm = server.client("sagemaker")
+    state = {
+        "endpoint": sm.describe_endpoint(EndpointName="production"),
+        "config": sm.describe_endpoint_config(EndpointConfigName="production"),
+        "model": sm.describe_model(ModelName="production"),
+    }
+    for value in state.values():
+        value.pop("ResponseMetadata", None)
+    return state
