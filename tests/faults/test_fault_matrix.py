@@ -10,12 +10,11 @@ import pytest
 from helpers.faultkit import (
     EXPECTED_EXIT,
     FAULTS,
-    IMAGE,
     INNER_CONFTEST,
     INNER_TEST,
-    ROLE,
+    RUN_ARGS,
     STAGES,
-    described,
+    assert_only_preexisting_left,
     preexisting,
 )
 
@@ -54,22 +53,12 @@ def test_nothing_is_left_whatever_fails_wherever(
     pytester.makepyfile(test_inner=INNER_TEST)
     monkeypatch.setenv("SM_FAULT", f"{fault}:{stage}")
     result = pytester.runpytest(
-        "--sm-backend=aws",
-        f"--sm-image-uri={IMAGE}",
-        f"--sm-role={ROLE}",
-        "--sm-model-data=s3://bucket/model.tar.gz",
-        "--sm-deploy-timeout=1",
+        *RUN_ARGS,
         "-p",
         "no:randomly",
         no_reraise_ctrlc=True,  # the inner run's Ctrl-C is the fault, not ours
     )
-    inventory = moto_server.inventory()
-    assert (inventory.endpoints, inventory.configs, inventory.models) == (
-        ("production",),
-        ("production",),
-        ("production",),
-    ), result.stdout.str()
-    assert described(moto_server) == before
+    assert_only_preexisting_left(moto_server, before, result.stdout.str())
     assert result.ret == EXPECTED_EXIT[(fault, stage)], result.stdout.str()
     # The plugin's signal handlers are gone again: the outer run has its own back.
     assert {s: signal.getsignal(s) for s in handlers} == handlers

@@ -12,12 +12,11 @@ from typing import Any
 import pytest
 from helpers.faultkit import (
     FAULTS,
-    IMAGE,
     INNER_CONFTEST,
     INNER_TEST,
-    ROLE,
+    RUN_ARGS,
     STAGES,
-    described,
+    assert_only_preexisting_left,
     preexisting,
 )
 
@@ -77,19 +76,9 @@ def test_nothing_is_left_whatever_fails_wherever_under_xdist(
         "2",
         "-p",
         "no:cacheprovider",
-        "--sm-backend=aws",
-        f"--sm-image-uri={IMAGE}",
-        f"--sm-role={ROLE}",
-        "--sm-model-data=s3://bucket/model.tar.gz",
-        "--sm-deploy-timeout=1",
+        *RUN_ARGS,
         timeout=120,
     )
-    inventory = moto_server.inventory()
-    assert (inventory.endpoints, inventory.configs, inventory.models) == (
-        ("production",),
-        ("production",),
-        ("production",),
-    ), result.stdout.str()
-    assert described(moto_server) == before
+    assert_only_preexisting_left(moto_server, before, result.stdout.str())
     assert [p.name for p in temporary.iterdir() if "smendpoint" in p.name] == []
     assert result.ret == EXPECTED_EXIT[(fault, stage)], result.stdout.str()

@@ -227,3 +227,24 @@ def described(server: Any) -> dict[str, Any]:
     for value in state.values():
         value.pop("ResponseMetadata", None)
     return state
+
+
+# The options every fault run deploys with: the aws path, a model in S3, a 1 s deploy bound.
+RUN_ARGS = (
+    "--sm-backend=aws",
+    f"--sm-image-uri={IMAGE}",
+    f"--sm-role={ROLE}",
+    "--sm-model-data=s3://bucket/model.tar.gz",
+    "--sm-deploy-timeout=1",
+)
+
+
+def assert_only_preexisting_left(server: Any, before: dict[str, Any], output: str) -> None:
+    """Nothing the run created is left, and what was there before is exactly as it was."""
+    inventory = server.inventory()
+    assert (inventory.endpoints, inventory.configs, inventory.models) == (
+        ("production",),
+        ("production",),
+        ("production",),
+    ), output
+    assert described(server) == before
