@@ -33,6 +33,7 @@ def production(sm_backend):
 """
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_baseline_and_candidate_predict_the_same_rows_and_baseline_is_untouched(
     pytester: pytest.Pytester,
     audit: Any,

@@ -14,6 +14,7 @@ IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2
 DEPLOYED = "*(moto, us-east-1): deployed in *teardown deleted"
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_marker_and_parameters_deploy_once_per_configuration(
     pytester: pytest.Pytester, audit: Any, sklearn_model_dir: Path, constant_model_dir: Path
 ) -> None:

@@ -197,6 +197,7 @@ def test_unreadable_logs_are_said_so_in_one_line(code: str, message: str) -> Non
     assert lines == [f"CloudWatch {GROUP}: (logs not readable: {code}: {message})"]
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_deploy_timeout_error_has_the_diagnostics_on_the_moto_default(
     pytester: pytest.Pytester, sklearn_model_dir: Path
 ) -> None:

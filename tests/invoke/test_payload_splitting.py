@@ -94,6 +94,7 @@ def test_byte_and_row_budgets_together(numbers):
     assert max(len(p.body) for p in payloads) <= 30_000
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_default_budget_stays_under_sagemakers_limit(fake_runtime):
     # About 30 MB of CSV through the default 5 MB budget and the 6 MiB ceiling.
     rng = np.random.default_rng(1)

@@ -49,6 +49,7 @@ def test_factory_env_variants_serve_differently(sm_endpoint_factory):
 """
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_the_model_sees_its_container_environment_and_not_pytests(
     pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -71,6 +71,7 @@ def test_model_that_fails_to_load_fails_the_deploy_and_leaves_nothing(
     assert audit().empty
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_users_own_sdk_v2_model_is_deployed_and_torn_down(
     pytester: pytest.Pytester, audit: Any, sklearn_model_dir: Path, tmp_path: Path
 ) -> None:
@@ -136,6 +137,7 @@ def test_environment_is_isolated_during_the_session_and_restored(
     assert {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"} == before
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_byo_server_that_dies_at_start_fails_the_deploy_with_its_output(
     pytester: pytest.Pytester, audit: Any, sklearn_model_dir: Path
 ) -> None:

@@ -37,6 +37,7 @@ def test_rows_sends_one_request_per_row(sm_invoke, holdout_df):
 """
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_sm_invoke_uses_the_settings_and_reports_its_counters(
     pytester: pytest.Pytester, sklearn_model_dir: Path
 ) -> None:

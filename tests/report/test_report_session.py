@@ -187,6 +187,7 @@ def test_collect_only_checks_no_gate(pytester: pytest.Pytester) -> None:
     assert "MISSED" not in result.stdout.str()
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_gates_see_metrics_recorded_in_xdist_workers(pytester: pytest.Pytester) -> None:
     pytest.importorskip("xdist")
     pytester.makepyfile(

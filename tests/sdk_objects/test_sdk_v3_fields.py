@@ -76,6 +76,7 @@ def message_of(obj: Any, account: AwsContext, **settings: Any) -> str:
     return str(raised.value)
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_model_builder_with_only_a_local_model_object_needs_an_image(account: AwsContext) -> None:
     from sklearn.linear_model import LogisticRegression
 

@@ -96,6 +96,7 @@ def test_command_that_exits_at_once_fails_quickly_with_its_output(make_serving, 
     assert "cannot find weights" in described["FailureReason"]
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_command_that_never_answers_ping_fails_after_startup_timeout(
     make_serving, deploy, sagemaker
 ):
@@ -125,6 +126,7 @@ def test_byo_process_is_stopped_and_its_directory_removed_at_unload(byo, deploy,
     assert not loaded.workdir.exists()
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_close_stops_every_byo_process(make_serving, deploy, classifier):
     serving = make_serving(serve_command=SERVE, startup_timeout=30)
     processes = []

@@ -124,6 +124,7 @@ def test_a_pytorch_image_fails_naming_the_serve_command(serving, deploy, sagemak
     assert '--sm-serve-command="{python} serve.py --port {port} --model-dir {model_dir}"' in reason
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_an_unknown_image_needs_the_serve_command(serving, deploy, sagemaker, classifier):
     endpoint = deploy(with_model(classifier), image="local/sklearn")
     status, reason = described(sagemaker, endpoint.name)
@@ -173,6 +174,7 @@ def test_a_submit_directory_outside_the_container_fails(serving, deploy, sagemak
     )
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_imports_inside_handler_functions_work(serving, runtime, deploy, classifier):
     script = """
         def output_fn(prediction, accept):
@@ -385,6 +387,7 @@ def test_requirements_that_cannot_install_fail_the_endpoint_with_pips_words(
 # -- images built on the generic inference toolkit -------------------------------------------------
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_a_toolkit_error_keeps_its_status(serving, runtime, deploy, classifier):
     pytest.importorskip("sagemaker_inference")
     script = """
@@ -449,6 +452,7 @@ def test_builtin_xgboost_model_is_served_by_the_algorithm(
     assert csv_predictions(answer) == expected
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_xgboost_image_without_xgboost_fails_saying_what_to_install(
     serving, deploy, sagemaker, monkeypatch
 ):
@@ -530,6 +534,7 @@ def test_a_model_slower_than_the_invocation_limit_gets_a_model_error(
     assert "the model did not answer within 1 s" in str(raised.value)
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_the_runtime_client_waits_longer_than_the_invocation_limit() -> None:
     # Over HTTP (the shared moto server under pytest-xdist), botocore's default 60 s read
     # timeout would race the endpoint's own 60 s bound, and a timed-out read is retried.
@@ -545,6 +550,7 @@ def test_the_runtime_client_waits_longer_than_the_invocation_limit() -> None:
     assert client.meta.config.read_timeout == 70
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_a_model_fn_that_never_returns_is_bounded_by_the_startup_timeout(
     make_serving, deploy, sagemaker
 ):

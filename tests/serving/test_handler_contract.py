@@ -50,6 +50,7 @@ def test_csv_rows_get_the_models_real_predictions(serving, runtime, deploy, regr
     assert response["InvokedProductionVariant"] == "AllTraffic"
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_missing_accept_answers_json_as_the_toolkit_does(serving, runtime, deploy, classifier):
     endpoint = deploy(with_model(classifier))
     serving.endpoint_created(endpoint.name)
@@ -70,6 +71,7 @@ def test_default_accept_comes_from_sagemaker_default_invocations_accept(
     assert response["ContentType"] == CSV_ANSWER
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 @pytest.mark.parametrize("content_type", ["text/csv", "application/json", "application/x-npy"])
 @pytest.mark.parametrize("accept", ["text/csv", "application/json", "application/x-npy"])
 def test_every_default_content_type_and_accept_round_trips_exactly(
@@ -99,6 +101,7 @@ def test_every_default_content_type_and_accept_round_trips_exactly(
     assert got == regressor.predict(sent).tolist()
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_an_accept_list_is_not_parsed_and_answers_500(serving, runtime, deploy, classifier):
     endpoint = deploy(with_model(classifier))
     serving.endpoint_created(endpoint.name)
@@ -116,6 +119,7 @@ def test_an_accept_list_is_not_parsed_and_answers_500(serving, runtime, deploy, 
         ("TEXT/CSV", "application/json", "TEXT/CSV"),
     ],
 )
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_unsupported_media_type_is_flasks_500_and_the_reason_is_logged(
     serving, runtime, deploy, classifier, content_type, accept, named, caplog
 ):
@@ -188,6 +192,7 @@ def test_only_predict_fn_defined_keeps_default_input_and_output(
     assert csv_predictions(response["Payload"]) == classifier.predict_proba(FLOAT32)[:, 1].tolist()
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_transform_fn_gets_the_raw_request(serving, runtime, deploy, classifier):
     script = """
         def transform_fn(model, body, content_type, accept):
@@ -233,6 +238,7 @@ def test_sagemaker_program_names_another_script_in_code(serving, runtime, deploy
     assert invoke(runtime, endpoint.name, csv_rows(FEATURES[:2]))["Payload"] == b"from serve_me"
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_submit_directory_in_s3_holds_the_entry_script(serving, runtime, deploy, classifier):
     boto3.client("s3", region_name=REGION).put_object(
         Bucket=BUCKET,
@@ -301,6 +307,7 @@ def test_handlers_are_called_without_a_context_argument(
     assert "output_fn() missing 1 required positional argument: 'context'" in caplog.text
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_no_custom_attributes_come_back_unless_the_script_sets_them(
     serving, runtime, deploy, classifier
 ):
@@ -354,6 +361,7 @@ def test_missing_sagemaker_program_fails_the_endpoint(serving, deploy, sagemaker
     assert "SAGEMAKER_PROGRAM=nope.py not found in /opt/ml/model/code" in described["FailureReason"]
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_model_from_containers_list_is_served(serving, runtime, deploy, classifier):
     endpoint = deploy(with_model(classifier), containers=True)
     serving.endpoint_created(endpoint.name)

@@ -44,6 +44,7 @@ def test_body_of_exactly_six_mib_is_answered_by_the_model(runtime, endpoint, reg
     assert np.array_equal(np.unique(answers), regressor.predict(FEATURES[:1].astype(np.float32)))
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 @pytest.mark.parametrize("retries", [None, "legacy", "standard"])
 def test_body_one_byte_over_six_mib_is_http_413_and_not_retried(
     serving, endpoint, retries, monkeypatch

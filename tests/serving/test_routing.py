@@ -40,6 +40,7 @@ def test_unknown_endpoint_is_sagemakers_validation_error(runtime):
     assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_deleted_endpoint_is_not_found_even_without_endpoint_deleted(
     serving, runtime, deploy, sagemaker, classifier
 ):
@@ -132,6 +133,7 @@ def test_variant_name_and_custom_attributes_come_back(serving, runtime, deploy, 
     assert response["ContentType"] == "text/plain"
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_endpoint_created_by_user_code_is_loaded_on_first_invoke(
     serving, runtime, deploy, classifier
 ):
@@ -157,6 +159,7 @@ def test_lazy_load_failure_marks_failed_and_answers_with_the_reason(
     assert (described["EndpointStatus"], "no gpu" in described["FailureReason"]) == ("Failed", True)
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_clients_from_new_sessions_and_default_session_are_served(serving, deploy, classifier):
     endpoint = deploy(with_model(classifier))
     serving.endpoint_created(endpoint.name)
@@ -220,6 +223,7 @@ def test_after_close_clients_get_motos_canned_answer(make_serving, deploy, class
     )
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_moto_never_parses_a_request_that_was_answered(
     serving, runtime, deploy, classifier, monkeypatch
 ):
@@ -304,6 +308,7 @@ def test_endpoint_created_for_a_missing_endpoint_raises(serving):
         serving.endpoint_created("ghost")
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_sdk_v2_predictor_gets_real_predictions(serving, deploy, classifier):
     sagemaker = pytest.importorskip("sagemaker")
     if not hasattr(sagemaker, "predictor"):

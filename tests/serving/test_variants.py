@@ -148,6 +148,7 @@ def test_calls_are_spread_by_weight_reproducibly_and_each_variant_answers_with_i
     assert set(runs[0]) == {"A", "B"}
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_target_variant_is_answered_by_that_variant_without_shifting_the_weighted_sequence(
     serving, runtime, sagemaker, s3
 ):
@@ -187,6 +188,7 @@ def test_weight_zero_variant_gets_no_traffic_but_answers_when_targeted(
     assert call(runtime, name, TargetVariant="A") == ("A", ["a"])
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_all_weights_zero_refuses_untargeted_calls(serving, runtime, sagemaker, s3):
     name = create_endpoint(sagemaker, s3, {"A": (answering("a"), 0.0), "B": (answering("b"), 0.0)})
     with pytest.raises(ClientError) as raised:
@@ -233,6 +235,7 @@ def test_one_variant_that_cannot_load_fails_the_endpoint_at_create_naming_it(
     )
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_plain_boto3_endpoint_whose_model_cannot_load_is_failed_right_after_create(
     serving, sagemaker, s3
 ):

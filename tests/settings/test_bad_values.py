@@ -304,6 +304,7 @@ def aws_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     assert calls == []
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 @pytest.mark.parametrize(("args", "message"), CLI_CASES)
 def test_bad_command_line_value_is_a_usage_error(
     pytester: pytest.Pytester,

@@ -105,6 +105,7 @@ def test_sweep_is_a_dry_run_by_default_and_runs_no_tests(
     assert names(account) == (ALL, ALL, ALL)
 
 
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_sweep_delete_removes_only_old_tagged_resources(
     pytester: pytest.Pytester, account: MotoServer
 ) -> None:
@@ -237,6 +238,7 @@ def test_a_failed_delete_makes_the_sweep_exit_non_zero(account: MotoServer) -> N
     ],
     ids=["option", "github-run-id", "none"],
 )
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_everything_created_carries_session_created_and_run_label_tags(
     pytester: pytest.Pytester,
     moto_server: MotoServer,
