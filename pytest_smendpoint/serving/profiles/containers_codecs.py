@@ -67,11 +67,12 @@ def encode(array_like: Any, content_type: str | None) -> Any:
     if content_type == CSV:
         return array_to_csv(array_like)
     if content_type == JSON:
-        return json.dumps(array_like, default=_json_default)
+        return json.dumps(array_like, default=json_default)
     raise UnsupportedFormatError(content_type)
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
+    """numpy arrays and scalars as lists and numbers (both references encode JSON this way)."""
     if hasattr(value, "tolist"):
         return value.tolist()
     return json.JSONEncoder().default(value)

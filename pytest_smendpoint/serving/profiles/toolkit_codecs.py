@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from pytest_smendpoint.serving.profiles.containers_codecs import UNSUPPORTED_MESSAGE
+from pytest_smendpoint.serving.profiles.containers_codecs import UNSUPPORTED_MESSAGE, json_default
 
 JSON = "application/json"
 CSV = "text/csv"
@@ -55,14 +55,8 @@ def encode(array_like: Any, content_type: str) -> Any:
         np.savetxt(stream, array_like, delimiter=",", fmt="%s")
         return stream.getvalue()
     if content_type == JSON:
-        return json.dumps(array_like, default=_json_default)
+        return json.dumps(array_like, default=json_default)
     raise UnsupportedFormatError(content_type)
-
-
-def _json_default(value: Any) -> Any:
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    return json.JSONEncoder().default(value)
 
 
 def parse_accept(accept: str) -> list[str]:
