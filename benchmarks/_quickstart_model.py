@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 MODEL_TAR = Path(__file__).resolve().parent.parent / "examples/quickstart/build/model.tar.gz"
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"
 ROLE = "arn:aws:iam::123456789012:role/bench"
 # The container finds code/inference.py inside model.tar.gz only through /opt/ml/model/code.
 ENVIRONMENT = {

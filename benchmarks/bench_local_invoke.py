@@ -41,7 +41,7 @@ def median_seconds(call: Callable[[], object], repeat: int, warmup: int = 5) -> 
     return statistics.median(times)
 
 
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"
 # The scikit-learn container finds code/inference.py inside model.tar.gz only this way.
 ENVIRONMENT = {
     "SAGEMAKER_PROGRAM": "inference.py",

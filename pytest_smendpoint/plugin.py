@@ -316,6 +316,7 @@ def _session_report(session: pytest.Session) -> Any:
         worker_payloads=state.worker_payloads,
         report_path=settings.report_path,
         comparisons=state.comparisons,
+        image_packages=settings.image_packages,
     )
     ran = session.testscollected > 0 and not session.config.option.collectonly
     return report.with_gates(settings.gates) if ran else report

@@ -63,6 +63,19 @@ def open_backend(settings: Settings) -> Iterator[Backend]:
         yield _aws_backend(settings)
 
 
+def serving_options(settings: Settings) -> dict[str, Any]:
+    """How the local serving loads models, from the settings: the keywords of LocalServing and
+    of the xdist controller's SharedMotoServer alike."""
+    from pytest_smendpoint.serving.runtimes.selection import RuntimePolicy
+
+    return {
+        "serve_command": settings.serve_command,
+        "startup_timeout": settings.container_startup_health_check_timeout,
+        "serve_directory": Path(settings.serve_directory) if settings.serve_directory else None,
+        "runtime_policy": RuntimePolicy(settings.image_packages, dict(settings.image_pythons)),
+    }
+
+
 def _aws_backend(settings: Settings) -> Backend:
     import boto3
 
@@ -90,11 +103,7 @@ def _moto_backend(settings: Settings) -> Iterator[Backend]:
         mock = moto.mock_aws(config=MOTO_CONFIG)
         mock.start()
         serving = LocalServing(
-            region=region,
-            account_id=MOTO_ACCOUNT_ID,
-            serve_command=settings.serve_command,
-            startup_timeout=settings.container_startup_health_check_timeout,
-            serve_directory=Path(settings.serve_directory) if settings.serve_directory else None,
+            region=region, account_id=MOTO_ACCOUNT_ID, **serving_options(settings)
         )
         try:
             serving.install()

@@ -37,6 +37,8 @@ class ServingHooks(Protocol):
 
     def endpoint_deleted(self, endpoint_name: str) -> None: ...
 
+    def runtime_description(self, endpoint_name: str) -> str | None: ...
+
 
 class NoServing:
     """Real SageMaker serves its own endpoints."""
@@ -45,6 +47,9 @@ class NoServing:
         return None
 
     def endpoint_deleted(self, endpoint_name: str) -> None:
+        return None
+
+    def runtime_description(self, endpoint_name: str) -> str | None:
         return None
 
 
@@ -177,6 +182,7 @@ class Lifecycle:
             instance_type=plan.instance_type,
             instance_count=plan.instance_count,
             source=model.source,
+            serving_runtime=self.serving.runtime_description(plan.endpoint_name),
         )
         try:
             yield record

@@ -57,3 +57,5 @@ class EndpointRecord:
     manual_commands: list[str] = field(default_factory=list)
     # After teardown, DescribeEndpoint said "not found" or Deleting (None: not checked).
     deletion_confirmed: bool | None = None
+    # Under moto: the Python and packages that served the model (None: SageMaker served it).
+    serving_runtime: str | None = None

@@ -165,18 +165,17 @@ class Controller(SessionGuard):
             raise pytest.UsageError(str(error)) from None
         import boto3
 
-        from pytest_smendpoint.aws.backends import MOTO_ACCOUNT_ID, MOTO_DEFAULT_REGION
+        from pytest_smendpoint.aws.backends import (
+            MOTO_ACCOUNT_ID,
+            MOTO_DEFAULT_REGION,
+            serving_options,
+        )
         from pytest_smendpoint.serving.moto_server import SharedMotoServer
 
         # The region as the in-process moto backend picks it.
         self.region = self.settings.region or boto3.Session().region_name or MOTO_DEFAULT_REGION
-        directory = self.settings.serve_directory
         self.server = SharedMotoServer(
-            self.region,
-            MOTO_ACCOUNT_ID,
-            serve_command=self.settings.serve_command,
-            startup_timeout=self.settings.container_startup_health_check_timeout,
-            serve_directory=Path(directory) if directory else None,
+            self.region, MOTO_ACCOUNT_ID, **serving_options(self.settings)
         )
         self.server.start()
 

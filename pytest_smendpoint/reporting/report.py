@@ -20,8 +20,9 @@ from pytest_smendpoint.reporting.gates import COUNT_FIGURES, GateResult, Observe
 from pytest_smendpoint.reporting.percentiles import percentile
 from pytest_smendpoint.settings.options import Gate
 
-# 2: endpoint entries have a fixed set of keys (ENDPOINT_JSON_KEYS); 3: client_ms, comparisons.
-SCHEMA_VERSION = 3
+# 2: endpoint entries have a fixed set of keys (ENDPOINT_JSON_KEYS); 3: client_ms, comparisons;
+# 4: serving_runtime per endpoint, image_packages for the session.
+SCHEMA_VERSION = 4
 WORKER_LATENCIES = "_latencies_ms"  # in an xdist worker's payload only
 WORKER_CLIENT_MS = "_client_ms"  # likewise: each call's client overhead
 PERCENTILES = (("p50", 50), ("p95", 95), ("p99", 99))
@@ -55,6 +56,7 @@ ENDPOINT_JSON_KEYS = (
     "manual_commands",
     "deletion_confirmed",
     "invoked",
+    "serving_runtime",
 )
 
 
@@ -89,6 +91,8 @@ class EndpointReport:
         default_factory=lambda: client_summary(())
     )
     client_calls_ms: tuple[float, ...] = ()
+    # Under moto: the Python and packages that served the model (None: SageMaker served it).
+    serving_runtime: str | None = None
 
     @classmethod
     def from_record(cls, record: Any, stats: Any | None) -> EndpointReport:
@@ -119,6 +123,7 @@ class EndpointReport:
             latencies=tuple(latencies),
             client_ms=client_summary(client),
             client_calls_ms=client,
+            serving_runtime=getattr(record, "serving_runtime", None),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -178,6 +183,8 @@ class EndpointReport:
             f"deployed in {self.deploy_seconds:.2f} s, teardown {self.teardown}",
             f"  model: {self.source or 'unknown'}; instances: {instances}",
         ]
+        if self.serving_runtime:
+            lines.append(f"  served by: {self.serving_runtime}")
         if self.invoked:
             line = (
                 f"  sm_invoke: {self.invocations} requests, {self.rows} rows, "
@@ -230,6 +237,21 @@ class SessionReport:
     comparisons: tuple[ComparisonSummary, ...] = ()  # sm_compare calls, in order
     # Other documents written at the end (Markdown summary, HTML page): (what, path, error).
     documents: tuple[tuple[str, str, str | None], ...] = ()
+    # --sm-image-packages: "image", or "test-env" (every result is then marked as not the
+    # image's packages).
+    image_packages: str = "image"
+
+    @property
+    def packages_warning(self) -> str | None:
+        """The line every output leads with when the models were not served by their images'
+        packages."""
+        if self.image_packages != "test-env":
+            return None
+        return (
+            "NOT the image's packages: models were served with the test environment's Python "
+            "and packages (--sm-image-packages=test-env); a model that passes here may fail on "
+            "SageMaker"
+        )
 
     @property
     def gates_met(self) -> bool:
@@ -269,6 +291,7 @@ class SessionReport:
         return {
             "schema_version": SCHEMA_VERSION,
             "exit_status": exit_status,
+            "image_packages": self.image_packages,
             "endpoints": [endpoint.to_json() for endpoint in self.endpoints],
             "metrics": {name: _metric_json(values) for name, values in self.metrics.items()},
             "gates": [result.to_json() for result in self.gates],
@@ -331,7 +354,8 @@ class SessionReport:
 
     def summary_lines(self) -> list[tuple[str, bool]]:
         """Lines for the terminal's smendpoint section, each with whether to show it in red."""
-        lines = [
+        lines = [(self.packages_warning, True)] if self.packages_warning else []
+        lines += [
             (line, e.teardown is TeardownStatus.FAILED)
             for e in self.endpoints
             for line in e.summary_lines()
@@ -388,6 +412,7 @@ def build_report(
     worker_payloads: Sequence[Mapping[str, Any]] = (),
     report_path: str | None = None,
     comparisons: Sequence[ComparisonSummary] = (),
+    image_packages: str = "image",
 ) -> SessionReport:
     """This process's endpoints, metrics and comparisons, plus those pytest-xdist workers sent
     back."""
@@ -415,6 +440,7 @@ def build_report(
         metrics={name: tuple(values) for name, values in observed.items()},
         report_path=report_path,
         comparisons=tuple(compared),
+        image_packages=image_packages,
     )
 
 

@@ -36,7 +36,8 @@ def headline(report: Any, exit_status: int | None) -> str:
     else:
         gates = "no gates"
     tests = "" if exit_status is None else f"; pytest exit status {exit_status}"
-    return f"{gates}{tests}"
+    warning = getattr(report, "packages_warning", None)
+    return f"{gates}{tests}" + (f"; {warning}" if warning else "")
 
 
 def endpoint_table(endpoint: Any) -> Table:
@@ -47,6 +48,7 @@ def endpoint_table(endpoint: Any) -> Table:
         ("backend", f"{endpoint.backend} ({endpoint.region})"),
         ("instance type", endpoint.instance_type or "as deployed"),
         ("instance count", cell(endpoint.instance_count)),
+        ("served by", endpoint.serving_runtime or ("SageMaker" if endpoint.backend == "aws" else "not recorded")),
         ("deploy time (s)", f"{endpoint.deploy_seconds:.2f}"),
         ("invocations", cell(endpoint.invocations)),
         ("rows", cell(endpoint.rows)),

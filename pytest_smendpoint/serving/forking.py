@@ -81,16 +81,17 @@ class ForkedProcess:
 
 
 class Zygote:
-    """One zygote process, started with `environment`; fork() is thread-safe."""
+    """One zygote process of interpreter `python`, started with `environment`; fork() is
+    thread-safe."""
 
-    def __init__(self, environment: Mapping[str, str]) -> None:
+    def __init__(self, environment: Mapping[str, str], python: str = sys.executable) -> None:
         self.environment = dict(environment)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self._socket = ours
         self._lock = threading.Lock()
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "pytest_smendpoint.serving.zygote", str(theirs.fileno())],
+                [python, "-m", "pytest_smendpoint.serving.zygote", str(theirs.fileno())],
                 env=self.environment,
                 cwd="/",  # nothing importable by accident; the containers' working directory too
                 stdin=subprocess.DEVNULL,
@@ -143,20 +144,28 @@ class Zygote:
             self.process.wait(5)
 
 
-_ZYGOTE: Zygote | None = None
+# One zygote per interpreter: the test environment's, and each image runtime's.
+_ZYGOTES: dict[str, Zygote] = {}
 _ZYGOTE_LOCK = threading.Lock()
 
 
-def shared_zygote(environment: Mapping[str, str]) -> Zygote | None:
-    """The process-wide zygote (started on first use), or None if it cannot start."""
-    global _ZYGOTE
+def shared_zygote(
+    python: str, environment: Mapping[str, str], plugin_path: tuple[str, ...] = ()
+) -> Zygote | None:
+    """The process-wide zygote of `python` (started on first use), or None if it cannot start.
+    `plugin_path` is what that interpreter needs on PYTHONPATH to import this package."""
     with _ZYGOTE_LOCK:
-        if _ZYGOTE is not None and not _ZYGOTE.alive:
-            _ZYGOTE = None
-        if _ZYGOTE is None:
+        zygote = _ZYGOTES.get(python)
+        if zygote is not None and not zygote.alive:
+            zygote = None
+        if zygote is None:
+            started = dict(environment)
+            if plugin_path:
+                started["PYTHONPATH"] = os.pathsep.join(plugin_path)
             try:
-                _ZYGOTE = Zygote(environment)
+                zygote = Zygote(started, python)
             except (OSError, TimeoutError, ConnectionError, ValueError):
                 return None
-            atexit.register(_ZYGOTE.close)  # it would go anyway (EOF); this reaps it
-        return _ZYGOTE
+            _ZYGOTES[python] = zygote
+            atexit.register(zygote.close)  # it would go anyway (EOF); this reaps it
+        return zygote

@@ -7,13 +7,14 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pytest_smendpoint.serving.byo import ByoServer
 from pytest_smendpoint.serving.errors import ModelLoadError
 from pytest_smendpoint.serving.invocation import InvokeRequest, InvokeResult, ServedModel
+from pytest_smendpoint.serving.runtimes.selection import RuntimePolicy
 from pytest_smendpoint.serving.source import ContainerSpec, download_s3_prefix, unpack_s3_tarball
 from pytest_smendpoint.tempdirs import MODEL_PREFIX
 
@@ -26,15 +27,21 @@ class LoadOptions:
     startup_timeout: float
     # Where the serve command runs: the folder its option was written relative to.
     serve_directory: Path | None = None
+    # Whose Python and packages serve the model: the image's, unless asked otherwise.
+    runtime: RuntimePolicy = field(default_factory=RuntimePolicy)
 
 
 class LoadedEndpoint:
     """A served model plus the private directory it lives in; close() removes both."""
 
-    def __init__(self, spec: ContainerSpec, served: ServedModel, workdir: Path) -> None:
+    def __init__(
+        self, spec: ContainerSpec, served: ServedModel, workdir: Path, runtime: str | None = None
+    ) -> None:
         self.spec = spec
         self.served = served
         self.workdir = workdir
+        # What served it, for the reports: "image sagemaker-scikit-learn:1.9-0: Python ...".
+        self.runtime = runtime
 
     def invoke(self, request: InvokeRequest) -> InvokeResult:
         return self.served.invoke(request)
@@ -59,6 +66,7 @@ def load_endpoint(spec: ContainerSpec, s3: Any, options: LoadOptions) -> LoadedE
         elif spec.uncompressed_prefix:
             download_s3_prefix(s3, spec.uncompressed_prefix, model_dir)
         served: ServedModel
+        runtime: str | None = None
         if options.serve_command:
             server = ByoServer(
                 spec.endpoint_name,
@@ -75,17 +83,19 @@ def load_endpoint(spec: ContainerSpec, s3: Any, options: LoadOptions) -> LoadedE
                 server.close()
                 raise
             served = server
+            runtime = "the bring-your-own serve command (--sm-serve-command)"
         else:
-            served = _start_profile(spec, s3, options, model_dir, workdir)
+            served, runtime = _start_profile(spec, s3, options, model_dir, workdir)
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
-    return LoadedEndpoint(spec, served, workdir)
+    return LoadedEndpoint(spec, served, workdir, runtime)
 
 
 def _start_profile(
     spec: ContainerSpec, s3: Any, options: LoadOptions, model_dir: Path, workdir: Path
-) -> ServedModel:
+) -> tuple[ServedModel, str]:
+    """The model's processes under its image's runtime, and the line describing that runtime."""
     from pytest_smendpoint.serving import requirements
     from pytest_smendpoint.serving.model_process import (
         Launch,
@@ -95,6 +105,9 @@ def _start_profile(
     )
     from pytest_smendpoint.serving.profiles import stage_for
     from pytest_smendpoint.serving.profiles.base import StageInput, StartupFailure
+    from pytest_smendpoint.serving.runtimes import explain
+    from pytest_smendpoint.serving.runtimes.catalog import UnknownImageTag
+    from pytest_smendpoint.serving.runtimes.selection import choose
 
     image = spec.image or ""
     given = StageInput(
@@ -110,12 +123,18 @@ def _start_profile(
     except StartupFailure as failure:
         raise ModelLoadError(str(failure)) from None
     workers = worker_count(spec.environment)
+    try:
+        runtime = choose(image, options.runtime)
+    except UnknownImageTag as error:
+        raise ModelLoadError(str(error)) from None
     python_path: list[Path] = []
     if staged.requirements is not None:
         shown = _shown(staged.requirements, model_dir, workdir)
-        python_path.append(requirements.install(staged.requirements, shown))
+        python_path.append(requirements.install(staged.requirements, shown, runtime.python))
     if staged.code_dir is not None:
         python_path.append(staged.code_dir)
+    # Last: the model's own folders and requirements come first, as in the container.
+    python_path += [Path(p) for p in runtime.plugin_path]
     cwd = workdir / "work"
     cwd.mkdir(exist_ok=True)
     launch = Launch(
@@ -134,10 +153,18 @@ def _start_profile(
         log_path=workdir / "model.log",
         startup_timeout=options.startup_timeout,
         forkable=staged.requirements is None,
+        python=runtime.python,
+        plugin_path=runtime.plugin_path,
     )
     processes = ModelProcesses(launch, workers)
-    processes.start()  # stops what it started before raising
-    return processes
+    try:
+        processes.start()  # stops what it started before raising
+    except ModelLoadError as error:
+        why = explain.hint(model_dir, runtime.image) if runtime.image is not None else ""
+        if why:
+            raise ModelLoadError(f"{error} {why}") from None
+        raise
+    return processes, runtime.description
 
 
 def _shown(path: Path, model_dir: Path, workdir: Path) -> str:

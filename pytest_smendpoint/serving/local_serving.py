@@ -21,6 +21,7 @@ from pytest_smendpoint.serving.errors import (
 )
 from pytest_smendpoint.serving.invocation import InvokeRequest, InvokeResult
 from pytest_smendpoint.serving.loader import LoadedEndpoint, LoadOptions, load_endpoint
+from pytest_smendpoint.serving.runtimes.selection import RuntimePolicy
 from pytest_smendpoint.serving.source import (
     ContainerSpec,
     containers_for,
@@ -77,6 +78,7 @@ class LocalServing:
         serve_command: str | None = None,
         startup_timeout: float | None = None,
         serve_directory: Path | None = None,
+        runtime_policy: RuntimePolicy | None = None,
     ) -> None:
         self.region = region
         self.account_id = account_id
@@ -86,6 +88,7 @@ class LocalServing:
             if startup_timeout is None
             else float(startup_timeout),
             serve_directory=serve_directory,
+            runtime=runtime_policy or RuntimePolicy(),
         )
         self._slots: dict[tuple[str, str], _Slot] = {}
         self._lock = threading.Lock()
@@ -116,6 +119,17 @@ class LocalServing:
     def endpoint_deleted(self, endpoint_name: str) -> None:
         """Unload the models, stop their processes and remove their directories."""
         self.unload(self.region, endpoint_name)
+
+    def runtime_description(self, endpoint_name: str) -> str | None:
+        """What serves the endpoint's models (Python and packages, per variant), for reports."""
+        slot = self._slots.get((self.region, endpoint_name))
+        variants = slot.variants if slot is not None else None
+        if variants is None:
+            return None
+        described = [(item.spec.variant_name, item.runtime) for item in variants.loaded]
+        if len(described) == 1:
+            return described[0][1]
+        return "; ".join(f"{name}: {text}" for name, text in described if text)
 
     def load_created(self, region: str, endpoint: Any) -> None:
         """Load every variant of moto's `endpoint` (of any region); a failure is recorded on it:

@@ -62,6 +62,10 @@ class Launch:
     # False when the model installs its own packages (requirements.txt): the zygote's
     # already-imported libraries would shadow them, so the process starts fresh.
     forkable: bool = True
+    # The interpreter of the image's runtime (runtimes/), and what it needs on PYTHONPATH to
+    # import the plugin's serving code (the model's own PYTHONPATH already ends with it).
+    python: str = sys.executable
+    plugin_path: tuple[str, ...] = ()
 
 
 def worker_count(environment: Mapping[str, str]) -> int:
@@ -143,7 +147,7 @@ class _Worker:
         base = inherited_environment()
         if not forking.forkable(launch.environment, base):
             return None
-        zygote = forking.shared_zygote(base)
+        zygote = forking.shared_zygote(launch.python, base, launch.plugin_path)
         if zygote is None:
             return None
         log = os.open(launch.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -161,7 +165,7 @@ class _Worker:
         with launch.log_path.open("ab") as log:
             return subprocess.Popen(
                 [
-                    sys.executable,
+                    launch.python,
                     "-m",
                     "pytest_smendpoint.serving.model_worker",
                     str(request_read),

@@ -135,18 +135,12 @@ class SharedMotoServer:
         self,
         region: str,
         account_id: str,
-        *,
-        serve_command: str | None = None,
-        startup_timeout: float | None = None,
-        serve_directory: Path | None = None,
+        **options: Any,
     ) -> None:
+        """`options`: LocalServing's keywords (aws.backends.serving_options)."""
         self.region = region
         self.account_id = account_id
-        self._options: dict[str, Any] = {
-            "serve_command": serve_command,
-            "startup_timeout": startup_timeout,
-            "serve_directory": serve_directory,
-        }
+        self._options: dict[str, Any] = dict(options)
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self.serving: ServerSideServing | None = None

@@ -31,15 +31,17 @@ def cache_root() -> Path:
     return Path(base) / "pytest-smendpoint"
 
 
-def requirements_key(requirements: Path) -> str:
-    """The file's bytes plus what wheels depend on: Python version, ABI and platform."""
+def requirements_key(requirements: Path, python: str = sys.executable) -> str:
+    """The file's bytes plus what wheels depend on: the interpreter (its path names the image
+    runtime, its version, ABI and platform)."""
     digest = hashlib.sha256(requirements.read_bytes())
-    digest.update(f"{sys.version}|{sys.implementation.cache_tag}|{platform.machine()}".encode())
-    digest.update(sys.executable.encode())
+    if python == sys.executable:
+        digest.update(f"{sys.version}|{sys.implementation.cache_tag}".encode())
+    digest.update(f"{platform.machine()}|{python}".encode())
     return digest.hexdigest()[:32]
 
 
-def install(requirements: Path, shown_as: str) -> Path:
+def install(requirements: Path, shown_as: str, python: str = sys.executable) -> Path:
     """The folder holding the installed requirements (installed now unless cached).
 
     A failed install raises ModelLoadError with pip's last lines: the container would stop at
@@ -48,7 +50,7 @@ def install(requirements: Path, shown_as: str) -> Path:
 
     root = cache_root() / "requirements"
     root.mkdir(parents=True, exist_ok=True)
-    key = requirements_key(requirements)
+    key = requirements_key(requirements, python)
     target = root / key
     with FileLock(str(root / f"{key}.lock")):
         if (target / ".complete").is_file():
@@ -57,7 +59,7 @@ def install(requirements: Path, shown_as: str) -> Path:
         partial = root / f"{key}.partial-{os.getpid()}"
         shutil.rmtree(partial, ignore_errors=True)
         command = [
-            sys.executable,
+            python,
             "-m",
             "pip",
             "install",
@@ -89,7 +91,7 @@ def install(requirements: Path, shown_as: str) -> Path:
                 f"InstallModuleError: pip install -r {shown_as} failed with exit code "
                 f"{done.returncode}; the container stops at the same step and never answers "
                 f"/ping. To fix: correct {shown_as} (every line must install with pip on "
-                f"Python {platform.python_version()}). pip said:\n{tail}"
+                f"the serving interpreter, {python}). pip said:\n{tail}"
             )
         (partial / ".complete").write_text(" ".join(command))
         partial.rename(target)

@@ -120,6 +120,22 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "given in, instead of the inference-handler contract.",
     ),
     OptionSpec(
+        "image_packages",
+        "Under moto, whose Python and packages serve the model: image (the image's own Python "
+        "version and package versions, installed once into a cache; default) or test-env "
+        "(this environment's; every report then says the results are NOT the image's).",
+        "choice",
+        "image",
+        ("image", "test-env"),
+    ),
+    OptionSpec(
+        "image_python",
+        "The interpreter for an image's Python version, as X.Y=PATH (repeatable), when "
+        "pythonX.Y is not on PATH, under pyenv or known to uv.",
+        "list",
+        (),
+    ),
+    OptionSpec(
         "label_column",
         "Label column(s) sm_invoke drops before sending (repeatable; default: "
         "'label' when present).",
@@ -270,6 +286,8 @@ class Settings:
     keep_endpoint: bool = default("keep_endpoint")
     serve_command: str | None = None
     serve_directory: str | None = None  # the folder --sm-serve-command is relative to
+    image_packages: str = default("image_packages")
+    image_pythons: Mapping[str, str] = field(default_factory=dict)  # "3.9" -> an interpreter
     invoke: InvokeSettings = field(default_factory=InvokeSettings)
     run_label: str | None = None
     sweep_age_seconds: int | None = None  # set: run the sweep instead of the tests
@@ -493,6 +511,8 @@ class _Validator:
             serve_directory=str(
                 self.inidir if self.raw["serve_command"].source == "ini" else self.cwd
             ),
+            image_packages=self.choice("image_packages"),
+            image_pythons=self.image_pythons(),
             invoke=invoke,
             run_label=self.run_label(),
             sweep_age_seconds=self.sweep_age(),
@@ -509,6 +529,30 @@ class _Validator:
         if settings.model_data and not settings.image_uri:
             raise self.fail("model_data", "needs --sm-image-uri (or sm_image_uri) as well")
         return settings
+
+    def choice(self, name: str) -> str:
+        spec = OPTIONS_BY_NAME[name]
+        value = self.text(name) or spec.default
+        if value not in spec.choices:
+            raise self.fail(name, f"choose one of {', '.join(spec.choices)}")
+        return str(value)
+
+    def image_pythons(self) -> dict[str, str]:
+        """X.Y=PATH entries; a relative PATH is relative to where the option was given."""
+        given = self.raw["image_python"]
+        base = self.inidir if given.source == "ini" else self.cwd
+        found: dict[str, str] = {}
+        for entry in given.value or ():
+            version, separator, path = str(entry).strip().partition("=")
+            if not separator or not re.fullmatch(r"\d+\.\d+", version.strip()) or not path.strip():
+                raise self.fail(
+                    "image_python", f"{entry!r} is not X.Y=PATH (for example 3.9=/usr/bin/python3.9)"
+                )
+            resolved = (base / path.strip()).expanduser()
+            if not (resolved.is_file() and os.access(resolved, os.X_OK)):
+                raise self.fail("image_python", f"{resolved} is not an executable file")
+            found[version.strip()] = str(resolved)
+        return found
 
     def run_label(self) -> str | None:
         label = self.text("run_label")

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from helpers.container_setup import SKLEARN_ENV, SKLEARN_ENV_ARGS
 
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"
 ROLE = "arn:aws:iam::123456789012:role/production"
 
 # In the inner session's mocked account, before the baseline is resolved: production serves

@@ -12,7 +12,7 @@ import pytest
 from helpers.container_setup import SKLEARN_ENV, SKLEARN_ENV_ARGS
 from helpers.markdown_tables import parse_markdown_tables
 
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"
 ROLE = "arn:aws:iam::123456789012:role/production"
 
 # Production's entry script: the iris model, except on the chosen rows; and it refuses rows

@@ -20,7 +20,7 @@ from pytest_smendpoint.aws.resolve import ModelSpec
 from pytest_smendpoint.errors import DeployError, TeardownError
 
 NOW = dt.datetime(2026, 11, 25, tzinfo=dt.timezone.utc)
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"
 MODEL = ModelSpec(image_uri=IMAGE, role_arn="arn:aws:iam::1:role/r", model_data_url="s3://b/m")
 PLAN = EndpointPlan(endpoint_name="ep", config_name="ep", model_name="ep-model", deploy_timeout=5)
 GROUP = "/aws/sagemaker/Endpoints/ep"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from helpers.container_setup import SKLEARN_ENV_ARGS
 
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"
 SECRETS = {
     "AWS_ACCESS_KEY_ID": "AKIASECRETMARKER0001",
     "AWS_SECRET_ACCESS_KEY": "secret-marker-do-not-print-0002",

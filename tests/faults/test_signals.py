@@ -17,7 +17,7 @@ import pytest
 from helpers.container_setup import SKLEARN_ENV_ARGS
 
 pytestmark = pytest.mark.slow  # real signals to pytest subprocesses
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"
 
 INNER_CONFTEST = r'''
 import io, json, os, time

@@ -10,7 +10,7 @@ import pytest
 
 from pytest_smendpoint.endpoints.signals import SessionStopped, SignalGuard
 
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"
 
 
 def test_a_signal_during_teardown_leaves_a_note_naming_it_and_the_exit_code() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 MotoServer = Any  # tests/conftest.py's MotoServer fixture value
 
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"
 ROLE = "arn:aws:iam::123456789012:role/ci-sagemaker"
 BUCKET = "sagemaker-us-east-1-123456789012"  # the SDK's default bucket of moto's account
 

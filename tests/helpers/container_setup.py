@@ -4,7 +4,7 @@ defaults to /opt/ml/code, outside the model, and it has no default model_fn)."""
 
 from __future__ import annotations
 
-SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"
 SKLEARN_ENV = {
     "SAGEMAKER_PROGRAM": "inference.py",
     "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"
 ROLE = "arn:aws:iam::123456789012:role/ci-sagemaker"
 
 # stage -> the operation whose first call is the injection point (None: in the test body)

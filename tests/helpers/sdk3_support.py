@@ -7,7 +7,7 @@ import shutil
 import tarfile
 from pathlib import Path
 
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"
 ROLE = "arn:aws:iam::123456789012:role/my-sagemaker-role"
 # The model is saved as model.bin, which the container's default model_fn does not look for:
 # predictions prove that this script, from wherever the environment points, was run.

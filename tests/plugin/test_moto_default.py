@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from helpers.container_setup import SKLEARN_ENV, SKLEARN_ENV_ARGS
 
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"
 
 
 def test_deploys_predicts_for_real_and_leaves_nothing(

@@ -21,7 +21,7 @@ from pytest_smendpoint.reporting.markdown import markdown_summary
 from pytest_smendpoint.reporting.report import EndpointReport, SessionReport, latency_summary
 from pytest_smendpoint.settings.options import Gate
 
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"
 LATENCIES = (10.0, 12.0, 15.0, 30.0, 11.0)
 
 

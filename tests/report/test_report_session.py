@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from helpers.container_setup import ROW_KEEPING_SCRIPT, SKLEARN_ENV_ARGS
 
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"
 
 INVOKING_TESTS = """
 import json

@@ -20,7 +20,7 @@ from pytest_smendpoint.serving.variants import ROUTING_SEED, VariantPicker
 
 # A realistic scikit-learn framework image, with the entry script inside model.tar.gz as the
 # container finds it: SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code.
-IMAGE = f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+IMAGE = f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"
 ENTRY = {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}
 # Each variant's own model is the answer it gives, read from its own model data.
 ANSWERING = """

@@ -104,8 +104,14 @@ def _numeric_csv(text: str) -> Any:
     data = text.encode("utf-8")
     if data.translate(None, _NUMERIC):
         return None
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
+    try:
+        # A shortcut of this plugin's, not the image's: image runtimes do not install pyarrow
+        # (the model's code must not find a package its image lacks), so they take the
+        # container's own steps.
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+    except ImportError:
+        return None
 
     try:
         table = pacsv.read_csv(

@@ -157,8 +157,14 @@ def _plain_numbers(text: str) -> np.ndarray | None:
     data = text.encode("utf-8")
     if data.translate(None, _NUMERIC):
         return None
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
+    try:
+        # A shortcut of this plugin's, not the image's: image runtimes do not install pyarrow
+        # (the model's code must not find a package its image lacks), so they take the
+        # container's own steps.
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+    except ImportError:
+        return None
 
     names = [str(i) for i in range(text.split("\n", 1)[0].count(",") + 1)]
     try:
