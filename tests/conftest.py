@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from helpers.models import build_sklearn_model
 
+from pytest_smendpoint.serving.runtimes.install import runtimes_root
+
 with contextlib.suppress(ImportError):
     # SageMaker SDK v2 depends on the importlib_metadata backport, whose import deletes the stdlib
     # PathFinder.find_distributions and puts its own finder on sys.meta_path. Imported for the
@@ -50,10 +52,17 @@ def _audit_account(sm_backend):
 """
 
 
+# pytester points HOME at each test's own folder, so the image runtimes (a virtual environment
+# of a few hundred MB per image, under ~/.cache) would be installed again for every run under
+# test: they are shared from the cache this session would use.
+IMAGE_RUNTIMES = str(runtimes_root())
+
+
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No outside option or AWS setting leaks into the runs under test."""
     monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
+    monkeypatch.setenv("PYTEST_SMENDPOINT_RUNTIME_CACHE", IMAGE_RUNTIMES)
     monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
     # On GitHub Actions every run under test would append its summary to the job's.
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)

@@ -48,7 +48,11 @@ def endpoint_table(endpoint: Any) -> Table:
         ("backend", f"{endpoint.backend} ({endpoint.region})"),
         ("instance type", endpoint.instance_type or "as deployed"),
         ("instance count", cell(endpoint.instance_count)),
-        ("served by", endpoint.serving_runtime or ("SageMaker" if endpoint.backend == "aws" else "not recorded")),
+        (
+            "served by",
+            endpoint.serving_runtime
+            or ("SageMaker" if endpoint.backend == "aws" else "not recorded"),
+        ),
         ("deploy time (s)", f"{endpoint.deploy_seconds:.2f}"),
         ("invocations", cell(endpoint.invocations)),
         ("rows", cell(endpoint.rows)),

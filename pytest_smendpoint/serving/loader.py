@@ -117,6 +117,7 @@ def _start_profile(
         model_dir=model_dir,
         workdir=workdir,
         s3=s3,
+        packages=options.runtime.packages,
     )
     try:
         staged = stage_for(image)(given)

@@ -13,7 +13,6 @@ import re
 import threading
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
-from pathlib import Path
 from typing import Any
 
 from botocore.awsrequest import AWSPreparedRequest

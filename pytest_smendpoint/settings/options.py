@@ -546,7 +546,8 @@ class _Validator:
             version, separator, path = str(entry).strip().partition("=")
             if not separator or not re.fullmatch(r"\d+\.\d+", version.strip()) or not path.strip():
                 raise self.fail(
-                    "image_python", f"{entry!r} is not X.Y=PATH (for example 3.9=/usr/bin/python3.9)"
+                    "image_python",
+                    f"{entry!r} is not X.Y=PATH (for example 3.9=/usr/bin/python3.9)",
                 )
             resolved = (base / path.strip()).expanduser()
             if not (resolved.is_file() and os.access(resolved, os.X_OK)):

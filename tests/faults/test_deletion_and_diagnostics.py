@@ -273,8 +273,7 @@ def test_model_error_names_the_containers_message_and_the_log_stream(
     result.stdout.fnmatch_lines(
         [
             "*EndpointInvocationError: InvokeEndpoint failed for endpoint 'pytest-sm-*', row 0: "
-            'ModelError (the container answered 500): <!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 3.2 '
-            'Final//EN">',
+            "ModelError (the container answered 500): <!doctype html>",
             "*<h1>Internal Server Error</h1>",
             "*error in the application.</p>",
             "*(log stream arn:aws:logs:us-east-1:123456789012:log-group:"

@@ -29,6 +29,14 @@ FLASK_500 = (
     "<p>The server encountered an internal error and was unable to complete your request. "
     "Either the server is overloaded or there is an error in the application.</p>\n"
 )
+# The same error under Flask 3 / Werkzeug 3.1.8 (the scikit-learn 1.9-0 image the tests use).
+FLASK_3_500 = (
+    "<!doctype html>\n<html lang=en>\n"
+    "<title>500 Internal Server Error</title>\n"
+    "<h1>Internal Server Error</h1>\n"
+    "<p>The server encountered an internal error and was unable to complete your request. "
+    "Either the server is overloaded or there is an error in the application.</p>\n"
+)
 
 FEATURES = np.array(
     [

@@ -102,6 +102,7 @@ def test_markdown_has_a_table_per_endpoint_metrics_comparisons_and_missed_gates_
         "backend": "moto (us-east-1)",
         "instance type": "ml.c5.large",
         "instance count": "2",
+        "served by": "not recorded",
         "deploy time (s)": "0.25",
         "invocations": "5",
         "rows": "150",

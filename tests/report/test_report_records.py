@@ -77,6 +77,7 @@ def test_json_has_the_documented_schema(tmp_path: Path) -> None:
     assert set(data) == {
         "schema_version",
         "exit_status",
+        "image_packages",
         "endpoints",
         "metrics",
         "gates",

@@ -25,6 +25,7 @@ from helpers.localsupport import (
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from pytest_smendpoint.serving import MOTO_CONFIG, LocalServing
+from pytest_smendpoint.serving.runtimes.selection import RuntimePolicy
 
 
 @pytest.fixture(scope="session")
@@ -58,13 +59,17 @@ def make_serving(aws: None) -> Iterator[Callable[..., LocalServing]]:
     made: list[LocalServing] = []
 
     def make(
-        serve_command: str | None = None, startup_timeout: float | None = None, install: bool = True
+        serve_command: str | None = None,
+        startup_timeout: float | None = None,
+        install: bool = True,
+        packages: str = "image",
     ) -> LocalServing:
         serving = LocalServing(
             region=REGION,
             account_id=ACCOUNT,
             serve_command=serve_command,
             startup_timeout=startup_timeout,
+            runtime_policy=RuntimePolicy(packages),
         )
         if install:
             serving.install()

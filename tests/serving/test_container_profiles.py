@@ -454,8 +454,9 @@ def test_builtin_xgboost_model_is_served_by_the_algorithm(
 
 @pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_xgboost_image_without_xgboost_fails_saying_what_to_install(
-    serving, deploy, sagemaker, monkeypatch
+    make_serving, deploy, sagemaker, monkeypatch
 ):
+    make_serving(packages="test-env")  # an image runtime always has the image's xgboost
     real = importlib.util.find_spec
     monkeypatch.setattr(
         importlib.util, "find_spec", lambda name, *a: None if name == "xgboost" else real(name, *a)

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 from helpers.localsupport import (
     ACCOUNT,
     FEATURES,
-    FLASK_500,
+    FLASK_3_500,
     REGION,
     TOOLKIT_IMAGE,
     csv_predictions,
@@ -84,8 +84,9 @@ def test_handler_exception_is_a_model_error_with_the_original_message(
     assert error["Error"]["Code"] == "ModelError"
     assert error["ResponseMetadata"]["HTTPStatusCode"] == 424
     assert error["OriginalStatusCode"] == 500
-    # The scikit-learn container answers Flask's 500 page; the exception goes to its log.
-    assert error["OriginalMessage"] == FLASK_500
+    # The scikit-learn container answers Flask's 500 page (1.9-0: Flask 3's); the exception goes
+    # to its log.
+    assert error["OriginalMessage"] == FLASK_3_500
     assert "Received server error (500) from primary" in error["Error"]["Message"]
     assert endpoint.name in error["LogStreamArn"]
     logged = [r for r in caplog.records if r.name == "pytest_smendpoint.serving"]

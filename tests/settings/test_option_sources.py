@@ -3,6 +3,7 @@ line wins over the ini, the ini over the default. In-process runs that only read
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import pytest
@@ -175,6 +176,23 @@ CASES = (
         "python serve.py --port {port}",
         "sm_serve_command = ./serve {port}",
         "./serve {port}",
+    ),
+    Case(
+        "image_packages",
+        "sm_settings.image_packages",
+        ("--sm-image-packages=test-env",),
+        "test-env",
+        "sm_image_packages = test-env",
+        "test-env",
+        override=(("--sm-image-packages=image",), "image"),
+    ),
+    Case(
+        "image_python",
+        "dict(sm_settings.image_pythons)",
+        (f"--sm-image-python=3.9={sys.executable}",),
+        {"3.9": sys.executable},
+        f"sm_image_python = 3.8={sys.executable}",
+        {"3.8": sys.executable},
     ),
     Case(
         "label_column",

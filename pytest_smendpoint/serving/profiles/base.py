@@ -30,6 +30,8 @@ class StageInput:
     model_dir: Path
     workdir: Path
     s3: Any  # a boto3 S3 client of the mocked account
+    # Whose packages the model's processes get (runtimes.selection): "image" or "test-env".
+    packages: str = "image"
 
 
 @dataclass(frozen=True)

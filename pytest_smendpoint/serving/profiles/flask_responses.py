@@ -1,5 +1,7 @@
-"""How the scikit-learn container's Flask 1.1.1 / Werkzeug 2.0.3 worker turns what a handler
-returns into an HTTP answer (the image pins those versions)."""
+"""How the containers' Flask workers turn what a handler returns into an HTTP answer: Flask 1.1.1
+with Werkzeug 2.0.3 (scikit-learn 1.2-1, 1.4-2-py312) or 0.15.6 (XGBoost 1.7-1, 3.0-5), Flask
+3.1.3 with Werkzeug 3.1.8 (scikit-learn 1.9-0, XGBoost 3.2-0). They differ only in the 500 page
+an uncaught exception becomes, and whether it names a charset."""
 
 from __future__ import annotations
 
@@ -10,6 +12,14 @@ from typing import Any
 # werkzeug.exceptions.InternalServerError().get_body(): what any exception in a handler becomes.
 INTERNAL_SERVER_ERROR = (
     b'<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 3.2 Final//EN">\n'
+    b"<title>500 Internal Server Error</title>\n"
+    b"<h1>Internal Server Error</h1>\n"
+    b"<p>The server encountered an internal error and was unable to complete your request. "
+    b"Either the server is overloaded or there is an error in the application.</p>\n"
+)
+# Werkzeug 3's page for the same error (measured with the 3.1.8 wheel).
+INTERNAL_SERVER_ERROR_WERKZEUG_3 = (
+    b"<!doctype html>\n<html lang=en>\n"
     b"<title>500 Internal Server Error</title>\n"
     b"<h1>Internal Server Error</h1>\n"
     b"<p>The server encountered an internal error and was unable to complete your request. "
@@ -26,6 +36,13 @@ _CHARSET_MIMETYPES = {
     "application/xml-dtd",
     "application/xml-external-parsed-entity",
 }
+
+
+def internal_server_error(werkzeug: int) -> tuple[bytes, str]:
+    """The body and Content-Type of Werkzeug `werkzeug`'s (major version) generic 500 page:
+    0.15 sends text/html without a charset, 2 and 3 with one."""
+    body = INTERNAL_SERVER_ERROR_WERKZEUG_3 if werkzeug >= 3 else INTERNAL_SERVER_ERROR
+    return body, (HTML if werkzeug == 0 else content_type(HTML))
 
 
 class InvalidResponse(TypeError):

@@ -29,12 +29,16 @@ from pytest_smendpoint.serving.profiles.base import (
 )
 
 NAME = "scikit-learn"
-# What the 1.2-1 image's Dockerfiles set (SM_MODEL_DIR is pointed at the real model folder).
+# An image whose tag names no recorded version (served with --sm-image-packages=test-env): the
+# 1.2-1 image's rules.
+DEFAULT_VERSION = "1.2-1"
+DEFAULT_WERKZEUG = 2
+# What the images' Dockerfiles set (SM_MODEL_DIR is pointed at the real model folder;
+# SAGEMAKER_SKLEARN_VERSION is the image's version).
 IMAGE_ENVIRONMENT = MappingProxyType(
     {
         "SAGEMAKER_SERVING_MODULE": "sagemaker_sklearn_container.serving:main",
         "SAGEMAKER_TRAINING_MODULE": "sagemaker_sklearn_container.training:main",
-        "SAGEMAKER_SKLEARN_VERSION": "1.2-1",
         "SM_INPUT": "/opt/ml/input",
         "PIP_ROOT_USER_ACTION": "ignore",
         "PYTHONDONTWRITEBYTECODE": "1",
@@ -65,6 +69,7 @@ def stage(given: StageInput, worker_module: str = __name__) -> Staged:
     SAGEMAKER_PROGRAM is set does it fetch the submit directory and install requirements.txt.
     (The XGBoost image's script mode runs the same code, with its own worker module.)"""
     from pytest_smendpoint.serving.profiles.code_folder import submit_directory
+    from pytest_smendpoint.serving.runtimes.catalog import recorded
 
     environment = given.environment
     code_dir = given.workdir / "code"
@@ -79,15 +84,23 @@ def stage(given: StageInput, worker_module: str = __name__) -> Staged:
             raise StartupFailure(f"{ping_failed} {failure}") from None
         found = code_dir / "requirements.txt"
         requirements = found if found.is_file() else None
+    image = recorded(given.image)
+    version = image.version if image is not None else DEFAULT_VERSION
     return Staged(
         worker_module=worker_module,
         settings={
             "variant": given.variant_name,
             "code_in_model": (given.model_dir / "code").is_dir(),
+            # The web stack's Werkzeug major version: its 500 page.
+            "werkzeug": image.werkzeug if image is not None else DEFAULT_WERKZEUG,
         },
         code_dir=code_dir,
         requirements=requirements,
-        image_environment={**IMAGE_ENVIRONMENT, "SM_MODEL_DIR": str(given.model_dir)},
+        image_environment={
+            **IMAGE_ENVIRONMENT,
+            "SAGEMAKER_SKLEARN_VERSION": version,
+            "SM_MODEL_DIR": str(given.model_dir),
+        },
     )
 
 
@@ -126,7 +139,9 @@ def serve(model_dir: str, code_dir: str | None, settings: Mapping[str, Any]) -> 
             f"so /ping answers 500 with {MODEL_FN_MISSING}. To fix: {FIX_CODE}."
         )
     module = import_entry_script(code_dir, settings)
-    return SklearnServer.load(module, model_dir, ping_failed)
+    server = SklearnServer.load(module, model_dir, ping_failed)
+    server.werkzeug = int(settings.get("werkzeug", DEFAULT_WERKZEUG))
+    return server
 
 
 def import_entry_script(code_dir: str | None, settings: Mapping[str, Any]) -> ModuleType:
@@ -190,6 +205,7 @@ class SklearnServer:
         self.transform_fn = transform_fn
         self.input_fn, self.predict_fn, self.output_fn = functions
         self.default_accept = os.environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT", codecs.JSON)
+        self.werkzeug = DEFAULT_WERKZEUG  # the image's Werkzeug major version (its 500 page)
 
     @classmethod
     def load(
@@ -241,12 +257,8 @@ class SklearnServer:
         try:
             status, body, media = self._transform(content, content_type, accept)
         except Exception:
-            return Reply(
-                500,
-                flask_responses.INTERNAL_SERVER_ERROR,
-                flask_responses.content_type(flask_responses.HTML),
-                log=traceback.format_exc(),
-            )
+            body, media = flask_responses.internal_server_error(self.werkzeug)
+            return Reply(500, body, media, log=traceback.format_exc())
         return Reply(status, body, media)
 
     def _transform(self, content: Any, content_type: str, accept: str) -> tuple[int, bytes, str]:

@@ -3,8 +3,12 @@ algorithm), reproduced inside the model process: the model directory loaded as s
 it, and each request answered as the image's Flask app (algorithm_mode/serve.py) answers it:
 same steps in the same order, same statuses, bodies and content types.
 
-Follows the 1.7-1 image (xgboost 1.7.4, numpy 1.21, scipy 1.6, Flask 1.1.1). Where a newer
-xgboost would compute another number from the same file, the model is adjusted to give 1.7's.
+algorithm_mode/serve.py is the same in the 1.7-1, 3.0-5 and 3.2-0 images; their serve_utils
+differ (`serving_version`): 1.7-1 predicts an early-stopped model with its best iteration's trees
+(`best_ntree_limit`), 3.x with all of them (xgboost 3 has no such attribute); 3.2-0 shifts
+1-based libsvm indices to 0-based; 3.2-0's Flask 3 words its generic 500 page differently. Each
+image's own xgboost runs it (serving/runtimes). Where a newer xgboost than 1.7 serves a 1.7-1
+model (--sm-image-packages=test-env), the model is adjusted to give 1.7's numbers.
 Not emulated: recordio-protobuf requests and answers, multi-model endpoints, MAX_CONTENT_LENGTH.
 
     model = load(model_dir, environment)          # ModelLoadError: the container would not start
@@ -34,10 +38,12 @@ from pytest_smendpoint.serving.profiles.base import CONTAINER_MODEL_DIR, Reply, 
 
 logger = logging.getLogger("pytest_smendpoint.serving")
 
+# The serving code followed for an image whose tag names no recorded version.
 CONTAINER_VERSION = "1.7-1"
-# Image tags whose algorithm-mode serving code is the one reproduced here (older tags answer CSV
-# as one comma-joined line); 1.5-1 runs xgboost 1.5.2 instead of 1.7.
-SERVING_CODE_TAGS = ("1.5-1", "1.7-1")
+# serve_utils versions that predict with `ntree_limit=best_ntree_limit` (xgboost 1.x).
+BEST_NTREE_LIMIT_VERSIONS = ("1.5-1", "1.7-1")
+# serve_utils versions that shift 1-based libsvm indices to 0-based.
+LIBSVM_SHIFT_VERSIONS = ("3.2-0",)
 # The objectives xgboost 1.7 knows (measured): a model trained with another one, by a newer
 # xgboost, fails to load in the image ("Unknown objective function").
 XGBOOST_1_7_OBJECTIVES = frozenset(
@@ -91,11 +97,24 @@ class AlgorithmSettings:
     selected_keys: tuple[str, ...] | None = None
     ensemble: bool = True
     batch: bool = False
+    serving_version: str = CONTAINER_VERSION  # the image version whose serve_utils runs
+    werkzeug: int = 0  # the image's Werkzeug major version (its generic 500 page)
+
+    @property
+    def best_ntree_limit(self) -> bool:
+        return self.serving_version in BEST_NTREE_LIMIT_VERSIONS
 
     @classmethod
-    def from_environment(cls, environment: Mapping[str, str]) -> AlgorithmSettings:
+    def from_environment(
+        cls,
+        environment: Mapping[str, str],
+        serving_version: str = CONTAINER_VERSION,
+        werkzeug: int = 0,
+    ) -> AlgorithmSettings:
         output = environment.get("SAGEMAKER_INFERENCE_OUTPUT")
         return cls(
+            serving_version=serving_version,
+            werkzeug=werkzeug,
             # Returned as set, unchecked: a value the encoder lacks fails at encoding (500).
             default_accept=environment.get(
                 "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT", codecs.DEFAULT_ACCEPT
@@ -133,18 +152,20 @@ def load(
     environment: Mapping[str, str] | None = None,
     *,
     container_model_dir: str = CONTAINER_MODEL_DIR,
+    serving_version: str = CONTAINER_VERSION,
+    werkzeug: int = 0,
 ) -> XGBoostAlgorithmModel:
     """What each gunicorn worker does at boot (serve.load_model): every regular, non-dot file at
     the top of the model directory, in os.listdir order, loaded as a pickle, else as a saved
     Booster; only the first unless ensembles are on (the default). Raises ModelLoadError with
     the error the worker dies of (the endpoint would never pass /ping) and what to change."""
     xgb = import_xgboost()
-    settings = AlgorithmSettings.from_environment(environment or {})
+    settings = AlgorithmSettings.from_environment(environment or {}, serving_version, werkzeug)
     directory = Path(model_dir)
     try:
-        boosters = _load_boosters(xgb, directory, settings.ensemble, container_model_dir)
+        boosters = _load_boosters(xgb, directory, settings, container_model_dir)
     except Exception as error:
-        raise ModelLoadError(_load_failure(error, xgb, directory)) from error
+        raise ModelLoadError(_load_failure(error, xgb, directory, serving_version)) from error
     return XGBoostAlgorithmModel(boosters=boosters, settings=settings, xgb=xgb)
 
 
@@ -232,7 +253,10 @@ class XGBoostAlgorithmModel:
                 ) from error
         if kind == codecs.LIBSVM:
             try:
-                matrix = codecs.libsvm_matrix(payload.strip().decode("utf-8"))
+                matrix = codecs.libsvm_matrix(
+                    payload.strip().decode("utf-8"),
+                    one_based_shift=self.settings.serving_version in LIBSVM_SHIFT_VERSIONS,
+                )
                 return self._xgb.DMatrix(matrix, nthread=OMP_NUM_THREADS), kind
             except Exception as error:
                 raise RuntimeError(
@@ -281,12 +305,8 @@ class XGBoostAlgorithmModel:
             body = codecs.toolkit_body(values, accept)
         except toolkit_codecs.UnsupportedFormatError as error:
             # Raised outside any try in serve.invocations: Flask's own 500 page.
-            return Reply(
-                500,
-                flask_responses.INTERNAL_SERVER_ERROR,
-                flask_responses.HTML,
-                log=f"UnsupportedFormatError: {error}",
-            )
+            page, media = flask_responses.internal_server_error(self.settings.werkzeug)
+            return Reply(500, page, media, log=f"UnsupportedFormatError: {error}")
         return Reply(200, body, flask_responses.content_type(accept))
 
     def _selected_reply(self, predictions: Any, accept: str, keys: tuple[str, ...]) -> Reply:
@@ -338,7 +358,7 @@ def _vote(outputs: list[Any]) -> Any:
 
 
 def _load_boosters(
-    xgb: Any, directory: Path, ensemble: bool, container_model_dir: str
+    xgb: Any, directory: Path, settings: AlgorithmSettings, container_model_dir: str
 ) -> tuple[LoadedBooster, ...]:
     """serve_utils.get_loaded_booster."""
     names = []
@@ -353,17 +373,18 @@ def _load_boosters(
             )
             continue
         names.append(name)
-    if not ensemble:
+    if not settings.ensemble:
         names = names[:1]
     loaded = tuple(
-        _load_file(xgb, directory / name, f"{container_model_dir}/{name}") for name in names
+        _load_file(xgb, directory / name, f"{container_model_dir}/{name}", settings)
+        for name in names
     )
     if not loaded:
         raise IndexError("list index out of range")  # models[0] of an empty list
     return loaded
 
 
-def _load_file(xgb: Any, path: Path, shown: str) -> LoadedBooster:
+def _load_file(xgb: Any, path: Path, shown: str, settings: AlgorithmSettings) -> LoadedBooster:
     try:
         with path.open("rb") as file:
             booster = pickle.load(file)
@@ -380,16 +401,18 @@ def _load_file(xgb: Any, path: Path, shown: str) -> LoadedBooster:
                 f"XGB load model error={xgb_text}"
             ) from xgb_error
     booster.set_param("nthread", 1)
-    if _VECTOR_BASE_SCORE.search(path.read_bytes()):
+    # What xgboost 1.x reads of a newer model, where a newer xgboost stands in for 1.7.4.
+    as_1_7 = settings.best_ntree_limit and _version(xgb.__version__) >= (2, 0)
+    if as_1_7 and _VECTOR_BASE_SCORE.search(path.read_bytes()):
         booster.set_param("base_score", 0.5)
     learner = json.loads(booster.save_config())["learner"]
     objective = learner["objective"]["name"]
-    if objective not in XGBOOST_1_7_OBJECTIVES:
+    if as_1_7 and objective not in XGBOOST_1_7_OBJECTIVES:
         raise RuntimeError(
             f"Model {shown} cannot be loaded by xgboost 1.7: Unknown objective function: "
             f"`{objective}`"
         )
-    if learner["learner_model_param"].get("num_target", "1") != "1":
+    if as_1_7 and learner["learner_model_param"].get("num_target", "1") != "1":
         raise RuntimeError(
             f"Model {shown} cannot be loaded by xgboost 1.7: it has "
             f"{learner['learner_model_param']['num_target']} targets (multi-output trees)"
@@ -398,7 +421,9 @@ def _load_file(xgb: Any, path: Path, shown: str) -> LoadedBooster:
         name=path.name,
         booster=booster,
         model_format=model_format,
-        iteration_range=_iteration_range(booster, model_format),
+        iteration_range=(
+            _iteration_range(booster, model_format) if settings.best_ntree_limit else None
+        ),
         objective=objective,
         num_class=learner["learner_model_param"].get("num_class", ""),
     )
@@ -441,10 +466,12 @@ def _parallel_trees(booster: Any) -> int:
         return 1
 
 
-def _load_failure(error: Exception, xgb: Any, directory: Path) -> str:
+def _load_failure(
+    error: Exception, xgb: Any, directory: Path, serving_version: str = CONTAINER_VERSION
+) -> str:
     """The worker's fatal error, and the change that lets the model load."""
     text = (
-        f"sagemaker-xgboost {CONTAINER_VERSION} (algorithm mode) cannot load the model, so its "
+        f"sagemaker-xgboost {serving_version} (algorithm mode) cannot load the model, so its "
         f"workers exit and /ping never answers: {type(error).__name__}: {error}"
     )
     hint = _load_hint(error, xgb, directory)

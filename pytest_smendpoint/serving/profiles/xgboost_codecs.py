@@ -1,7 +1,8 @@
-"""What the sagemaker-xgboost container (1.7-1, algorithm mode) reads and writes: its content-type
+"""What the sagemaker-xgboost container (algorithm mode) reads and writes: its content-type
 and Accept matching, its CSV and libsvm parsing and its answers, to the byte.
 
-The image runs numpy 1.21 and scipy 1.6. Newer releases word some of the same errors differently
+The 1.7-1 image runs numpy 1.24.1 and scipy 1.8.0 (its branch's requirements.txt; the 2023 tag had
+numpy 1.19.2 and scipy 1.6.2). Newer releases word some of the same errors differently
 (`could not convert string to float: np.str_('a')`), so the steps whose errors reach the HTTP
 body are redone here with the image's texts, whatever numpy and scipy the tests have."""
 
@@ -184,7 +185,7 @@ def _plain_numbers(text: str) -> np.ndarray | None:
     return np.ascontiguousarray(np.stack([c.to_numpy() for c in table.columns], axis=1))
 
 
-def libsvm_matrix(text: str) -> Any:
+def libsvm_matrix(text: str, one_based_shift: bool = False) -> Any:
     """serve_utils._get_sparse_matrix_from_libsvm: lines split on single spaces, every token with
     a `:` is `index:value` (zero-based; labels, `qid:` and the rest of `a:b:c` ignored), into a
     scipy csr_matrix (duplicates summed, shape from the largest indexes). Errors as numpy 1.21
@@ -203,6 +204,9 @@ def libsvm_matrix(text: str) -> Any:
                 values.append(parts[1])
     col = [_to_int(c) for c in cols]
     data = [_to_float(v) for v in values]
+    if one_based_shift and col and min(col) >= 1:
+        # 3.2-0's serve_utils: "Shift 1-based libsvm indices to 0-based".
+        col = [c - 1 for c in col]
     if not col:
         raise ValueError("cannot infer dimensions from zero sized index arrays")
     if max(col) + 1 < 0:

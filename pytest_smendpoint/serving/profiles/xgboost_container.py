@@ -1,8 +1,10 @@
-"""SageMaker's XGBoost container (`sagemaker-xgboost:*`, 1.7-1): the built-in algorithm when the
-model sets no SAGEMAKER_PROGRAM (xgboost_algorithm.py reproduces it), else script mode, which runs
-the scikit-learn container's sagemaker-containers code with XGBoost's default handlers.
+"""SageMaker's XGBoost container (`sagemaker-xgboost:*`: 1.7-1, 3.0-5, 3.2-0): the built-in
+algorithm when the model sets no SAGEMAKER_PROGRAM (xgboost_algorithm.py reproduces it), else
+script mode, which runs the scikit-learn container's sagemaker-containers code with XGBoost's
+default handlers.
 
-xgboost is an optional extra: without it the endpoint ends Failed, saying what to install."""
+Served with the test environment's packages (--sm-image-packages=test-env), xgboost is an
+optional extra there: without it the endpoint ends Failed, saying what to install."""
 
 from __future__ import annotations
 
@@ -31,17 +33,27 @@ IMAGE_ENVIRONMENT = {"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
 
 def stage(given: StageInput) -> Staged:
     from pytest_smendpoint.serving.profiles import xgboost_algorithm
+    from pytest_smendpoint.serving.runtimes.catalog import recorded
+    from pytest_smendpoint.serving.runtimes.selection import TEST_ENVIRONMENT
 
-    if importlib.util.find_spec("xgboost") is None:
+    # An image runtime installs the image's xgboost; the test environment may lack it.
+    if given.packages == TEST_ENVIRONMENT and importlib.util.find_spec("xgboost") is None:
         raise StartupFailure(
             "Serving a sagemaker-xgboost model locally needs the xgboost package, which is not "
             f"installed: {xgboost_algorithm.INSTALL}"
         )
     environment = {**IMAGE_ENVIRONMENT, "OMP_NUM_THREADS": "1"}
+    image = recorded(given.image)
+    version = image.version if image is not None else xgboost_algorithm.CONTAINER_VERSION
     if xgboost_algorithm.is_algorithm_mode(given.environment):
         return Staged(
             worker_module=__name__,
-            settings={"variant": given.variant_name, "mode": "algorithm"},
+            settings={
+                "variant": given.variant_name,
+                "mode": "algorithm",
+                "serving_version": version,
+                "werkzeug": image.werkzeug if image is not None else 0,
+            },
             image_environment=environment,
         )
     staged = scikit_learn.stage(given, worker_module=__name__)
@@ -63,7 +75,12 @@ def serve(model_dir: str, code_dir: str | None, settings: Mapping[str, Any]) -> 
         from pytest_smendpoint.serving.profiles import xgboost_algorithm
 
         try:
-            model = xgboost_algorithm.load(model_dir, os.environ)
+            model = xgboost_algorithm.load(
+                model_dir,
+                os.environ,
+                serving_version=str(settings.get("serving_version", "1.7-1")),
+                werkzeug=int(settings.get("werkzeug", 0)),
+            )
         except ModelLoadError as error:
             raise StartupFailure(f"{ping_failed} {error}") from None
 
@@ -73,7 +90,9 @@ def serve(model_dir: str, code_dir: str | None, settings: Mapping[str, Any]) -> 
         return answer
     module = scikit_learn.import_entry_script(code_dir, settings)
     defaults = (default_input_fn, default_predict_fn, scikit_learn.default_output_fn)
-    return scikit_learn.SklearnServer.load(module, model_dir, ping_failed, defaults)
+    server = scikit_learn.SklearnServer.load(module, model_dir, ping_failed, defaults)
+    server.werkzeug = int(settings.get("werkzeug", 0))
+    return server
 
 
 def default_input_fn(input_data: Any, content_type: str) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 SKLEARN = "sagemaker-scikit-learn"
@@ -27,9 +27,13 @@ class ImageRuntime:
     repository: str
     version: str
     python: str  # the minor version its Dockerfile installs: "3.9"
-    packages: Mapping[str, str]  # distribution name -> the version the image pins
+    packages: Mapping[str, str]  # distribution name -> the version the image pins ("": unpinned)
     source: str  # where these versions were read
     framework: str  # the package whose version names the image: scikit-learn, xgboost
+    werkzeug: int  # the web stack's Werkzeug major version (0 for 0.15): its 500 page differs
+    # A distribution installed under another name, same code: xgboost-cpu is xgboost without
+    # CUDA's NCCL (300 MB); the images' CUDA builds predict the same on CPU instances.
+    install_as: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def tag(self) -> str:
@@ -41,56 +45,140 @@ class ImageRuntime:
 
     def shown(self) -> str:
         """`sagemaker-scikit-learn:1.2-1 (Python 3.9, scikit-learn 1.2.1, numpy 1.24.1, ...)`"""
-        pins = ", ".join(f"{name} {version}" for name, version in self.packages.items())
+        pins = ", ".join(
+            f"{name} {version or 'unpinned'}" for name, version in self.packages.items()
+        )
         return f"{self.tag} (Python {self.python}, {pins})"
 
 
 def _runtime(
-    repository: str, version: str, python: str, source: str, **packages: str
+    repository: str,
+    version: str,
+    python: str,
+    werkzeug: int,
+    source: str,
+    install_as: Mapping[str, str] | None = None,
+    **packages: str,
 ) -> ImageRuntime:
     framework = "scikit-learn" if repository == SKLEARN else "xgboost"
     names = {key.replace("_", "-"): value for key, value in packages.items()}
     return ImageRuntime(
-        repository, version, python, MappingProxyType(names), source, framework
+        repository,
+        version,
+        python,
+        MappingProxyType(names),
+        source,
+        framework,
+        werkzeug,
+        MappingProxyType(dict(install_as or {})),
     )
 
 
+_DLC = "aws/deep-learning-containers"
 RUNTIMES: tuple[ImageRuntime, ...] = (
     _runtime(
         SKLEARN,
         "1.2-1",
         "3.9",
-        f"{SKLEARN_SOURCE} requirements.txt and docker/1.2-1/base/Dockerfile.cpu at the 1.2-1 "
-        "release",
+        2,
+        f"{SKLEARN_SOURCE} branch 1.2-1 (b440c40, what the 1.2-1-cpu-py3 tag is rebuilt from): "
+        "docker/1.2-1/base/Dockerfile.cpu (PYTHON_VERSION=3.9) and requirements.txt",
         scikit_learn="1.2.1",
         numpy="1.24.1",
-        scipy="1.9.3",
-        pandas="1.5.3",
+        scipy="1.8.0",
+        pandas="1.1.3",
+        pyarrow="14.0.1",
+    ),
+    _runtime(
+        SKLEARN,
+        "1.4-2-py312",
+        "3.12",
+        2,
+        f"{_DLC} docker/sklearn/1.4-2-py312/Dockerfile (PYTHON_VERSION=3.12) and "
+        "requirements.txt (scipy>=1.9.0, unpinned)",
+        scikit_learn="1.4.2",
+        numpy="2.1.0",
+        scipy="",
+        pandas="2.3.2",
+        pyarrow="17.0.0",
     ),
     _runtime(
         SKLEARN,
         "1.9-0",
         "3.12",
-        f"{SKLEARN_SOURCE} requirements.txt and docker/1.9-0 Dockerfile.cpu at the 1.9-0 release",
+        3,
+        f"{_DLC} docker/sklearn/1.9-0/Dockerfile (PYTHON_VERSION=3.12), pyproject.toml and uv.lock",
         scikit_learn="1.9.0",
         numpy="2.5.1",
         scipy="1.18.0",
         pandas="2.2.3",
+        joblib="1.5.3",
+        threadpoolctl="3.6.0",
+        pyarrow="25.0.0",
     ),
     _runtime(
         XGBOOST,
         "1.7-1",
         "3.9",
-        f"{XGBOOST_SOURCE} requirements.txt and docker/1.7-1 Dockerfile.cpu on the 1.7-1 branch",
+        0,
+        f"{XGBOOST_SOURCE} branch 1.7-1 (f7a93a2): docker/1.7-1/base/Dockerfile.cpu "
+        "(PYTHON_VERSION=3.9, XGBOOST_VERSION=1.7.4) and requirements.txt",
         xgboost="1.7.4",
         numpy="1.24.1",
         scipy="1.8.0",
-        pandas="1.5.3",
+        pandas="1.2.4",
+        scikit_learn="0.24.1",
+        pyarrow="14.0.1",
+    ),
+    _runtime(
+        XGBOOST,
+        "3.0-5",
+        "3.10",
+        0,
+        f"{_DLC} docker/xgboost/3.0-5/Dockerfile (PYTHON_VERSION=3.10, XGBOOST_VERSION=3.0.5) "
+        "and requirements.txt",
+        {"xgboost": "xgboost-cpu"},
+        xgboost="3.0.5",
+        numpy="2.1.0",
+        scipy="1.15.0",
+        pandas="2.2.3",
+        scikit_learn="1.5.2",
+        pyarrow="22.0.0",
+    ),
+    _runtime(
+        XGBOOST,
+        "3.2-0",
+        "3.12",
+        3,
+        f"{_DLC} docker/xgboost/Dockerfile (PYTHON_VERSION=3.12), pyproject.toml and uv.lock",
+        {"xgboost": "xgboost-cpu"},
+        xgboost="3.2.0",
+        numpy="2.1.0",
+        scipy="1.15.0",
+        pandas="2.2.3",
+        scikit_learn="1.8.0",
+        joblib="1.5.3",
+        pyarrow="22.0.0",
     ),
 )
+# Versions the SageMaker SDK still offers whose Python is older than the 3.9 this plugin's
+# serving code runs on: known, and refused with that reason.
+UNSERVED: Mapping[str, str] = MappingProxyType(
+    {
+        f"{SKLEARN}:0.20.0": "3.7",
+        f"{SKLEARN}:0.23-1": "3.7",
+        f"{SKLEARN}:1.0-1": "3.8",
+        f"{XGBOOST}:1.0-1": "3.7",
+        f"{XGBOOST}:1.2-1": "3.7",
+        f"{XGBOOST}:1.2-2": "3.7",
+        f"{XGBOOST}:1.3-1": "3.7",
+        f"{XGBOOST}:1.5-1": "3.8",
+    }
+)
 BY_TAG: Mapping[str, ImageRuntime] = MappingProxyType({r.tag: r for r in RUNTIMES})
-# `1.2-1-cpu-py3` -> `1.2-1`; `1.7-1` -> `1.7-1`; `0.20.0-cpu-py3` -> `0.20.0`.
-_VERSION = re.compile(r"^(\d+\.\d+(?:\.\d+)?(?:-\d+)?)(?:-|$)")
+# `1.2-1-cpu-py3` -> `1.2-1`; `1.7-1` -> `1.7-1`; `0.20.0-cpu-py3` -> `0.20.0`;
+# `1.4-2-py312-cpu-py3` -> `1.4-2-py312` (the SDK's version key is the tag's prefix).
+_VERSION = re.compile(r"^(\d+\.\d+(?:\.\d+)?(?:-\d+)?(?:-py3\d+)?)(?:-|$)")
 
 
 class UnknownImageTag(Exception):
@@ -107,6 +195,18 @@ def repository_and_tag(image: str) -> tuple[str, str | None]:
     return repository.lower(), (tag or None)
 
 
+def version_of(image: str) -> str | None:
+    """The image version its tag names (`1.2-1-cpu-py3` -> `1.2-1`), known or not."""
+    match = _VERSION.match(repository_and_tag(image)[1] or "")
+    return match.group(1) if match else None
+
+
+def recorded(image: str) -> ImageRuntime | None:
+    """The image's entry when its tag names a recorded version (never raises)."""
+    repository, _ = repository_and_tag(image)
+    return BY_TAG.get(f"{repository}:{version_of(image)}")
+
+
 def known_tags(repository: str) -> list[str]:
     return [r.version for r in RUNTIMES if r.repository == repository]
 
@@ -117,8 +217,17 @@ def runtime_for(image: str) -> ImageRuntime | None:
     repository, tag = repository_and_tag(image)
     if repository not in (SKLEARN, XGBOOST):
         return None
-    match = _VERSION.match(tag or "")
-    found = BY_TAG.get(f"{repository}:{match.group(1)}") if match else None
+    version = version_of(image)
+    found = BY_TAG.get(f"{repository}:{version}") if version else None
+    unserved = UNSERVED.get(f"{repository}:{version}")
+    if unserved:
+        raise UnknownImageTag(
+            f"Image {image}: {repository}:{version} runs Python {unserved}, older than the "
+            "Python 3.9 pytest-smendpoint's local serving runs in, so it cannot serve the model "
+            f"as that image would. Served versions: {', '.join(known_tags(repository))}. To "
+            "fix: deploy one of those, or serve with the test environment's packages "
+            "(--sm-image-packages=test-env, marked as such in every report)."
+        )
     if found is None:
         shown = tag if tag else "no tag (a digest, or :latest implied)"
         raise UnknownImageTag(

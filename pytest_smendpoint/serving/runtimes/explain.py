@@ -120,4 +120,3 @@ def _ubjson_version(data: bytes) -> str | None:
     if len(numbers) >= 3:
         return ".".join(str(n[0]) for n in numbers[:3])
     return None
-

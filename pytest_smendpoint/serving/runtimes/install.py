@@ -45,10 +45,15 @@ class InstalledRuntime:
     packages: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
+RUNTIME_CACHE_VARIABLE = "PYTEST_SMENDPOINT_RUNTIME_CACHE"
+
+
 def runtimes_root() -> Path:
+    """$PYTEST_SMENDPOINT_RUNTIME_CACHE, else runtimes/ in the plugin's cache folder."""
     from pytest_smendpoint.serving.requirements import cache_root
 
-    return cache_root() / "runtimes"
+    configured = os.environ.get(RUNTIME_CACHE_VARIABLE)
+    return Path(configured).expanduser() if configured else cache_root() / "runtimes"
 
 
 def runtime_key(runtime: ImageRuntime, interpreter: Interpreter) -> str:
@@ -65,7 +70,11 @@ def requested(runtime: ImageRuntime, interpreter: Interpreter) -> list[str]:
     pin may have no wheel for it (numpy 2.5.1 needs Python 3.12)."""
     exact = interpreter.minor == runtime.python
     operator = "==" if exact else "<="
-    return [f"{name}{operator}{version}" for name, version in runtime.packages.items()]
+    pins = []
+    for name, version in runtime.packages.items():
+        distribution = runtime.install_as.get(name, name)
+        pins.append(f"{distribution}{operator}{version}" if version else distribution)
+    return pins
 
 
 def ensure(runtime: ImageRuntime, interpreter: Interpreter) -> InstalledRuntime:
@@ -203,4 +212,3 @@ def plugin_path() -> Path:
     temporary.symlink_to(package, target_is_directory=True)
     os.replace(temporary, link)  # atomic: a concurrent session sees the old link or the new
     return folder
-

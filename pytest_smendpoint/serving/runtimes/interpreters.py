@@ -31,10 +31,10 @@ class Interpreter:
 
 def current() -> Interpreter:
     """The test environment's own interpreter."""
-    return Interpreter(sys.executable, "%d.%d.%d" % sys.version_info[:3])
+    return Interpreter(sys.executable, ".".join(str(part) for part in sys.version_info[:3]))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def probe(path: str) -> Interpreter | None:
     """The interpreter at `path`, or None when it does not run (a shim, a broken link)."""
     try:
@@ -70,12 +70,10 @@ def _candidates(minor: str, named: Mapping[str, str]) -> Iterator[str]:
     on_path = shutil.which(f"python{minor}")
     if on_path:
         yield on_path
-    root = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
-    versions = Path(root) / "versions"
-    if versions.is_dir():
+    for root in pyenv_roots():
         # Newest patch release first: 3.9.18 before 3.9.2.
         found = sorted(
-            (p for p in versions.iterdir() if _is_release_of(p.name, minor)),
+            (p for p in (root / "versions").iterdir() if _is_release_of(p.name, minor)),
             key=lambda p: tuple(int(part) for part in p.name.split(".")),
             reverse=True,
         )
@@ -95,6 +93,27 @@ def _candidates(minor: str, named: Mapping[str, str]) -> Iterator[str]:
             return
         if done.returncode == 0 and done.stdout.strip():
             yield done.stdout.decode("utf-8", "replace").strip()
+
+
+def pyenv_roots() -> list[Path]:
+    """Where pyenv keeps its versions: $PYENV_ROOT, else beside the pyenv program or its shims
+    on PATH (tox passes PATH but not PYENV_ROOT, and pytester moves HOME), else ~/.pyenv."""
+    candidates = [os.environ.get("PYENV_ROOT", "")]
+    program = shutil.which("pyenv")
+    if program:
+        candidates.append(str(Path(program).resolve().parent.parent))
+    candidates += [
+        str(Path(entry).parent)
+        for entry in os.environ.get("PATH", "").split(os.pathsep)
+        if Path(entry).name == "shims"
+    ]
+    candidates.append(str(Path.home() / ".pyenv"))
+    roots: list[Path] = []
+    for candidate in candidates:
+        root = Path(candidate) if candidate else None
+        if root is not None and (root / "versions").is_dir() and root not in roots:
+            roots.append(root)
+    return roots
 
 
 def _is_release_of(name: str, minor: str) -> bool:

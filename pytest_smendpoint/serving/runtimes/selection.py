@@ -4,7 +4,6 @@ a line saying which for the reports."""
 
 from __future__ import annotations
 
-import platform
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -64,9 +63,8 @@ def choose(image: str, policy: RuntimePolicy) -> ServingRuntime:
     interpreter = found or here
     installed = install.ensure(runtime, interpreter)
     differences = _differences(runtime, installed.python_version, installed.packages)
-    shown = ", ".join(
-        f"{name} {installed.packages[name]}" for name in SHOWN if name in installed.packages
-    )
+    versions = {name: installed.packages.get(runtime.install_as.get(name, name)) for name in SHOWN}
+    shown = ", ".join(f"{name} {version}" for name, version in versions.items() if version)
     text = f"image {runtime.tag}: Python {installed.python_version}, {shown}"
     if differences:
         why = (
@@ -92,11 +90,7 @@ def _differences(
     if minor != runtime.python:
         found.append(f"Python {python_version} instead of {runtime.python}")
     for name, pinned in runtime.packages.items():
-        have = packages.get(name)
-        if have != pinned:
+        have = packages.get(runtime.install_as.get(name, name))
+        if pinned and have != pinned:
             found.append(f"{name} {have or 'missing'} instead of {pinned}")
     return found
-
-
-def machine() -> str:
-    return platform.machine()
