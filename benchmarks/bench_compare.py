@@ -8,7 +8,7 @@ interleaved so that other load on the machine hits both alike (median of 3):
 2. `sm_compare(df, threshold=0.5)`: both at once, plus every figure, the worst rows and the
    report's summary of it (what the fixture does per call).
 
-Goal: 2 takes at most 1.1x the time of 1. Prints the ratio and a README table row.
+Goal: 2 takes at most 1.1x the time of 1. Prints the ratio and a table row for docs/performance.md.
 
     python examples/quickstart/train.py && python benchmarks/bench_compare.py
 """

@@ -12,7 +12,7 @@ scikit-learn pipeline on 30 features, served through its code/inference.py, whos
 5. SDK v2 `Predictor.predict(values)` with `CSVSerializer`: one 117 MB request, refused with
    HTTP 413 as SageMaker refuses any body past 6 MiB (the local serving keeps that limit);
 
-then where sm_invoke's time goes, stage by stage, and a markdown table for the README.
+then where sm_invoke's time goes, stage by stage, and a markdown table for docs/performance.md.
 
     python examples/quickstart/train.py && python benchmarks/bench_invoke.py
 """

@@ -246,9 +246,11 @@ class Gate:
     metric: str
     operator: str  # one of >=, <=, ==, >, <
     threshold: float
+    # As the user wrote it (stripped), so `rows>=100000000` is never shown as `rows>=1e+08`.
+    text: str = field(default="", compare=False)
 
     def __str__(self) -> str:
-        return f"{self.metric}{self.operator}{self.threshold:g}"
+        return self.text or f"{self.metric}{self.operator}{self.threshold:g}"
 
 
 @dataclass(frozen=True)
@@ -610,7 +612,8 @@ class _Validator:
                 raise self.fail(
                     "gate", f"{item!r} is not METRIC OP NUMBER, e.g. auc>=0.92 or p99_ms<=200"
                 )
-            gates.append(Gate(match.group(1), match.group(2), float(match.group(3))))
+            metric, operator, number = match.groups()
+            gates.append(Gate(metric, operator, float(number), str(item).strip()))
         return tuple(gates)
 
     def resource_name(self, name: str) -> str | None:

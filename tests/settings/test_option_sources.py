@@ -285,8 +285,8 @@ CASES = (
     Case(
         "gate",
         "[str(g) for g in sm_settings.gates]",
-        ("--sm-gate=auc>=0.92", "--sm-gate", "p99_ms <= 200"),
-        ["auc>=0.92", "p99_ms<=200"],
+        ("--sm-gate=auc>=0.92", "--sm-gate", " p99_ms <= 200 "),
+        ["auc>=0.92", "p99_ms <= 200"],  # as written, but for surrounding whitespace
         "sm_gate =\n    accuracy>0.9",
         ["accuracy>0.9"],
     ),

@@ -1,7 +1,7 @@
 """The scikit-learn profile against the container's own code: sagemaker-containers 2.8.6's
 decoders and encoders behind serving.py's default input_fn, and whole requests through its
 Transformer and Flask worker. Same dtype, shape and values; same body; same status and content
-type; or a difference the README states.
+type; or a difference docs/fidelity.md states.
 
 sagemaker-containers pins Flask 1.1.1, which cannot be installed beside moto's Flask 3, so the
 reference runs in another interpreter: this one if it can import sagemaker_containers (e.g.
