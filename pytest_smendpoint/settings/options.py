@@ -546,7 +546,8 @@ class _Validator:
             version, separator, path = str(entry).strip().partition("=")
             if not separator or not re.fullmatch(r"\d+\.\d+", version.strip()) or not path.strip():
                 raise self.fail(
-                    "image_python", f"{entry!r} is not X.Y=PATH (for example 3.9=/usr/bin/python3.9)"
+                    "image_python",
+                    f"{entry!r} is not X.Y=PATH (for example 3.9=/usr/bin/python3.9)",
                 )
             resolved = (base / path.strip()).expanduser()
             if not (resolved.is_file() and os.access(resolved, os.X_OK)):
@@ -596,7 +597,8 @@ class _Validator:
         value = os.environ.get(STEP_SUMMARY_VARIABLE, "").strip()
         if not value:
             return None
-        problem = unwritable_reason(Path(value))
+        # Appended to, as GitHub documents: a FIFO or device is fine, a symbolic link followed.
+        problem = unwritable_reason(Path(value), replaced=False)
         if problem is not None:
             raise pytest.UsageError(f"{STEP_SUMMARY_VARIABLE}={value} (environment): {problem}")
         return value
