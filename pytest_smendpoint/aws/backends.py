@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_smendpoint.aws.lifecycle import NoServing, ServingHooks
+from pytest_smendpoint.aws.liveness import LivenessMark
 from pytest_smendpoint.settings.options import Settings
 
 MOTO_ACCOUNT_ID = "123456789012"
@@ -43,6 +44,8 @@ class Backend:
     serving: ServingHooks
     # s3:// URIs this process uploaded (model.tar.gz, sourcedir.tar.gz): deleted at teardown.
     uploads: list[str] = field(default_factory=list)
+    # Keeps what this process created marked alive for a sweep until the backend closes.
+    liveness: LivenessMark = field(default_factory=LivenessMark)
 
     def client(self, service: str) -> Any:
         """A client with botocore's standard retry mode (throttling retried with backoff)."""
@@ -57,10 +60,22 @@ class Backend:
 def open_backend(settings: Settings) -> Iterator[Backend]:
     """Start the configured backend for the session and stop it afterwards."""
     if settings.backend == "moto":
-        with _moto_backend(settings) as backend:
+        with _moto_backend(settings) as backend, renewing(backend):
             yield backend
     else:
-        yield _aws_backend(settings)
+        backend = _aws_backend(settings)
+        with renewing(backend):
+            yield backend
+
+
+@contextlib.contextmanager
+def renewing(backend: Backend) -> Iterator[Backend]:
+    """The backend's liveness marks renewed until it closes (before a moto mock stops, so no
+    renewal ever reaches past it)."""
+    try:
+        yield backend
+    finally:
+        backend.liveness.stop()
 
 
 def serving_options(settings: Settings) -> dict[str, Any]:
@@ -130,7 +145,9 @@ def shared_moto_backend(region: str, server_url: str) -> Iterator[Backend]:
         os.environ["AWS_ENDPOINT_URL"] = server_url
         try:
             with sdk_v3_compatibility():  # moto's empty dicts come over HTTP too
-                yield Backend("moto", region, boto3.Session(region_name=region), NoServing())
+                backend = Backend("moto", region, boto3.Session(region_name=region), NoServing())
+                with renewing(backend):
+                    yield backend
         finally:
             _forget_sdk_v3_clients()
 

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pytest_smendpoint.aws.deletion import confirm_gone, delete_endpoint
+from pytest_smendpoint.aws.liveness import LivenessMark
 from pytest_smendpoint.aws.records import EndpointPlan, EndpointRecord, TeardownStatus
 from pytest_smendpoint.aws.redaction import mask_also
 from pytest_smendpoint.aws.resolve import ExistingEndpoint, ModelSpec
@@ -88,7 +89,9 @@ class Lifecycle:
         on_status: Callable[[str, float], None] | None = None,
         diagnose: Callable[[EndpointPlan, ModelSpec], str] | None = None,
         deletable_wait: float = 600.0,
+        liveness: LivenessMark | None = None,
     ) -> None:
+        self.liveness = liveness  # what this deployment creates stays marked alive for a sweep
         self.diagnose = diagnose  # diagnostics.deploy_diagnostics: logs, instance, image
         self.deletable_wait = deletable_wait  # bound on waiting for a Creating endpoint to settle
         self.sagemaker = sagemaker
@@ -141,15 +144,16 @@ class Lifecycle:
         """Create, wait, yield the record; on exit delete what was created (unless kept)."""
         created = _Created()
         started = self.clock()
+        held: list[str] = []  # ARNs this deployment keeps marked alive
         try:
             # A signal held until each create returns: a cut-short CreateEndpoint leaves an
             # endpoint that nobody recorded (signals.py).
             with hold_signals():
-                self._create_model(model, plan, created)
+                self._hold(held, self._create_model(model, plan, created), "ModelArn")
             with hold_signals():
-                self._create_config(plan, created)
+                self._hold(held, self._create_config(plan, created), "EndpointConfigArn")
             with hold_signals():
-                self._create_endpoint(plan, created)
+                self._hold(held, self._create_endpoint(plan, created), "EndpointArn")
             self.serving.endpoint_created(plan.endpoint_name)
             wait_in_service(
                 self.sagemaker,
@@ -166,6 +170,7 @@ class Lifecycle:
             if isinstance(error, DeployError) and self.diagnose is not None:
                 details = self.diagnose(plan, model) + "\n"  # logs first: cleanup ends them
             summary = self._cleanup_after_failed_deploy(created, plan)
+            self._release(held)
             if isinstance(error, DeployError):
                 raise DeployError(
                     error.endpoint_name, error.status, error.reason, details + summary
@@ -187,11 +192,28 @@ class Lifecycle:
         try:
             yield record
         finally:
-            if keep:
+            if keep:  # still marked alive while this process runs (an xdist worker's handover)
                 record.teardown = TeardownStatus.KEPT
                 record.manual_commands = self.delete_commands(created)
             else:
-                self._teardown(created, plan, record)
+                try:
+                    self._teardown(created, plan, record)
+                finally:
+                    self._release(held)
+
+    def _hold(self, held: list[str], response: Any, arn_key: str) -> None:
+        arn = response.get(arn_key) if isinstance(response, dict) else None
+        if self.liveness is not None and arn:
+            self.liveness.hold(self.sagemaker, arn)
+            held.append(arn)
+
+    def _release(self, held: list[str]) -> None:
+        if self.liveness is not None:
+            self.liveness.release(held)
+
+    def _tags(self, plan: EndpointPlan) -> list[dict[str, str]]:
+        """The plan's tags and, from the first moment, the liveness mark."""
+        return [*plan.tags, self.liveness.tag()] if self.liveness is not None else list(plan.tags)
 
     # -- creation ---------------------------------------------------------------------------
 
@@ -231,7 +253,7 @@ class Lifecycle:
                 "choose another name, or use --sm-existing-endpoint to test an endpoint as it is)",
             )
 
-    def _create_model(self, model: ModelSpec, plan: EndpointPlan, created: _Created) -> None:
+    def _create_model(self, model: ModelSpec, plan: EndpointPlan, created: _Created) -> Any:
         container: dict[str, Any] = {"Image": model.image_uri}
         if model.model_data_url:
             container["ModelDataUrl"] = model.model_data_url
@@ -239,18 +261,19 @@ class Lifecycle:
             environment = as_environment(model.environment)
             mask_also(environment.values())  # the request body and DescribeModel carry them
             container["Environment"] = environment.request_value()
-        self._call(
+        response = self._call(
             "CreateModel",
             f"model {plan.model_name}",
             self.sagemaker.create_model,
             ModelName=plan.model_name,
             PrimaryContainer=container,
             ExecutionRoleArn=model.role_arn,
-            Tags=list(plan.tags),
+            Tags=self._tags(plan),
         )
         created.models.append(plan.model_name)
+        return response
 
-    def _create_config(self, plan: EndpointPlan, created: _Created) -> None:
+    def _create_config(self, plan: EndpointPlan, created: _Created) -> Any:
         variant: dict[str, Any] = {
             "VariantName": plan.variant_name,
             "ModelName": plan.model_name,
@@ -264,26 +287,28 @@ class Lifecycle:
             variant["ContainerStartupHealthCheckTimeoutInSeconds"] = (
                 plan.container_startup_health_check_timeout
             )
-        self._call(
+        response = self._call(
             "CreateEndpointConfig",
             f"endpoint config {plan.config_name}",
             self.sagemaker.create_endpoint_config,
             EndpointConfigName=plan.config_name,
             ProductionVariants=[variant],
-            Tags=list(plan.tags),
+            Tags=self._tags(plan),
         )
         created.config = plan.config_name
+        return response
 
-    def _create_endpoint(self, plan: EndpointPlan, created: _Created) -> None:
-        self._call(
+    def _create_endpoint(self, plan: EndpointPlan, created: _Created) -> Any:
+        response = self._call(
             "CreateEndpoint",
             f"endpoint {plan.endpoint_name}",
             self.sagemaker.create_endpoint,
             EndpointName=plan.endpoint_name,
             EndpointConfigName=plan.config_name,
-            Tags=list(plan.tags),
+            Tags=self._tags(plan),
         )
         created.endpoint = plan.endpoint_name
+        return response
 
     # -- teardown ---------------------------------------------------------------------------
 

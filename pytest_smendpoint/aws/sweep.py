@@ -1,5 +1,7 @@
 """Find and delete what crashed sessions left: endpoints, endpoint configs and models that carry
-the plugin's session tag and are older than an age. Untagged resources are never touched.
+the plugin's session tag and are older than an age. Untagged resources are never touched, and
+neither is anything of a session that is still alive (its liveness mark, aws/liveness.py, has
+not lapsed), whatever its age.
 
 The same code serves `pytest --sm-sweep[=AGE] [--sm-sweep-delete]` and the `smendpoint-sweep`
 console script; a dry run (list only) is the default.
@@ -9,15 +11,21 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from pytest_smendpoint.aws.liveness import LEASE, alive_until
 from pytest_smendpoint.aws.resources import KINDS, ResourceKind, error_reason, is_gone
-from pytest_smendpoint.aws.uploads import OldUpload, delete_uploads, find_old_uploads
+from pytest_smendpoint.aws.uploads import (
+    UPLOAD_PREFIX,
+    OldUpload,
+    delete_uploads,
+    find_old_uploads,
+)
 from pytest_smendpoint.settings.ages import DEFAULT_SWEEP_AGE, parse_age
 from pytest_smendpoint.settings.naming import TAG_CREATED, TAG_RUN_LABEL, TAG_SESSION
 
@@ -38,33 +46,73 @@ class Leftover:
         return f"{self.kind.label} {self.name} (session {self.session}{label}, {hours:.1f} h old)"
 
 
+@dataclass(frozen=True)
+class Survey:
+    """What a sweep found old enough: what it may delete, and what live sessions still hold
+    (session id -> its mark and those of its resources, which are skipped)."""
+
+    leftovers: list[Leftover]
+    uploads: list[OldUpload]
+    live: dict[str, tuple[datetime, list[str]]]
+
+
 def find_leftovers(
     sagemaker: Any, older_than_seconds: int, now: datetime | None = None
 ) -> list[Leftover]:
-    """Every tagged endpoint, config and model older than the age, endpoints first."""
+    """Every tagged endpoint, config and model older than the age, of sessions no longer
+    alive, endpoints first."""
+    return survey(sagemaker, older_than_seconds, now).leftovers
+
+
+def survey(
+    sagemaker: Any,
+    older_than_seconds: int,
+    now: datetime | None = None,
+    uploads: Sequence[OldUpload] = (),
+) -> Survey:
+    """Tagged resources (and old uploads) older than the age, split by whether their session
+    is alive at `now`: its latest mark on any resource, or an upload of it younger than one
+    lease (a session uploads its model just before it creates anything)."""
     now = now or datetime.now(timezone.utc)
-    found: list[Leftover] = []
+    old: list[Leftover] = []
+    marks: dict[str, datetime] = {}
     for kind in KINDS:
         for item in _listed(sagemaker, kind):
-            tags = {
-                t["Key"]: t["Value"]
-                for t in sagemaker.list_tags(ResourceArn=item[kind.arn_key]).get("Tags", [])
-            }
+            tag_list = sagemaker.list_tags(ResourceArn=item[kind.arn_key]).get("Tags", [])
+            tags = {t["Key"]: t["Value"] for t in tag_list}
             if TAG_SESSION not in tags:
                 continue  # never touch what this plugin did not tag
+            session = tags[TAG_SESSION]
+            until = alive_until(tag_list)
+            if until is not None:
+                marks[session] = max(marks.get(session, until), until)
             created = _created(tags.get(TAG_CREATED), item.get("CreationTime"))
             if (now - created).total_seconds() < older_than_seconds:
                 continue
-            found.append(
-                Leftover(
-                    kind,
-                    item[kind.name_parameter],
-                    tags[TAG_SESSION],
-                    created,
-                    tags.get(TAG_RUN_LABEL),
-                )
-            )
-    return found
+            name = item[kind.name_parameter]
+            old.append(Leftover(kind, name, session, created, tags.get(TAG_RUN_LABEL)))
+    for upload in uploads:
+        session = _upload_session(upload.uri)
+        if session is not None:
+            until = upload.last_modified + LEASE
+            marks[session] = max(marks.get(session, until), until)
+    live: dict[str, tuple[datetime, list[str]]] = {
+        session: (until, []) for session, until in marks.items() if until > now
+    }
+    leftovers: list[Leftover] = []
+    for leftover in old:
+        if leftover.session in live:
+            live[leftover.session][1].append(f"{leftover.kind.label} {leftover.name}")
+        else:
+            leftovers.append(leftover)
+    kept_uploads: list[OldUpload] = []
+    for upload in uploads:
+        session = _upload_session(upload.uri)
+        if session in live:
+            live[session][1].append(f"upload {upload.uri}")
+        else:
+            kept_uploads.append(upload)
+    return Survey(leftovers, kept_uploads, {s: v for s, v in live.items() if v[1]})
 
 
 def delete_leftovers(sagemaker: Any, leftovers: list[Leftover]) -> list[str]:
@@ -97,19 +145,31 @@ def run_sweep(
     old uploads under the plugin's S3 prefix. The exit code: 0, or 1 on failures."""
     now = now or datetime.now(timezone.utc)
     age = _shown_age(older_than_seconds)
-    leftovers = find_leftovers(sagemaker, older_than_seconds, now)
-    uploads: list[OldUpload] = []
+    old_uploads: list[OldUpload] = []
     if storage is not None:
         try:
-            uploads = storage.find(older_than_seconds, now)
+            old_uploads = storage.find(older_than_seconds, now)
         except (ClientError, BotoCoreError) as error:  # no S3 permissions: say so, go on
             reason = error_reason(error) if isinstance(error, ClientError) else str(error)
             write(f"smendpoint sweep ({where}): uploads under s3 not listed: {reason}")
+    found_now = survey(sagemaker, older_than_seconds, now, old_uploads)
+    leftovers, uploads = found_now.leftovers, found_now.uploads
+    skipped = [
+        f"  skipped: session {session} is alive until {until.isoformat(timespec='seconds')} "
+        f"({', '.join(names)})"
+        for session, (until, names) in sorted(found_now.live.items())
+    ]
     found = len(leftovers) + len(uploads)
     if not found:
-        write(
-            f"smendpoint sweep ({where}): nothing tagged by pytest-smendpoint is older than {age}"
-        )
+        if skipped:
+            write(f"smendpoint sweep ({where}): nothing to delete older than {age}")
+        else:
+            write(
+                f"smendpoint sweep ({where}): nothing tagged by pytest-smendpoint is older "
+                f"than {age}"
+            )
+        for line in skipped:
+            write(line)
         return 0
     verb = "deleting" if delete else "would delete (dry run; add --sm-sweep-delete / --delete)"
     write(f"smendpoint sweep ({where}): {found} older than {age}, {verb}:")
@@ -117,6 +177,8 @@ def run_sweep(
         write(f"  {leftover.describe(now)}")
     for upload in uploads:
         write(f"  {upload.describe(now)}")
+    for line in skipped:
+        write(line)
     if not delete:
         return 0
     failures = delete_leftovers(sagemaker, leftovers)
@@ -196,6 +258,12 @@ def main(argv: list[str] | None = None) -> int:
         write=print,
         storage=storage,
     )
+
+
+def _upload_session(uri: str) -> str | None:
+    """The session id in an upload's key: s3://bucket/pytest-smendpoint/<session>/..."""
+    parts = uri.removeprefix("s3://").split("/")
+    return parts[2] if len(parts) > 3 and parts[1] == UPLOAD_PREFIX else None
 
 
 def _listed(sagemaker: Any, kind: ResourceKind) -> Iterator[dict[str, Any]]:

@@ -65,6 +65,7 @@ def open_endpoint(
         serving=backend.serving,
         on_status=on_status,
         diagnose=deploy_diagnostics(lambda: backend.client("logs")),  # made only on failure
+        liveness=backend.liveness,
     )
     target = from_user_object(model_object, settings, aws_context(backend, identity, sagemaker))
     if isinstance(target, ExistingEndpoint):

@@ -469,6 +469,8 @@ class WorkerShare:
             if paths["record"].exists():
                 record = _record_from_json(paths["record"].read_text())
                 record.teardown = TeardownStatus.BY_CONTROLLER
+                if record.owned:  # renewed here too: the deploying worker may die first
+                    backend.liveness.hold_named(sagemaker, _resources(record))
                 return record, False
             if paths["failed"].exists():
                 raise SmEndpointError(
@@ -559,6 +561,16 @@ def _intent(plan: EndpointPlan, worker_id: str) -> dict[str, Any]:
         "session_id": plan.session_id,
         "worker": worker_id,
     }
+
+
+def _resources(record: EndpointRecord) -> list[tuple[Any, str]]:
+    from pytest_smendpoint.aws.resources import ENDPOINT, ENDPOINT_CONFIG, MODEL
+
+    return [
+        (ENDPOINT, record.name),
+        (ENDPOINT_CONFIG, record.config_name),
+        *((MODEL, name) for name in record.model_names),
+    ]
 
 
 def _record_to_json(record: EndpointRecord) -> dict[str, Any]:

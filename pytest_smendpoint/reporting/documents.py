@@ -14,6 +14,7 @@ from typing import Any
 
 from pytest_smendpoint.reporting.html_report import html_page
 from pytest_smendpoint.reporting.markdown import markdown_summary
+from pytest_smendpoint.settings.paths import special_file_reason
 
 STEP_SUMMARY = "job summary"
 MARKDOWN = "markdown summary"
@@ -43,18 +44,31 @@ def write_documents(report: Any, settings: Any, exit_status: int | None) -> Any:
     return dataclasses.replace(report, documents=report.documents + tuple(written))
 
 
+class NotARegularFileError(OSError):
+    """The path became something a rename would destroy (a symbolic link, a FIFO, a device)
+    after start-up checked it: nothing is written."""
+
+
 def append_text(path: str, text: str) -> None:
-    with open(path, "a", encoding="utf-8") as stream:
+    """Appended, never replaced. Opened without blocking, so a FIFO nobody reads fails at
+    once (ENXIO) instead of holding the session's end; then written as usual."""
+    handle = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o666)
+    os.set_blocking(handle, True)
+    with os.fdopen(handle, "a", encoding="utf-8") as stream:
         stream.write(text if text.endswith("\n") else text + "\n")
 
 
 def replace_text(path: str, text: str) -> None:
-    """Written whole or not at all: a CI step reading it never sees half a file."""
+    """Written whole or not at all: a CI step reading it never sees half a file. Only a regular
+    file (or none) is replaced, checked again right before the rename (start-up checked too)."""
     folder = os.path.dirname(path) or "."
     handle, temporary = tempfile.mkstemp(prefix=".sm-doc-", dir=folder)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
+        problem = special_file_reason(path)
+        if problem is not None:
+            raise NotARegularFileError(f"{path} {problem}; not replaced")
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):

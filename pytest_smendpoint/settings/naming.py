@@ -9,6 +9,8 @@ from datetime import datetime, timezone
 TAG_SESSION = "pytest-smendpoint:session"
 TAG_CREATED = "pytest-smendpoint:created"
 TAG_RUN_LABEL = "pytest-smendpoint:run-label"
+# Renewed while the session runs (aws/liveness.py): a sweep leaves the session alone until then.
+TAG_ALIVE_UNTIL = "pytest-smendpoint:alive-until"
 
 
 @dataclass(frozen=True)

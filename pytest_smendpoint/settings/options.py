@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,12 @@ import pytest
 
 from pytest_smendpoint.settings.ages import DEFAULT_SWEEP_AGE, parse_age
 from pytest_smendpoint.settings.environment import MASK, ContainerEnvironment, as_environment
+from pytest_smendpoint.settings.formats import (
+    IMAGE_RULE,
+    MEDIA_TYPE_RULE,
+    is_image_uri,
+    is_media_type,
+)
 from pytest_smendpoint.settings.paths import unwritable_reason
 
 # SageMaker's rule for endpoint, endpoint config and model names.
@@ -31,6 +38,14 @@ MIN_PAYLOAD_MB = 0.001
 NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 INSTANCE_TYPE = re.compile(r"^ml\.[a-z][a-z0-9-]*\.[a-z0-9]+$")
 MODEL_SOURCE_OPTIONS = ("model_data", "training_job", "existing_endpoint")
+# InitialInstanceCount has no maximum in SageMaker's API model (botocore's InitialTaskCount:
+# integer, min 1), but it is the API's Integer type: 32-bit signed. Account quotas are lower
+# and SageMaker checks those itself.
+MAX_INSTANCE_COUNT = 2**31 - 1
+# sm_invoke keeps this many requests in flight at most: each is a thread and a pooled HTTPS
+# connection (botocore's pool is sized to it), and one instance's model server works on a few
+# requests at a time (one worker per vCPU): beyond a few dozen, requests only queue.
+MAX_CONCURRENCY = 64
 
 
 @dataclass(frozen=True)
@@ -230,6 +245,8 @@ class RawValue:
     def describe(self, spec: OptionSpec, inifile: str) -> str:
         value = _masked_entries(self.value) if spec.name == "env" else self.value
         shown = ", ".join(value) if isinstance(value, list) else value
+        if isinstance(shown, str) and not shown.isprintable():  # a CR/LF must not split the line
+            shown = repr(shown)
         if self.source == "command line":
             return f"{spec.flag}={shown} (command line)"
         if self.source == "ini":
@@ -451,6 +468,34 @@ class _Validator:
             raise self.fail(name, "must be a positive integer")
         return number
 
+    def bounded_int(self, name: str, ceiling: int, whose: str) -> int | None:
+        """A positive integer no larger than `ceiling` (`whose` limit it is, for the message)."""
+        number = self.positive_int(name)
+        if number is not None and number > ceiling:
+            raise self.fail(name, f"must be at most {ceiling} ({whose} limit)")
+        return number
+
+    def serve_command(self) -> str | None:
+        """Split as it will be when the server starts (serving/byo.py), so a stray quote is
+        found now, not after the deploy."""
+        value = self.text("serve_command")
+        if value is None:
+            return None
+        try:
+            words = shlex.split(value)
+        except ValueError as error:
+            raise self.fail("serve_command", f"cannot be split into words: {error}") from None
+        if not words:
+            raise self.fail("serve_command", "names no program")
+        return value
+
+    def accept(self) -> str:
+        """Sent as the Accept header of every request: one media type, no CR or LF."""
+        raw = self.raw["accept"].value
+        if raw is not None and ("\r" in str(raw) or "\n" in str(raw)):
+            raise self.fail("accept", "must not contain a CR or LF (it is an HTTP header)")
+        return self.checked("accept", is_media_type, MEDIA_TYPE_RULE) or default("accept")
+
     def variant_seconds(self, name: str) -> int | None:
         """SageMaker accepts 60 to 3600 s for the production variant's timeouts."""
         seconds = self.positive_int(name)
@@ -488,7 +533,7 @@ class _Validator:
                 "is neither an IAM role ARN nor a valid role name",
             ),
             model_data=self.model_data(),
-            image_uri=self.text("image_uri"),
+            image_uri=self.checked("image_uri", is_image_uri, IMAGE_RULE),
             training_job=self.checked(
                 "training_job", RESOURCE_NAME.match, "is not a valid training job name"
             ),
@@ -501,7 +546,8 @@ class _Validator:
                 "must be a SageMaker instance type such as ml.m5.large",
             )
             or default("instance_type"),
-            instance_count=self.positive_int("instance_count") or default("instance_count"),
+            instance_count=self.bounded_int("instance_count", MAX_INSTANCE_COUNT, "SageMaker's")
+            or default("instance_count"),
             env=self.environment(),
             model_data_download_timeout=self.variant_seconds("model_data_download_timeout"),
             container_startup_health_check_timeout=self.variant_seconds(
@@ -509,7 +555,7 @@ class _Validator:
             ),
             deploy_timeout=self.positive_int("deploy_timeout") or default("deploy_timeout"),
             keep_endpoint=bool(self.raw["keep_endpoint"].value),
-            serve_command=self.text("serve_command"),
+            serve_command=self.serve_command(),
             serve_directory=str(
                 self.inidir if self.raw["serve_command"].source == "ini" else self.cwd
             ),
@@ -599,7 +645,8 @@ class _Validator:
         value = os.environ.get(STEP_SUMMARY_VARIABLE, "").strip()
         if not value:
             return None
-        problem = unwritable_reason(Path(value))
+        # Appended to, as GitHub documents: a FIFO or device is fine, a symbolic link followed.
+        problem = unwritable_reason(Path(value), replaced=False)
         if problem is not None:
             raise pytest.UsageError(f"{STEP_SUMMARY_VARIABLE}={value} (environment): {problem}")
         return value
@@ -687,14 +734,25 @@ class _Validator:
             features=features,
             max_payload_bytes=int(max_mb * 1_000_000),
             max_rows_per_request=self.positive_int("max_rows_per_request"),
-            max_concurrency=self.positive_int("max_concurrency") or default("max_concurrency"),
-            accept=self.text("accept") or default("accept"),
+            max_concurrency=self.bounded_int("max_concurrency", MAX_CONCURRENCY, "sm_invoke's")
+            or default("max_concurrency"),
+            accept=self.accept(),
         )
 
     def _split_list(self, name: str) -> list[str]:
-        """List options take repeats and comma-separated values alike."""
+        """List options take repeats and comma-separated values alike; an empty value or an
+        empty name between commas is a mistake, not "nothing" (that would silently mean
+        the default)."""
         items: Sequence[str] = self.raw[name].value or ()
-        return [part.strip() for item in items for part in str(item).split(",") if part.strip()]
+        parts: list[str] = []
+        for item in items:
+            if not str(item).strip():
+                raise self.fail(name, "must not be empty")
+            names = [part.strip() for part in str(item).split(",")]
+            if not all(names):
+                raise self.fail(name, "has an empty column name (names are separated by commas)")
+            parts += names
+        return parts
 
 
 def _is_number(text: str) -> bool:

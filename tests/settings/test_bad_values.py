@@ -268,6 +268,81 @@ CLI_CASES = (
             id="blank-accept",
         ),
     ]
+    # Issue 18: values that passed start-up and failed (or were ignored) later.
+    + [
+        pytest.param(
+            ("--sm-image-uri=not an image",),
+            "--sm-image-uri=not an image (command line): is not an image URI: "
+            "[registry/]repository[:tag|@sha256:digest], repository in lowercase, no spaces "
+            "(e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/name:1)",
+            id="image-uri-with-spaces",
+        ),
+        pytest.param(
+            ("--sm-instance-count=99999999999999999999",),
+            "--sm-instance-count=99999999999999999999 (command line): "
+            "must be at most 2147483647 (SageMaker's limit)",
+            id="instance-count-beyond-int32",
+        ),
+        pytest.param(
+            ("--sm-serve-command='unterminated quote",),
+            "--sm-serve-command='unterminated quote (command line): "
+            "cannot be split into words: No closing quotation",
+            id="serve-command-unterminated-quote",
+        ),
+        pytest.param(
+            ("--sm-label-column=,",),
+            "--sm-label-column=, (command line): "
+            "has an empty column name (names are separated by commas)",
+            id="label-column-comma-only",
+        ),
+        pytest.param(
+            ("--sm-features=a,,b",),
+            "--sm-features=a,,b (command line): "
+            "has an empty column name (names are separated by commas)",
+            id="features-empty-name",
+        ),
+        pytest.param(
+            ("--sm-max-concurrency=100000",),
+            "--sm-max-concurrency=100000 (command line): must be at most 64 (sm_invoke's limit)",
+            id="max-concurrency-huge",
+        ),
+        pytest.param(
+            ("--sm-accept=garbage",),
+            "--sm-accept=garbage (command line): "
+            "is not a media type: type/subtype[;parameter=value], e.g. text/csv",
+            id="accept-garbage",
+        ),
+    ]
+    + [
+        pytest.param(
+            (f"--sm-accept={value}",),
+            f"--sm-accept={value!r} (command line): "
+            "must not contain a CR or LF (it is an HTTP header)",
+            id=f"accept-with-{why}",
+        )
+        for why, value in (
+            ("cr", "text/csv\rX-Injected: 1"),
+            ("lf", "text/csv\nX-Injected: 1"),
+            ("crlf", "text/csv\r\nX-Injected: 1"),
+        )
+    ]
+    + [
+        pytest.param(
+            ("--sm-sweep=99999999999d",),
+            "--sm-sweep=99999999999d (command line): AGE must be at most 36500d (100 years)",
+            id="sweep-age-beyond-datetime",
+        ),
+        pytest.param(
+            ("--sm-label-column=",),
+            "--sm-label-column= (command line): must not be empty",
+            id="label-column-empty",
+        ),
+        pytest.param(
+            ("--sm-features=",),
+            "--sm-features= (command line): must not be empty",
+            id="features-empty",
+        ),
+    ]
     + [
         pytest.param(
             (f"{flag(name)}={value}",),
@@ -375,6 +450,25 @@ INI_CASES = (
             "sm_model_data = s3://bucket/model.tar.gz in tox.ini: "
             "needs --sm-image-uri (or sm_image_uri) as well",
             id="model-data-without-image",
+        ),
+        pytest.param(
+            "sm_image_uri = My Image:1",
+            "sm_image_uri = My Image:1 in tox.ini: is not an image URI: "
+            "[registry/]repository[:tag|@sha256:digest], repository in lowercase, no spaces "
+            "(e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/name:1)",
+            id="image-uri",
+        ),
+        pytest.param(
+            "sm_features = a,,b",
+            "sm_features = a,,b in tox.ini: "
+            "has an empty column name (names are separated by commas)",
+            id="features-empty-name",
+        ),
+        pytest.param(
+            "sm_accept = csv",
+            "sm_accept = csv in tox.ini: "
+            "is not a media type: type/subtype[;parameter=value], e.g. text/csv",
+            id="accept",
         ),
     ]
 )
