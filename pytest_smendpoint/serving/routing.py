@@ -58,6 +58,8 @@ MOTO_CONFIG: dict[str, Any] = {
 _CREDENTIAL_REGION = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/")
 _HOST_REGION = re.compile(r"runtime\.sagemaker\.([a-z0-9-]+)\.amazonaws")
 _PATH = re.compile(r"^/endpoints/([^/]+)/([a-z-]+)$")
+# InvokeEndpoint's CustomAttributes: at most 1024 characters (the API reference's constraint).
+CUSTOM_ATTRIBUTES_MAX = 1024
 
 
 class _RawBody(io.BytesIO):
@@ -134,12 +136,19 @@ def answer(
     body = _body_bytes(request.body)
     if len(body) > PAYLOAD_CEILING_BYTES:
         return _too_large()
+    custom_attributes = _header(headers, "X-Amzn-SageMaker-Custom-Attributes")
+    if custom_attributes is not None and len(custom_attributes) > CUSTOM_ATTRIBUTES_MAX:
+        # The API's constraint (botocore checks no maximum length), in AWS's own words.
+        return _validation_error(
+            f"1 validation error detected: Value at 'customAttributes' failed to satisfy "
+            f"constraint: Member must have length less than or equal to {CUSTOM_ATTRIBUTES_MAX}"
+        )
     invoke = InvokeRequest(
         endpoint_name=name,
         body=body,
         content_type=_header(headers, "Content-Type"),
         accept=_header(headers, "Accept"),
-        custom_attributes=_header(headers, "X-Amzn-SageMaker-Custom-Attributes"),
+        custom_attributes=custom_attributes,
         target_variant=_header(headers, "X-Amzn-SageMaker-Target-Variant"),
     )
     try:

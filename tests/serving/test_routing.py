@@ -134,6 +134,28 @@ def test_variant_name_and_custom_attributes_come_back(serving, runtime, deploy, 
     assert response["ContentType"] == "text/plain"
 
 
+def test_custom_attributes_over_1024_characters_are_the_apis_validation_error(
+    serving, runtime, deploy, classifier
+):
+    endpoint = deploy(with_model(classifier))
+    with pytest.raises(ClientError) as raised:
+        runtime.invoke_endpoint(
+            EndpointName=endpoint.name,
+            Body=ROWS,
+            ContentType="text/csv",
+            CustomAttributes="a" * 1025,
+        )
+    assert raised.value.response["Error"] == {
+        "Code": "ValidationError",
+        "Message": "1 validation error detected: Value at 'customAttributes' failed to satisfy "
+        "constraint: Member must have length less than or equal to 1024",
+    }
+    answer = runtime.invoke_endpoint(
+        EndpointName=endpoint.name, Body=ROWS, ContentType="text/csv", CustomAttributes="a" * 1024
+    )
+    assert answer["Body"].read()
+
+
 @pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_endpoint_created_by_user_code_is_loaded_on_first_invoke(
     serving, runtime, deploy, classifier
