@@ -2,7 +2,8 @@
 
 Small: one CSV row through boto3 `invoke_endpoint` (moto + local serving) against
 `model.predict(row)` in-process. Large: a ~5 MB CSV through boto3 against the same
-decode + predict + encode done in-process. Medians of many calls.
+decode + predict + encode done in-process. Medians of many calls; once with the model served by
+the test environment's packages, once by the image's runtime (its own Python and packages).
 
     python benchmarks/bench_local_invoke.py
 """
@@ -24,6 +25,7 @@ from sklearn.linear_model import LogisticRegression
 
 from pytest_smendpoint.serving import MOTO_CONFIG, LocalServing
 from pytest_smendpoint.serving.profiles import containers_codecs, scikit_learn
+from pytest_smendpoint.serving.runtimes.selection import RuntimePolicy
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -105,52 +107,61 @@ def main() -> None:
             ],
         )
         sagemaker.create_endpoint(EndpointName="bench", EndpointConfigName="bench")
-        serving = LocalServing(region=REGION, account_id=ACCOUNT)
-        serving.install()
-        try:
-            serving.endpoint_created("bench")
-            runtime = boto3.client("sagemaker-runtime", region_name=REGION)
+        for packages in ("test-env", "image"):
+            print(f"--- the model served with --sm-image-packages={packages}")
+            measure(model, train, rng, RuntimePolicy(packages))
 
-            def local(body: bytes) -> bytes:
-                return runtime.invoke_endpoint(
-                    EndpointName="bench", Body=body, ContentType="text/csv", Accept="text/csv"
-                )["Body"].read()
 
-            # Two rows: the container decodes one CSV row to a 1-D array, which predict refuses.
-            row = train[:2]
-            small = csv_body(row)
-            expected = model.predict(row.astype("float32")).tolist()  # the container's float32
-            assert [float(v) for v in local(small).decode().split()] == expected
-            in_process = median_seconds(lambda: model.predict(row), 2000)
-            through_boto3 = median_seconds(lambda: local(small), 2000)
-            print(f"small CSV body, 2 rows ({len(small)} B), median of 2000 calls:")
-            print(f"  in-process model.predict        {in_process * 1e3:8.3f} ms")
-            print(f"  boto3 invoke_endpoint (local)   {through_boto3 * 1e3:8.3f} ms")
-            print(
-                f"  overhead                        {(through_boto3 - in_process) * 1e3:8.3f} ms"
-                f"  (ratio {through_boto3 / in_process:.1f}x)"
-            )
+def measure(
+    model: LogisticRegression, train: np.ndarray, rng: np.random.Generator, policy: RuntimePolicy
+) -> None:
+    """The small-call and 5 MB figures for one serving runtime (a fresh model process each)."""
+    serving = LocalServing(region=REGION, account_id=ACCOUNT, runtime_policy=policy)
+    serving.install()
+    try:
+        serving.endpoint_created("bench")
+        runtime = boto3.client("sagemaker-runtime", region_name=REGION)
 
-            rows = rng.normal(size=(int(5_000_000 / len(csv_body(train[:1]))) + 1, FEATURES))
-            big = csv_body(rows)
+        def local(body: bytes) -> bytes:
+            return runtime.invoke_endpoint(
+                EndpointName="bench", Body=body, ContentType="text/csv", Accept="text/csv"
+            )["Body"].read()
 
-            def decode_predict_encode() -> bytes:
-                rows = scikit_learn.default_input_fn(big.decode("utf-8"), containers_codecs.CSV)
-                return containers_codecs.encode(model.predict(rows), containers_codecs.CSV).encode()
+        # Two rows: the container decodes one CSV row to a 1-D array, which predict refuses.
+        row = train[:2]
+        small = csv_body(row)
+        expected = model.predict(row.astype("float32")).tolist()  # the container's float32
+        assert [float(v) for v in local(small).decode().split()] == expected
+        in_process = median_seconds(lambda: model.predict(row), 2000)
+        through_boto3 = median_seconds(lambda: local(small), 2000)
+        print(f"small CSV body, 2 rows ({len(small)} B), median of 2000 calls:")
+        print(f"  in-process model.predict        {in_process * 1e3:8.3f} ms")
+        print(f"  boto3 invoke_endpoint (local)   {through_boto3 * 1e3:8.3f} ms")
+        print(
+            f"  overhead                        {(through_boto3 - in_process) * 1e3:8.3f} ms"
+            f"  (ratio {through_boto3 / in_process:.1f}x)"
+        )
 
-            assert local(big) == decode_predict_encode()
-            in_process_big = median_seconds(decode_predict_encode, 15, warmup=2)
-            through_boto3_big = median_seconds(lambda: local(big), 15, warmup=2)
-            print(f"5 MB CSV ({len(big) / 1e6:.2f} MB, {len(rows)} rows), median of 15 calls:")
-            print(f"  in-process decode+predict+encode {in_process_big * 1e3:8.1f} ms")
-            print(f"  boto3 invoke_endpoint (local)    {through_boto3_big * 1e3:8.1f} ms")
-            print(
-                f"  overhead                         "
-                f"{(through_boto3_big - in_process_big) * 1e3:8.1f} ms"
-                f"  (ratio {through_boto3_big / in_process_big:.2f}x)"
-            )
-        finally:
-            serving.close()
+        rows = rng.normal(size=(int(5_000_000 / len(csv_body(train[:1]))) + 1, FEATURES))
+        big = csv_body(rows)
+
+        def decode_predict_encode() -> bytes:
+            rows = scikit_learn.default_input_fn(big.decode("utf-8"), containers_codecs.CSV)
+            return containers_codecs.encode(model.predict(rows), containers_codecs.CSV).encode()
+
+        assert local(big) == decode_predict_encode()
+        in_process_big = median_seconds(decode_predict_encode, 15, warmup=2)
+        through_boto3_big = median_seconds(lambda: local(big), 15, warmup=2)
+        print(f"5 MB CSV ({len(big) / 1e6:.2f} MB, {len(rows)} rows), median of 15 calls:")
+        print(f"  in-process decode+predict+encode {in_process_big * 1e3:8.1f} ms")
+        print(f"  boto3 invoke_endpoint (local)    {through_boto3_big * 1e3:8.1f} ms")
+        print(
+            f"  overhead                         "
+            f"{(through_boto3_big - in_process_big) * 1e3:8.1f} ms"
+            f"  (ratio {through_boto3_big / in_process_big:.2f}x)"
+        )
+    finally:
+        serving.close()
 
 
 if __name__ == "__main__":
