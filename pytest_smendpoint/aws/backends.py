@@ -135,17 +135,20 @@ def _moto_backend(settings: Settings) -> Iterator[Backend]:
 @contextlib.contextmanager
 def shared_moto_backend(region: str, server_url: str) -> Iterator[Backend]:
     """A pytest-xdist worker's moto account: the controller's moto server on 127.0.0.1, which
-    also serves the models (serving/moto_server.py), so serving hooks are no-ops here."""
+    also serves the models (serving/moto_server.py), so the serving hooks here only ask it what
+    served an endpoint."""
     import boto3
 
     from pytest_smendpoint.serving.moto_compat import sdk_v3_compatibility
+    from pytest_smendpoint.serving.served_by import RemoteServing
 
     with _isolated_environment(region):
         # Every client made in this process goes to the shared server (restored afterwards).
         os.environ["AWS_ENDPOINT_URL"] = server_url
         try:
             with sdk_v3_compatibility():  # moto's empty dicts come over HTTP too
-                backend = Backend("moto", region, boto3.Session(region_name=region), NoServing())
+                session = boto3.Session(region_name=region)
+                backend = Backend("moto", region, session, RemoteServing(server_url))
                 with renewing(backend):
                     yield backend
         finally:

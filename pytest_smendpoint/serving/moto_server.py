@@ -14,11 +14,14 @@ import threading
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import unquote
 
 from botocore.awsrequest import AWSPreparedRequest
 
+from pytest_smendpoint.serving import served_by
 from pytest_smendpoint.serving.local_serving import LocalServing
 from pytest_smendpoint.serving.routing import answer
+from pytest_smendpoint.serving.served_by import SERVED_BY_PATH
 
 # sagemaker-runtime paths: /endpoints/{name}/invocations (InvokeEndpoint), .../async-invocations,
 # .../invocations-response-stream. Several services are signed "sagemaker"; only runtime uses this.
@@ -82,6 +85,12 @@ class ServingMiddleware:
         if serving is None:
             return self.app(environ, start_response)
         path = environ.get("PATH_INFO", "")
+        described = SERVED_BY_PATH.match(path)
+        if described and environ.get("REQUEST_METHOD") == "GET":
+            text = serving.runtime_description(unquote(described.group(1)))
+            payload = served_by.answer(text)
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [payload]
         runtime = _RUNTIME_PATH.match(path)
         if runtime and environ.get("REQUEST_METHOD") == "POST" and _service(environ) == "sagemaker":
             return self._invoke(serving, _OPERATIONS[runtime.group(1)], environ, start_response)

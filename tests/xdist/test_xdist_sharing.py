@@ -101,7 +101,13 @@ def test_four_workers_share_one_endpoint_created_and_deleted_once(
     assert len({line.split()[1] for line in names}) == 1  # one endpoint for every test
     assert len({line.split()[0] for line in names}) >= 2  # used from several workers
     assert sorted(project("calls.txt")) == ["CreateEndpoint", "DeleteEndpoint"]
-    result.stdout.fnmatch_lines(["*pytest-sm-* (moto, us-east-1): deployed in *teardown deleted"])
+    result.stdout.fnmatch_lines(
+        [
+            "*pytest-sm-* (moto, us-east-1): deployed in *teardown deleted",
+            # The worker asked the controller's server what served its endpoint.
+            "  served by: image sagemaker-scikit-learn:1.9-0: Python *, scikit-learn *",
+        ]
+    )
 
 
 def test_worker_killed_mid_deploy_leaves_nothing_and_another_takes_over(

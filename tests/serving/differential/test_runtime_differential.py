@@ -17,11 +17,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from test_sklearn_differential import ACCEPTS, DECODE_CASES, PREDICTIONS
 
 from pytest_smendpoint.serving.runtimes.install import runtimes_root
 from pytest_smendpoint.serving.runtimes.selection import RuntimePolicy, ServingRuntime, choose
-
-from test_sklearn_differential import ACCEPTS, DECODE_CASES, PREDICTIONS
 
 HERE = Path(__file__).parent
 ECR = "683313688378.dkr.ecr.us-east-1.amazonaws.com"

@@ -1,0 +1,47 @@
+"""What served an endpoint, asked across processes: an xdist worker deploys through the
+controller's shared moto server, whose LocalServing alone knows the model's runtime. The server
+answers GET SERVED_BY_PREFIX<endpoint> (a path no AWS API has); the worker's serving hooks ask
+it, so its endpoint records say what served them as in-process ones do."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+from urllib.parse import quote
+
+SERVED_BY_PREFIX = "/_smendpoint/served-by/"
+SERVED_BY_PATH = re.compile("^" + re.escape(SERVED_BY_PREFIX) + r"([^/]+)$")
+ASK_TIMEOUT = 10.0
+
+
+def answer(description: str | None) -> bytes:
+    return json.dumps({"served_by": description}).encode()
+
+
+def ask(server_url: str, endpoint_name: str) -> str | None:
+    """The shared server's description (None when it serves no such endpoint)."""
+    url = f"{server_url}{SERVED_BY_PREFIX}{quote(endpoint_name, safe='')}"
+    with urllib.request.urlopen(url, timeout=ASK_TIMEOUT) as response:  # our loopback server
+        value = json.loads(response.read()).get("served_by")
+    return str(value) if value is not None else None
+
+
+class RemoteServing:
+    """An xdist worker's serving hooks: the controller's server loads models when moto creates
+    endpoints, so creation and deletion need nothing here; descriptions are asked for."""
+
+    def __init__(self, server_url: str) -> None:
+        self.server_url = server_url
+
+    def endpoint_created(self, endpoint_name: str) -> None:
+        return None
+
+    def endpoint_deleted(self, endpoint_name: str) -> None:
+        return None
+
+    def runtime_description(self, endpoint_name: str) -> str | None:
+        try:
+            return ask(self.server_url, endpoint_name)
+        except OSError:  # a report line is not worth failing a deploy over; it says "not recorded"
+            return None
