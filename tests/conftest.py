@@ -16,6 +16,7 @@ import pytest
 from helpers.models import build_sklearn_model
 
 from pytest_smendpoint.serving.runtimes.install import runtimes_root
+from pytest_smendpoint.serving.runtimes.interpreters import pyenv_roots
 
 with contextlib.suppress(ImportError):
     # SageMaker SDK v2 depends on the importlib_metadata backport, whose import deletes the stdlib
@@ -56,6 +57,9 @@ def _audit_account(sm_backend):
 # of a few hundred MB per image, under ~/.cache) would be installed again for every run under
 # test: they are shared from the cache this session would use.
 IMAGE_RUNTIMES = str(runtimes_root())
+# Likewise pyenv's folder, where the images' Pythons are found: ~/.pyenv is no longer home there
+# (and tox passes PATH but not PYENV_ROOT).
+PYENV_ROOTS = [str(root) for root in pyenv_roots()]
 
 
 @pytest.fixture(autouse=True)
@@ -63,6 +67,8 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No outside option or AWS setting leaks into the runs under test."""
     monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
     monkeypatch.setenv("PYTEST_SMENDPOINT_RUNTIME_CACHE", IMAGE_RUNTIMES)
+    if PYENV_ROOTS and not os.environ.get("PYENV_ROOT"):
+        monkeypatch.setenv("PYENV_ROOT", PYENV_ROOTS[0])
     monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
     # On GitHub Actions every run under test would append its summary to the job's.
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
