@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from types import FrameType
 from typing import Any
 
+from pytest_smendpoint.serving import interrupt
+
 # SIGHUP does not exist on Windows.
 STOP_SIGNALS: tuple[signal.Signals, ...] = tuple(
     getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
@@ -84,6 +86,7 @@ class SignalGuard:
             return
         if self._installs:
             stopping.set()  # deploys waiting on other threads give up and clean up
+            interrupt.request_stop(signum)  # and models loading on any thread stop loading
         if signum == signal.SIGINT:
             raise KeyboardInterrupt  # Ctrl-C mid-run: pytest's own behaviour (exit code 2)
         # Not finishing although a stop was raised before: user code swallowed it. Raise
@@ -102,6 +105,7 @@ class SignalGuard:
             signal.signal(signum, self._handle)
         if not self._installs:
             stopping.clear()  # a stop of an earlier session in this process is not this one's
+            interrupt.clear()
         self._installs += 1
         try:
             yield self
@@ -110,6 +114,7 @@ class SignalGuard:
             _restore(previous)
             if not self._installs:
                 stopping.clear()
+                interrupt.clear()
 
 
 def _restore(previous: dict[int, Any]) -> None:
@@ -135,6 +140,9 @@ def hold_signals() -> Iterator[None]:
 
     def record(signum: int, frame: FrameType | None) -> None:
         arrived.append(signum)
+        # A model loading inside this create (moto's CreateEndpoint) gives up at once, so the
+        # call returns and the signal is delivered within a moment, not after the load.
+        interrupt.request_stop(signum)
 
     previous: dict[int, Any] = {signum: signal.getsignal(signum) for signum in HELD_SIGNALS}
     for signum in HELD_SIGNALS:

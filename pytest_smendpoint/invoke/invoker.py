@@ -20,7 +20,12 @@ from typing import Any, Protocol
 
 import pandas as pd
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    ReadTimeoutError,
+)
 
 from pytest_smendpoint.invoke.csv_payloads import (
     PAYLOAD_CEILING_BYTES,
@@ -97,17 +102,30 @@ class InvocationStats:
     requests: int = 0  # InvokeEndpoint calls made (botocore's own retries not counted)
     bytes_sent: int = 0
     errors: int = 0  # requests that failed or whose answer could not be used
-    retries: int = 0  # botocore retries, from ResponseMetadata.RetryAttempts
+    # botocore's retries: attempts beyond the first, counted as botocore makes them (a request
+    # that failed after retrying counts its retries too), else ResponseMetadata.RetryAttempts.
+    retries: int = 0
+    # Requests that ended at the 60 s invocation bound (the endpoint's ModelError saying so) or
+    # at the client's read timeout: the latencies of these measure the bound, not the model.
+    timeouts: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     # Per call: its wall time while no request was in flight (checks, encoding, parsing, ...).
     client_ms: list[float] = field(default_factory=list)
 
-    def record(self, payload: Payload, latency_ms: float, ok: bool, retries: int = 0) -> None:
+    def record(
+        self,
+        payload: Payload,
+        latency_ms: float,
+        ok: bool,
+        retries: int = 0,
+        timed_out: bool = False,
+    ) -> None:
         """Count one request (the Invoker calls this under its lock)."""
         self.requests += 1
         self.bytes_sent += len(payload.body)
         self.latencies_ms.append(latency_ms)
         self.retries += retries
+        self.timeouts += int(timed_out)
         if ok:
             self.rows += payload.rows
         else:
@@ -147,6 +165,8 @@ class InvocationStats:
             f"{self.requests} requests, {self.rows} rows, {self.bytes_sent / 1e6:.1f} MB sent, "
             f"{self.errors} errors, {self.retries} retries"
         )
+        if self.timeouts:
+            line += f", {self.timeouts} timeouts"
         if self.latencies_ms:
             line += (
                 f"; latency ms p50 {self.p50:.1f}, p95 {self.p95:.1f}, p99 {self.p99:.1f}, "
@@ -182,6 +202,19 @@ class Invoker:
         self.settings = settings if settings is not None else InvokeSettings()
         self.stats = InvocationStats()
         self._stats_lock = threading.Lock()  # requests finish on the executor's threads
+        # Attempts of the request in flight on each thread, counted as botocore makes them.
+        self._attempts = threading.local()
+        events = getattr(getattr(runtime, "meta", None), "events", None)
+        if events is not None:
+            events.register("request-created.sagemaker-runtime.InvokeEndpoint", self._count_attempt)
+
+    def _count_attempt(self, **kwargs: Any) -> None:
+        self._attempts.count = getattr(self._attempts, "count", 0) + 1
+
+    def _retries(self, metadata_retries: int) -> int:
+        """Retries of the request just finished on this thread."""
+        attempts = getattr(self._attempts, "count", 0)
+        return max(attempts - 1, metadata_retries, 0)
 
     def __call__(
         self,
@@ -349,6 +382,7 @@ class Invoker:
     ) -> Predictions:
         """One request; `waits` gets the span it was in flight (list.append is atomic)."""
         rows = describe_rows(index, payload.start, payload.stop)
+        self._attempts.count = 0
         started = time.perf_counter()
         try:
             response = self.runtime.invoke_endpoint(
@@ -361,7 +395,14 @@ class Invoker:
         except (ClientError, BotoCoreError) as exc:
             ended = time.perf_counter()
             waits.append((started, ended))
-            self._record(payload, (ended - started) * 1000.0, ok=False)
+            metadata = getattr(exc, "response", {}).get("ResponseMetadata", {})
+            self._record(
+                payload,
+                (ended - started) * 1000.0,
+                ok=False,
+                retries=self._retries(int(metadata.get("RetryAttempts", 0))),
+                timed_out=_timed_out(exc),
+            )
             raise self._call_error(exc, rows) from exc
         except BaseException:
             waits.append((started, time.perf_counter()))
@@ -369,7 +410,7 @@ class Invoker:
         ended = time.perf_counter()
         waits.append((started, ended))
         latency = (ended - started) * 1000.0
-        retries = int(response.get("ResponseMetadata", {}).get("RetryAttempts", 0))
+        retries = self._retries(int(response.get("ResponseMetadata", {}).get("RetryAttempts", 0)))
         where = f"endpoint {self.endpoint_name!r}, {rows}"
         try:
             parsed = parse_predictions(body, response.get("ContentType"), payload.rows, where)
@@ -381,9 +422,16 @@ class Invoker:
         self._record(payload, latency, ok=True, retries=retries)
         return parsed
 
-    def _record(self, payload: Payload, latency_ms: float, ok: bool, retries: int = 0) -> None:
+    def _record(
+        self,
+        payload: Payload,
+        latency_ms: float,
+        ok: bool,
+        retries: int = 0,
+        timed_out: bool = False,
+    ) -> None:
         with self._stats_lock:
-            self.stats.record(payload, latency_ms, ok, retries)
+            self.stats.record(payload, latency_ms, ok, retries, timed_out)
 
     def _call_error(self, exc: ClientError | BotoCoreError, rows: str) -> EndpointInvocationError:
         if isinstance(exc, BotoCoreError):
@@ -410,6 +458,22 @@ def describe_rows(index: pd.Index, start: int, stop: int) -> str:
         labels = shown(index[start]) + ("" if start == last else f" to {shown(index[last])}")
         text += f" (index {labels})"
     return text
+
+
+# How a request cut at the invocation bound reads: the local serving's words, SageMaker's
+# ("Your invocation timed out while waiting for a response from container primary"), or the
+# client's own read timeout.
+_TIMEOUT_WORDS = ("did not answer within", "invocation timed out")
+
+
+def _timed_out(exc: ClientError | BotoCoreError) -> bool:
+    if isinstance(exc, (ReadTimeoutError, ConnectTimeoutError)):
+        return True
+    if not isinstance(exc, ClientError):
+        return False
+    response: Mapping[str, Any] = exc.response
+    text = f"{response.get('OriginalMessage', '')} {response.get('Error', {}).get('Message', '')}"
+    return any(words in text for words in _TIMEOUT_WORDS)
 
 
 def _check_count(name: str, value: Any) -> None:

@@ -50,6 +50,7 @@ ENDPOINT_JSON_KEYS = (
     "bytes_sent",
     "errors",
     "retries",
+    "timeouts",
     "latency_ms",
     "client_ms",
     "teardown",
@@ -93,6 +94,8 @@ class EndpointReport:
     client_calls_ms: tuple[float, ...] = ()
     # Under moto: the Python and packages that served the model (None: SageMaker served it).
     serving_runtime: str | None = None
+    # Requests cut at the invocation bound or the client's read timeout (InvocationStats).
+    timeouts: int = 0
 
     @classmethod
     def from_record(cls, record: Any, stats: Any | None) -> EndpointReport:
@@ -112,6 +115,7 @@ class EndpointReport:
             bytes_sent=int(getattr(stats, "bytes_sent", 0)),
             errors=int(getattr(stats, "errors", 0)),
             retries=int(getattr(stats, "retries", 0)),
+            timeouts=int(getattr(stats, "timeouts", 0)),
             latency_ms=latency_summary(latencies),
             teardown=TeardownStatus(record.teardown),
             manual_commands=tuple(getattr(record, "manual_commands", ()) or ()),
@@ -165,6 +169,7 @@ class EndpointReport:
             bytes_sent=self.bytes_sent + other.bytes_sent,
             errors=self.errors + other.errors,
             retries=self.retries + other.retries,
+            timeouts=self.timeouts + other.timeouts,
             latency_ms=latency_summary(latencies),
             teardown=teardown,
             manual_commands=self.manual_commands or other.manual_commands,
@@ -191,6 +196,8 @@ class EndpointReport:
                 f"{self.bytes_sent / 1e6:.1f} MB sent, {self.errors} errors, "
                 f"{self.retries} retries"
             )
+            if self.timeouts:
+                line += f", {self.timeouts} timeouts"
             if self.latency_ms.get("max") is not None:
                 line += "; latency ms " + ", ".join(
                     f"{key} {value:.1f}" for key, value in self.latency_ms.items()

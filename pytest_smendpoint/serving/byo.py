@@ -17,6 +17,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from pytest_smendpoint.serving import interrupt
 from pytest_smendpoint.serving.errors import InvocationError, ModelLoadError
 from pytest_smendpoint.serving.invocation import InvokeRequest, InvokeResult
 from pytest_smendpoint.serving.model_process import AWS_ISOLATION, inherited_environment
@@ -125,7 +126,8 @@ class ByoServer:
                     f"serve command did not answer GET /ping with 200 within "
                     f"{self.startup_timeout:g} s ({last})" + self.log_tail()
                 )
-            if self._stopping.wait(min(delay, remaining)):
+            interrupt.check()
+            if self._stopping.wait(min(delay, remaining, interrupt.POLL_SECONDS)):
                 raise ModelLoadError("local serving closed while waiting for /ping")
             delay = min(delay * 2, 0.25)
 

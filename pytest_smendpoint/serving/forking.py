@@ -1,5 +1,6 @@
 """The test process's side of the zygote (zygote.py): start it once, ask it for model processes,
-and watch them as if they were our own children (they are the zygote's)."""
+and watch them as if they were our own children (they are the zygote's, which reports each one's
+exit status: a reader thread keeps them)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import atexit
 import contextlib
 import json
 import os
-import select
+import queue
 import signal
 import socket
 import subprocess
@@ -17,6 +18,9 @@ import time
 from collections.abc import Mapping
 
 ZYGOTE_STARTUP_TIMEOUT = 120.0
+# The exit code of a forked process whose zygote is gone: it ended, nobody knows how (not -1,
+# which would read as SIGHUP).
+EXIT_UNKNOWN = -1000
 # Variables a library reads once, at import (thread pools, allocators, hash seeds...): a model
 # that sets one must get a fresh interpreter, not the zygote's already-imported libraries.
 IMPORT_TIME_PREFIXES = (
@@ -54,19 +58,29 @@ def forkable(environment: Mapping[str, str], zygote_environment: Mapping[str, st
 
 
 class ForkedProcess:
-    """What model_process needs of a Popen, for a process the zygote forked: its exit status
-    is the zygote's (the kernel reaps it), so only whether it still runs is known."""
+    """What model_process needs of a Popen, for a process the zygote forked: its exit status is
+    the zygote's report; with the zygote gone (the process is then init's), only whether it
+    still runs is known (EXIT_UNKNOWN)."""
 
-    returncode: int | None = None
-
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, zygote: Zygote) -> None:
         self.pid = pid
+        self.zygote = zygote
+        self.returncode: int | None = None
 
     def poll(self) -> int | None:
+        if self.returncode is not None:
+            return self.returncode
+        reported = self.zygote.exit_status(self.pid)
+        if reported is not None:
+            self.returncode = reported
+            return reported
+        if self.zygote.alive:
+            return None  # a zombie until the zygote reaps it: wait for its report
         try:
             os.kill(self.pid, 0)
         except ProcessLookupError:
-            return -1
+            self.returncode = EXIT_UNKNOWN
+            return EXIT_UNKNOWN
         except PermissionError:
             return None
         return None
@@ -82,13 +96,15 @@ class ForkedProcess:
 
 class Zygote:
     """One zygote process of interpreter `python`, started with `environment`; fork() is
-    thread-safe."""
+    thread-safe. A reader thread takes its answers: fork replies, and children's exit statuses."""
 
     def __init__(self, environment: Mapping[str, str], python: str = sys.executable) -> None:
         self.environment = dict(environment)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self._socket = ours
         self._lock = threading.Lock()
+        self._replies: queue.SimpleQueue[dict[str, object] | None] = queue.SimpleQueue()
+        self._exits: dict[int, int] = {}
         try:
             self.process = subprocess.Popen(
                 [python, "-m", "pytest_smendpoint.serving.zygote", str(theirs.fileno())],
@@ -102,23 +118,41 @@ class Zygote:
             )
         finally:
             theirs.close()
-        self._buffer = b""
-        self._read_line(ZYGOTE_STARTUP_TIMEOUT)
+        threading.Thread(target=self._read, name="smendpoint-zygote", daemon=True).start()
+        self._reply(ZYGOTE_STARTUP_TIMEOUT)
 
-    def _read_line(self, timeout: float) -> dict[str, object]:
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self._buffer:
-            remaining = deadline - time.monotonic()
-            poller = select.poll()
-            poller.register(self._socket, select.POLLIN)
-            if not poller.poll(max(remaining, 0) * 1000):
-                raise TimeoutError("the zygote did not answer")
-            chunk = self._socket.recv(65536)
+    def _read(self) -> None:
+        buffer = b""
+        while True:
+            try:
+                chunk = self._socket.recv(65536)
+            except OSError:
+                chunk = b""
             if not chunk:
-                raise ConnectionError("the zygote exited")
-            self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        return json.loads(line)  # type: ignore[no-any-return]
+                self._replies.put(None)
+                return
+            buffer += chunk
+            while b"\n" in buffer:
+                line, buffer = buffer.split(b"\n", 1)
+                message = json.loads(line)
+                if "exited" in message:
+                    self._exits[int(message["exited"])] = int(message["status"])
+                else:
+                    self._replies.put(message)
+
+    def _reply(self, timeout: float) -> dict[str, object]:
+        try:
+            message = self._replies.get(timeout=timeout)
+        except queue.Empty:
+            raise TimeoutError("the zygote did not answer") from None
+        if message is None:
+            self._replies.put(None)  # every later reader learns it too
+            raise ConnectionError("the zygote exited")
+        return message
+
+    def exit_status(self, pid: int) -> int | None:
+        """The Popen-style exit code the zygote reported for `pid`, if it has."""
+        return self._exits.get(pid)
 
     def fork(
         self, environment: Mapping[str, str], cwd: str, fds: tuple[int, int, int]
@@ -126,14 +160,16 @@ class Zygote:
         request = json.dumps({"environment": dict(environment), "cwd": cwd}).encode()
         with self._lock:
             socket.send_fds(self._socket, [request], list(fds))
-            answer = self._read_line(30.0)
-        return ForkedProcess(int(answer["pid"]))  # type: ignore[call-overload]
+            answer = self._reply(30.0)
+        return ForkedProcess(int(answer["pid"]), self)  # type: ignore[call-overload]
 
     @property
     def alive(self) -> bool:
         return self.process.poll() is None
 
     def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._socket.shutdown(socket.SHUT_RDWR)
         with contextlib.suppress(OSError):
             self._socket.close()
         try:

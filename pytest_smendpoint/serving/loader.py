@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,7 +97,7 @@ def _start_profile(
     spec: ContainerSpec, s3: Any, options: LoadOptions, model_dir: Path, workdir: Path
 ) -> tuple[ServedModel, str]:
     """The model's processes under its image's runtime, and the line describing that runtime."""
-    from pytest_smendpoint.serving import requirements
+    from pytest_smendpoint.serving import instance_memory, requirements
     from pytest_smendpoint.serving.model_process import (
         Launch,
         ModelProcesses,
@@ -125,13 +126,23 @@ def _start_profile(
         raise ModelLoadError(str(failure)) from None
     workers = worker_count(spec.environment)
     try:
-        runtime = choose(image, options.runtime)
+        runtime = choose(image, options.runtime)  # a one-off install, like the image's pull
     except UnknownImageTag as error:
         raise ModelLoadError(str(error)) from None
+    # The start-up health check's clock starts with the container: requirements, the entry
+    # script's import and model_fn all count against it.
+    started = time.monotonic()
+    deadline = started + options.startup_timeout
+    region = spec.environment.get("SAGEMAKER_REGION", "us-east-1")
     python_path: list[Path] = []
     if staged.requirements is not None:
         shown = _shown(staged.requirements, model_dir, workdir)
-        python_path.append(requirements.install(staged.requirements, shown, runtime.python))
+        container = process_environment(spec.environment, staged.image_environment, [], region)
+        python_path.append(
+            requirements.install(
+                staged.requirements, shown, runtime.python, container, deadline=deadline
+            )
+        )
     if staged.code_dir is not None:
         python_path.append(staged.code_dir)
     # Last: the model's own folders and requirements come first, as in the container.
@@ -145,17 +156,16 @@ def _start_profile(
         code_dir=staged.code_dir,
         settings=staged.settings,
         environment=process_environment(
-            spec.environment,
-            staged.image_environment,
-            python_path,
-            region=spec.environment.get("SAGEMAKER_REGION", "us-east-1"),
+            spec.environment, staged.image_environment, python_path, region=region
         ),
         cwd=cwd,
         log_path=workdir / "model.log",
         startup_timeout=options.startup_timeout,
+        started=started,
         forkable=staged.requirements is None,
         python=runtime.python,
         plugin_path=runtime.plugin_path,
+        memory_limit=instance_memory.bound(spec.instance_type, spec.endpoint_name),
     )
     processes = ModelProcesses(launch, workers)
     try:

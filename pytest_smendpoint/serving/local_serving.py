@@ -30,7 +30,11 @@ from pytest_smendpoint.serving.source import (
 )
 from pytest_smendpoint.serving.variants import VariantPicker
 
-DEFAULT_STARTUP_TIMEOUT = 120.0
+# ContainerStartupHealthCheckTimeoutInSeconds unset: SageMaker waits 8 minutes for /ping ("If
+# the container does not begin to pass health checks by consistently responding with 200s during
+# the 8 minutes after startup, the new instance launch fails", docs.aws.amazon.com/sagemaker/
+# latest/dg/your-algorithms-inference-code.html#your-algorithms-inference-algo-ping-requests).
+DEFAULT_STARTUP_TIMEOUT = 480.0
 # DescribeEndpoint's FailureReason holds at most 1024 characters in AWS.
 FAILURE_REASON_MAX = 1024
 

@@ -1,27 +1,33 @@
 """The model's own processes, as a container's model-server workers: SAGEMAKER_MODEL_SERVER_WORKERS
 of them (default 1), each loading the model and answering one request at a time over its pipes
-(see frames.py for why pipes). Calls from many threads queue for a free worker."""
+(see frames.py for why pipes). Calls from many threads queue for a free worker.
+
+Supervised as gunicorn supervises the container's workers: one that dies (an exit, a signal, or
+killed at the 60 s bound) is replaced by a new one that loads the model again; the request it
+held gets a 500 saying how it died. A replacement that cannot load stops the model server, and
+every later call fails with that reason. The 60 s bound counts from the request's arrival, as
+SageMaker's does: time queued for a free worker counts."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import os
-import queue
 import select
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_smendpoint.serving import forking
+from pytest_smendpoint.serving import forking, interrupt, reaping
 from pytest_smendpoint.serving.errors import InvocationError, ModelLoadError
-from pytest_smendpoint.serving.forking import ForkedProcess
+from pytest_smendpoint.serving.forking import EXIT_UNKNOWN, ForkedProcess
 from pytest_smendpoint.serving.frames import PipeClosed, read_frame, write_frame
 from pytest_smendpoint.serving.invocation import InvokeRequest, InvokeResult
 from pytest_smendpoint.settings.limits import INVOCATION_TIMEOUT_SECONDS
@@ -33,6 +39,8 @@ WORKERS_VARIABLE = "SAGEMAKER_MODEL_SERVER_WORKERS"
 INVOKE_TIMEOUT = INVOCATION_TIMEOUT_SECONDS
 STOP_GRACE = 5.0
 LOG_TAIL_LINES = 20
+# How long a dead worker's exit status is waited for (a forked one's comes from the zygote).
+EXIT_STATUS_WAIT = 2.0
 # What the model process inherits from the test process: what finding programs, files and
 # native libraries needs, and the locale. Nothing else (no AWS_*, no test settings).
 INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "LD_LIBRARY_PATH")
@@ -66,6 +74,11 @@ class Launch:
     # import the plugin's serving code (the model's own PYTHONPATH already ends with it).
     python: str = sys.executable
     plugin_path: tuple[str, ...] = ()
+    # The instance type's memory in bytes (instance_memory.py), None when unknown.
+    memory_limit: int | None = None
+    # When the container started (time.monotonic()): the start-up bound counts from there, so
+    # a requirements install before the processes start counts too. None: from start().
+    started: float | None = None
 
 
 def worker_count(environment: Mapping[str, str]) -> int:
@@ -187,6 +200,7 @@ class _Worker:
             "model_dir": str(launch.model_dir),
             "code_dir": str(launch.code_dir) if launch.code_dir else None,
             "settings": dict(launch.settings),
+            "memory_limit": launch.memory_limit,
         }
         write_frame(self.request_fd, header)
 
@@ -197,15 +211,25 @@ class _Worker:
                 raise TimeoutError
             if stopping.is_set():
                 raise ModelLoadError("local serving closed while the model was loading")
-            if readable(self.reply_fd, min(remaining, 0.25)):
+            interrupt.check()
+            if readable(self.reply_fd, min(remaining, interrupt.POLL_SECONDS)):
                 return read_frame(self.reply_fd).header
 
-    def call(self, header: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
+    def call(
+        self, header: dict[str, Any], body: bytes, deadline: float
+    ) -> tuple[dict[str, Any], bytes]:
         write_frame(self.request_fd, header, body)
-        if not readable(self.reply_fd, INVOKE_TIMEOUT):
+        if not readable(self.reply_fd, deadline - time.monotonic()):
             raise TimeoutError
         frame = read_frame(self.reply_fd)
         return frame.header, frame.body
+
+    def kill(self) -> None:
+        """SIGKILL it, its group and everything below it (setsid children too)."""
+        below = reaping.descendants(self.process.pid)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        reaping.kill_all(below)
 
     def stop(self) -> None:
         """Close its request pipe (the process exits on EOF), then terminate, then kill."""
@@ -213,8 +237,10 @@ class _Worker:
             with contextlib.suppress(OSError):
                 os.close(fd)
         process = self.process
+        below = reaping.descendants(process.pid)  # it kills them itself when it can
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(STOP_GRACE if not self.dead else 0.5)
+        reaping.kill_all(below)
         # Then the whole process group: whatever the model's code started goes too.
         for sent in (signal.SIGTERM, signal.SIGKILL):
             with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -233,9 +259,12 @@ class ModelProcesses:
         self.launch = launch
         self.workers = workers
         self._all: list[_Worker] = []
-        self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
+        self._idle: deque[_Worker] = deque()
+        self._ready = threading.Condition()
         self._stopping = threading.Event()
         self._lock = threading.Lock()
+        # Why the model server stopped (a replacement worker could not load), once it has.
+        self._broken: str | None = None
 
     def start(self) -> None:
         try:
@@ -243,14 +272,15 @@ class ModelProcesses:
                 worker = _Worker(self.launch, number)
                 self._all.append(worker)
                 worker.send_start()
-            deadline = time.monotonic() + self.launch.startup_timeout
+            began = self.launch.started if self.launch.started is not None else time.monotonic()
+            deadline = began + self.launch.startup_timeout
             for worker in self._all:
                 self._await_ready(worker, deadline)
         except BaseException:
             self.close()
             raise
-        for worker in self._all:
-            self._idle.put(worker)
+        with self._ready:
+            self._idle.extend(self._all)
 
     def _await_ready(self, worker: _Worker, deadline: float) -> None:
         try:
@@ -261,9 +291,9 @@ class ModelProcesses:
                 "container's start-up health check timeout)" + self.log_tail()
             ) from None
         except (PipeClosed, OSError):
-            code = worker.process.wait()
+            code = _exit_status(worker)
             raise ModelLoadError(
-                f"the model process exited{_with_code(code)} while loading" + self.log_tail()
+                f"the model process {how_it_ended(code)} while loading" + self.log_tail()
             ) from None
         if not answer.get("ready"):
             error = str(answer.get("error"))
@@ -272,33 +302,32 @@ class ModelProcesses:
             raise ModelLoadError(error)
 
     def invoke(self, request: InvokeRequest) -> InvokeResult:
-        worker = self._idle.get()
+        arrived = time.monotonic()
+        deadline = arrived + INVOKE_TIMEOUT  # SageMaker's bound counts from arrival
+        worker = self._take(arrived, deadline)
+        taken = time.monotonic()
+        header = {
+            "content_type": request.content_type,
+            "accept": request.accept,
+            "custom_attributes": request.custom_attributes,
+        }
         try:
-            if worker.dead:
-                raise InvocationError(500, "the model process is no longer running")
-            header = {
-                "content_type": request.content_type,
-                "accept": request.accept,
-                "custom_attributes": request.custom_attributes,
-            }
-            try:
-                reply, body = worker.call(header, request.body)
-            except TimeoutError:
-                worker.dead = True
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(worker.process.pid, signal.SIGKILL)
-                raise InvocationError(
-                    500, f"the model did not answer within {INVOKE_TIMEOUT:g} s"
-                ) from None
-            except (PipeClosed, OSError):
-                worker.dead = True
-                code = worker.process.poll()
-                raise InvocationError(
-                    500,
-                    f"the model process exited{_with_code(code)} during the call" + self.log_tail(),
-                ) from None
-        finally:
-            self._idle.put(worker)
+            reply, body = worker.call(header, request.body, deadline)
+        except TimeoutError:
+            worker.kill()
+            self._replace(worker, f"was stopped at the {INVOKE_TIMEOUT:g} s invocation limit")
+            raise InvocationError(
+                500,
+                f"the model did not answer within {INVOKE_TIMEOUT:g} s" + _queued(taken - arrived),
+            ) from None
+        except (PipeClosed, OSError):
+            how = how_it_ended(_exit_status(worker))
+            tail = self.log_tail()
+            self._replace(worker, how)
+            raise InvocationError(500, f"the model process {how} during the call" + tail) from None
+        with self._ready:
+            self._idle.append(worker)
+            self._ready.notify()
         status = int(reply.get("status", 500))
         if status >= 400:
             log = reply.get("log")
@@ -315,6 +344,82 @@ class ModelProcesses:
             custom_attributes=reply.get("custom_attributes"),
         )
 
+    def _take(self, arrived: float, deadline: float) -> _Worker:
+        """A free worker, waiting in line until `deadline` at most."""
+        with self._ready:
+            while True:
+                if self._broken is not None:
+                    raise InvocationError(500, self._broken)
+                if self._stopping.is_set():
+                    raise InvocationError(500, "the model server is shutting down")
+                if self._idle:
+                    return self._idle.popleft()
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise InvocationError(
+                        500,
+                        f"the model did not answer within {INVOKE_TIMEOUT:g} s: the request "
+                        "waited that long for a free model process (SageMaker counts the "
+                        "limit from the request's arrival)",
+                    )
+                self._ready.wait(remaining)
+
+    def _replace(self, dead: _Worker, how: str) -> None:
+        """Say how `dead` ended, then start a new worker in its place (in the background, as
+        gunicorn's arbiter does; requests queue meanwhile)."""
+        dead.dead = True
+        logger.error(
+            "model process %s of endpoint %s %s; starting a new one%s",
+            dead.number,
+            self.launch.endpoint_name,
+            how,
+            self.log_tail(),
+        )
+        with self._lock:
+            if dead in self._all:
+                self._all.remove(dead)
+        threading.Thread(
+            target=self._restart, args=(dead, how), name="smendpoint-restart", daemon=True
+        ).start()
+
+    def _restart(self, dead: _Worker, how: str) -> None:
+        dead.stop()
+        if self._stopping.is_set():
+            return
+        try:
+            worker = _Worker(self.launch, dead.number)
+        except ModelLoadError as error:
+            self._fail(dead, how, str(error))
+            return
+        try:
+            worker.send_start()
+            self._await_ready(worker, time.monotonic() + self.launch.startup_timeout)
+        except (ModelLoadError, OSError) as error:
+            worker.dead = True
+            worker.stop()
+            self._fail(dead, how, str(error))
+            return
+        with self._lock:
+            closed = self._stopping.is_set()
+            if not closed:
+                self._all.append(worker)
+        if closed:
+            worker.stop()
+            return
+        with self._ready:
+            self._idle.append(worker)
+            self._ready.notify()
+
+    def _fail(self, dead: _Worker, how: str, why: str) -> None:
+        reason = (
+            f"the model server stopped: model process {dead.number} {how}, and a new one could "
+            f"not load the model: {why}"
+        )
+        logger.error("endpoint %s: %s", self.launch.endpoint_name, reason)
+        with self._ready:
+            self._broken = reason
+            self._ready.notify_all()
+
     def log_tail(self) -> str:
         try:
             text = self.launch.log_path.read_text("utf-8", "replace")
@@ -325,17 +430,44 @@ class ModelProcesses:
 
     @property
     def pids(self) -> list[int]:
-        return [w.process.pid for w in self._all]
+        with self._lock:
+            return [w.process.pid for w in self._all]
 
     def close(self) -> None:
         """Stop every worker; idempotent."""
         self._stopping.set()
+        with self._ready:
+            self._ready.notify_all()
         with self._lock:
             workers, self._all = self._all, []
         for worker in workers:
             worker.stop()
 
 
-def _with_code(code: int | None) -> str:
-    """A forked process's exit code is not known here (-1)."""
-    return f" with code {code}" if code is not None and code >= 0 else ""
+def _exit_status(worker: _Worker) -> int | None:
+    try:
+        return worker.process.wait(EXIT_STATUS_WAIT)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def how_it_ended(code: int | None) -> str:
+    """`exited with code 1`, `was killed by SIGSEGV`: the words the model server's log uses."""
+    if code is None:
+        return "stopped answering"
+    if code == EXIT_UNKNOWN:
+        return "exited (its exit status is unknown: the fork server is gone)"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"was killed by {name}"
+    return f"exited with code {code}"
+
+
+def _queued(waited: float) -> str:
+    """How much of the bound the request spent waiting for a free worker, when it did."""
+    if waited < 0.05:
+        return ""
+    return f" ({waited:.1f} s of it waiting for a free model process)"

@@ -3,40 +3,82 @@
 It reads one start frame (profile module, model and code folders), loads the model as the
 profile's container would, answers `{"ready": true}` (or the container's complaint), then one
 reply per request frame until its request pipe closes. It exits when the test process goes away:
-EOF on the request pipe while idle, and a watchdog on the parent's pid while busy (not
+EOF on the request pipe while idle, and a watchdog on the test process's pid while busy (not
 PR_SET_PDEATHSIG: that fires when the *thread* that started the process ends, and endpoints
-are often created from short-lived threads)."""
+are often created from short-lived threads). A process forked by the zygote watches the test
+process, not the zygote: a killed zygote leaves its workers serving.
+
+Whatever the model's code starts, `setsid` children too, is killed when this process ends
+(reaping.py); the instance type's memory bounds it (memory_limit in the start frame)."""
 
 from __future__ import annotations
 
 import importlib
 import os
+import resource
+import signal
 import sys
 import threading
 import traceback
 from typing import Any
 
+from pytest_smendpoint.serving import reaping
 from pytest_smendpoint.serving.frames import PipeClosed, read_frame, write_frame
 from pytest_smendpoint.serving.profiles.base import Request, StartupFailure
 
 WATCHDOG_SECONDS = 0.5
 
 
-def _watch_parent(parent: int) -> None:
+def _gone(watched: int, parent: int) -> bool:
+    if watched == parent:
+        return os.getppid() != parent  # reparented: the parent is gone (pid reuse cannot fool it)
+    try:
+        os.kill(watched, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _watch(watched: int, parent: int) -> None:
     stop = threading.Event()
     while not stop.wait(WATCHDOG_SECONDS):
-        if os.getppid() != parent:
+        if _gone(watched, parent):
+            reaping.kill_descendants(os.getpid())
             os._exit(0)
 
 
-def main(argv: list[str]) -> int:
+def _limit_memory(limit: int | None) -> None:
+    """The instance's memory as RLIMIT_DATA: counts what the process writes to (heap, anonymous
+    mappings, thread stacks) but not reserved-only address space, which RLIMIT_AS would count
+    (glibc's per-thread malloc arenas and OpenBLAS reserve GiBs of it they never touch)."""
+    if limit:
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+
+
+def main(argv: list[str], watch: int | None = None) -> int:
+    reaping.become_subreaper()
+    try:
+        return _serve(argv, watch)
+    finally:
+        reaping.kill_descendants(os.getpid())
+
+
+def _serve(argv: list[str], watch: int | None) -> int:
     request_fd, reply_fd = int(argv[0]), int(argv[1])
     parent = os.getppid()
-    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    watched = parent if watch is None else watch
+    threading.Thread(target=_watch, args=(watched, parent), daemon=True).start()
     try:
         start = read_frame(request_fd).header
     except PipeClosed:
         return 0
+    memory_limit = start.get("memory_limit")
+    try:
+        _limit_memory(memory_limit)
+    except (ValueError, OSError) as error:
+        print(f"the instance memory bound could not be applied: {error}", file=sys.stderr)
     try:
         profile: Any = importlib.import_module(start["worker_module"])
         handler = profile.serve(start["model_dir"], start.get("code_dir"), start["settings"])
@@ -71,6 +113,12 @@ def main(argv: list[str]) -> int:
             continue
         if reply.log:
             print(reply.log, file=sys.stderr, flush=True)  # the container's CloudWatch log
+        if memory_limit and reply.log and "MemoryError" in reply.log:
+            # On the instance the kernel's OOM killer ends the worker mid-request (the model
+            # server then answers 500 and starts a new one): die the same way.
+            print(f"out of memory: the instance has {memory_limit} bytes", file=sys.stderr)
+            sys.stderr.flush()
+            os.kill(os.getpid(), signal.SIGKILL)
         write_frame(
             reply_fd,
             {

@@ -33,6 +33,8 @@ class ContainerSpec:
     weight: float = DEFAULT_VARIANT_WEIGHT
     # The container's Image URI, which says what kind of container (and serving) it is.
     image: str | None = None
+    # The variant's InstanceType: its memory bounds the model's processes (instance_memory.py).
+    instance_type: str | None = None
 
 
 def moto_sagemaker_state(account_id: str, region: str) -> Any:
@@ -89,6 +91,7 @@ def _variant_container(
         uncompressed_prefix=prefix,
         weight=DEFAULT_VARIANT_WEIGHT if weight is None else float(weight),
         image=container.get("Image"),
+        instance_type=variant.get("InstanceType"),
     )
 
 

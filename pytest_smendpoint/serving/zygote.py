@@ -9,7 +9,12 @@ Only for models whose environment and packages match what the zygote preloaded: 
 requirements.txt, or with variables numpy, BLAS or Python read at import (OMP_NUM_THREADS...),
 is started as a fresh interpreter instead (model_process decides). The zygote exits when the
 test process closes the control socket, or dies, or after IDLE_EXIT_SECONDS without work
-when none of its model processes runs any more."""
+when none of its model processes runs any more.
+
+It reaps its children itself and reports each one's exit status to the test process
+(`{"exited": pid, "status": code}`, a Popen-style code: negative for a signal), which is how a
+worker's death by SIGSEGV reaches the user; the forked processes watch the test process, not the
+zygote, so a killed zygote leaves them serving."""
 
 from __future__ import annotations
 
@@ -18,9 +23,9 @@ import importlib
 import json
 import os
 import select
-import signal
 import socket
 import sys
+import time
 from typing import Any
 
 # What the scikit-learn and XGBoost images ship, imported once here (each if installed).
@@ -30,6 +35,8 @@ MESSAGE_BYTES = 1 << 20
 # A zygote with nothing to do and no model process left goes away (a test process may hold
 # several over a session: pytester runs re-import the module that keeps it).
 IDLE_EXIT_SECONDS = 30.0
+# How often dead children are reaped and reported while no request arrives.
+REAP_SECONDS = 0.05
 
 
 def main(argv: list[str]) -> int:
@@ -38,14 +45,16 @@ def main(argv: list[str]) -> int:
         with contextlib.suppress(Exception):
             importlib.import_module(name)
     importlib.import_module("pytest_smendpoint.serving.model_worker")
-    # Forked model processes are reaped by the kernel; each sets SIGCHLD back for its own use.
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    test_process = os.getppid()  # what the forked processes watch (model_worker)
     control.sendall(b'{"ready": true}\n')
     children: set[int] = set()
+    idle_since = time.monotonic()
     while True:
-        if not _readable(control, IDLE_EXIT_SECONDS):
-            children = {pid for pid in children if _running(pid)}
-            if not children:
+        _report_exits(control, children)
+        if not _readable(control, REAP_SECONDS):
+            if children:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since > IDLE_EXIT_SECONDS:
                 return 0  # idle, nothing forked still runs: the next model starts a new zygote
             continue
         try:
@@ -60,13 +69,30 @@ def main(argv: list[str]) -> int:
             control.close()
             code = 1
             try:
-                code = _become(request, fds)
+                code = _become(request, fds, test_process)
             finally:
                 os._exit(code)
         for fd in fds:
             os.close(fd)
         children.add(pid)
+        idle_since = time.monotonic()
         control.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+
+
+def _report_exits(control: socket.socket, children: set[int]) -> None:
+    """Reap every child that ended and tell the test process how (exit code or signal)."""
+    while children:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            children.clear()
+            return
+        if pid == 0:
+            return
+        children.discard(pid)
+        code = os.waitstatus_to_exitcode(status)
+        with contextlib.suppress(OSError):
+            control.sendall(json.dumps({"exited": pid, "status": code}).encode() + b"\n")
 
 
 def _readable(control: socket.socket, timeout: float) -> bool:
@@ -75,20 +101,11 @@ def _readable(control: socket.socket, timeout: float) -> bool:
     return bool(poller.poll(timeout * 1000))
 
 
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def _become(request: dict[str, Any], fds: list[int]) -> int:
+def _become(request: dict[str, Any], fds: list[int], test_process: int) -> int:
     """In the forked process: what `Popen(cwd=..., env=..., start_new_session=True)` of
     `python -m pytest_smendpoint.serving.model_worker` would have set up."""
     request_fd, reply_fd, log_fd = fds
     os.setsid()
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)
     os.close(log_fd)
@@ -109,7 +126,7 @@ def _become(request: dict[str, Any], fds: list[int]) -> int:
     sys.argv = ["model_worker", str(request_fd), str(reply_fd)]
     from pytest_smendpoint.serving import model_worker
 
-    return model_worker.main([str(request_fd), str(reply_fd)])
+    return model_worker.main([str(request_fd), str(reply_fd)], watch=test_process)
 
 
 if __name__ == "__main__":

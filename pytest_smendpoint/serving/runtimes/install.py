@@ -15,6 +15,7 @@ import platform
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,24 +156,32 @@ def _read(target: Path) -> InstalledRuntime:
 
 
 def _run(command: list[str], runtime: ImageRuntime, interpreter: Interpreter, what: str) -> None:
+    """One pip step, tethered and stopped at once by a stop signal (tethered_run.py): a one-off
+    like an image pull, so not counted in the start-up health check's bound."""
+    from pytest_smendpoint.serving import tethered_run
+
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     try:
-        done = subprocess.run(
+        done = tethered_run.run(
             command,
-            capture_output=True,
-            stdin=subprocess.DEVNULL,
-            timeout=INSTALL_TIMEOUT,
-            env=environment,
-            check=False,
+            cwd=None,
+            environment=environment,
+            deadline=time.monotonic() + INSTALL_TIMEOUT,
         )
-    except (OSError, subprocess.TimeoutExpired) as error:
+    except tethered_run.DeadlineExceeded:
+        raise ModelLoadError(
+            f"The packages of image {runtime.tag} could not be installed for Python "
+            f"{interpreter.version} ({interpreter.path}): {what} did not finish within "
+            f"{INSTALL_TIMEOUT:g} s"
+        ) from None
+    except OSError as error:
         raise ModelLoadError(
             f"The packages of image {runtime.tag} could not be installed for Python "
             f"{interpreter.version} ({interpreter.path}): {what} could not run: {error}"
         ) from None
     if done.returncode == 0:
         return
-    output = (done.stderr or done.stdout).decode("utf-8", "replace").strip()
+    output = done.output.decode("utf-8", "replace").strip()
     lines = [line for line in output.splitlines() if "is ignored: it is neither" not in line]
     tail = "\n".join(lines[-OUTPUT_TAIL_LINES:])
     missing = _NO_MATCH.search(output)
