@@ -87,13 +87,19 @@ class LivenessMark:
 
     def hold_named(self, sagemaker: Any, kinds_and_names: Iterable[tuple[Any, str]]) -> None:
         """Keep resources known by name marked alive (an xdist worker using an endpoint another
-        worker deployed: if that worker dies, this one still renews). One not found is skipped."""
+        worker deployed: if that worker dies, this one still renews). One not found is skipped.
+
+        The ARN is read from a listing, not DescribeModel: a model's description carries its
+        environment (secrets), which botocore's DEBUG log would print in a process that never
+        created the model and so never learnt which values to mask."""
         for kind, name in kinds_and_names:
             try:
-                described = getattr(sagemaker, kind.describe)(**{kind.name_parameter: name})
+                listed = getattr(sagemaker, kind.paginator)(NameContains=name)[kind.list_items]
             except (ClientError, BotoCoreError):
                 continue
-            self.hold(sagemaker, described[kind.arn_key])
+            for item in listed:
+                if item.get(kind.name_parameter) == name:
+                    self.hold(sagemaker, item[kind.arn_key])
 
     def release(self, arns: Iterable[str]) -> None:
         with self._lock:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from helpers.container_setup import SKLEARN_ENV, SKLEARN_ENV_ARGS
+from helpers.localsupport import FLASK_3_500
 from helpers.markdown_tables import parse_markdown_tables
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"
@@ -34,14 +35,6 @@ def predict_fn(data, model):
     labels[data[:, 0] >= 7.5] = 0
     return labels
 """
-
-FLASK_500 = (
-    '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 3.2 Final//EN">\n'
-    "<title>500 Internal Server Error</title>\n"
-    "<h1>Internal Server Error</h1>\n"
-    "<p>The server encountered an internal error and was unable to complete your request. "
-    "Either the server is overloaded or there is an error in the application.</p>\n"
-)
 
 PRODUCTION_CONFTEST = """
 import pytest
@@ -182,7 +175,7 @@ def test_compare_finds_the_chosen_rows_and_its_figures_reach_report_gates_and_su
     assert (pytester.path / "rejected.txt").read_text() == (
         "sm_compare: the baseline (endpoint 'production') could not predict the frame: "
         "InvokeEndpoint failed for endpoint 'production', rows 0-2 (index 'flower-0' to "
-        "'flower-2'): ModelError (the container answered 500): " + FLASK_500 + " (log stream "
+        "'flower-2'): ModelError (the container answered 500): " + FLASK_3_500 + " (log stream "
         "arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/Endpoints/production)"
     )
     data = json.loads((pytester.path / "report.json").read_text())

@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from helpers.localsupport import (
     BUCKET,
     FEATURES,
-    FLASK_500,
+    FLASK_3_500,
     MODEL_FN,
     REGION,
     csv_predictions,
@@ -130,7 +130,7 @@ def test_unsupported_media_type_is_flasks_500_and_the_reason_is_logged(
     error = raised.value.response
     assert error["Error"]["Code"] == "ModelError"
     assert error["OriginalStatusCode"] == 500
-    assert error["OriginalMessage"] == FLASK_500
+    assert error["OriginalMessage"] == FLASK_3_500  # the 1.9-0 image's Flask 3
     assert "Received server error (500)" in error["Error"]["Message"]
     assert f"Content type {named} is not supported by this framework" in caplog.text
 

@@ -88,3 +88,24 @@ def test_a_models_training_version_suggests_the_matching_image() -> None:
     found = closest_for_framework("sagemaker-scikit-learn", "1.9.1")
     assert found is not None and found.version == "1.9-0"
     assert closest_for_framework("sagemaker-scikit-learn", "1.3.0") is None
+
+
+@pytest.mark.parametrize(
+    ("version", "content_type", "first_line"),
+    [
+        ("sagemaker-xgboost:1.7-1", "text/html", b'<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 3.2'),
+        ("sagemaker-scikit-learn:1.2-1", "text/html; charset=utf-8", b"<!DOCTYPE HTML PUBLIC"),
+        ("sagemaker-scikit-learn:1.9-0", "text/html; charset=utf-8", b"<!doctype html>"),
+        ("sagemaker-xgboost:3.2-0", "text/html; charset=utf-8", b"<!doctype html>"),
+    ],
+)
+def test_each_images_werkzeug_writes_its_own_500_page(
+    version: str, content_type: str, first_line: bytes
+) -> None:
+    from pytest_smendpoint.serving.profiles.flask_responses import internal_server_error
+    from pytest_smendpoint.serving.runtimes.catalog import BY_TAG
+
+    body, media = internal_server_error(BY_TAG[version].werkzeug)
+    assert media == content_type
+    assert body.startswith(first_line)
+    assert body.endswith(b"there is an error in the application.</p>\n")
