@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from helpers.container_setup import SKLEARN_ENV_ARGS
+from helpers.faultkit import wait_for
 
 pytestmark = pytest.mark.slow  # pytest -n 2 in subprocesses, real signals
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"
@@ -98,11 +99,7 @@ def test_sigterm_while_the_shared_server_loads_stops_the_run_and_the_model(
     model, marks = model_copy(pytester, sklearn_model_dir, BLOCKING_MODEL_FN)
     pytester.makepyfile(test_inner="def test_served(sm_endpoint):\n    pass\n")
     process = run(pytester, model, marks)
-    deadline = time.monotonic() + 180
-    while not (marks / "loading").exists():
-        assert process.poll() is None, process.communicate()[0][-3000:]
-        assert time.monotonic() < deadline, "loading never started"
-        time.sleep(0.05)  # sleep-ok: polling what the child does, not moto
+    wait_for((marks / "loading").exists, process, 180)
     time.sleep(0.2)  # sleep-ok: the pid is written
     model_pid = int((marks / "loading").read_text())
     process.send_signal(signal.SIGTERM)

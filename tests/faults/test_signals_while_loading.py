@@ -14,10 +14,10 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from helpers.container_setup import SKLEARN_ENV_ARGS
+from helpers.faultkit import wait_for
 
 pytestmark = pytest.mark.slow  # real signals to pytest subprocesses
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"
@@ -91,14 +91,6 @@ def stopped_promptly(
     assert took < PROMPT, f"exited {took:.1f} s after the signal\n{output[-3000:]}"
     assert json.loads((marks / "left.json").read_text()) == [], output[-3000:]
     return output
-
-
-def wait_for(check: Any, process: subprocess.Popen[str], seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert process.poll() is None, process.communicate()[0][-3000:]
-        assert time.monotonic() < deadline, "loading never started"
-        time.sleep(0.05)  # sleep-ok: polling what the child does, not moto
 
 
 @pytest.mark.parametrize(

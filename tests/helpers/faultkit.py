@@ -248,3 +248,15 @@ def assert_only_preexisting_left(server: Any, before: dict[str, Any], output: st
         ("production",),
     ), output
     assert described(server) == before
+
+
+def wait_for(check: Any, process: Any, seconds: float = 120) -> None:
+    """Poll `check()` until true while `process` (a Popen) still runs: what a child does,
+    not moto."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert process.poll() is None, process.communicate()[0][-3000:]
+        assert time.monotonic() < deadline, "it never happened"
+        time.sleep(0.05)  # sleep-ok: polling what the child does, not moto
