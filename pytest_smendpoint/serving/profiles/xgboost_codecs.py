@@ -130,7 +130,7 @@ def parse_accept(accept: str | None, default: str) -> str:
 def csv_matrix(text: str) -> np.ndarray:
     """encoder.csv_to_dmatrix up to its DMatrix: the delimiter sniffed on the first line (a letter
     or digit means `,`), rows split on `\\n`, empty fields `nan`, then float64. Raises what
-    numpy 1.21's `np.array(rows).astype(float)` raises."""
+    the image's numpy raises for `np.array(rows).astype(float)`."""
     sniffed = csv.Sniffer().sniff(text.split("\n")[0][:512]).delimiter
     delimiter = "," if sniffed.isalnum() else sniffed
     if delimiter == "," and len(text) >= FAST_CSV_CHARS:
@@ -140,8 +140,10 @@ def csv_matrix(text: str) -> np.ndarray:
     rows = [["nan" if f == "" else f for f in line.split(delimiter)] for line in text.split("\n")]
     width = len(rows[0])
     if any(len(row) != width for row in rows):
-        # numpy 1.21 makes an object array of the ragged rows, which astype then refuses.
-        raise ValueError("setting an array element with a sequence.")
+        # Ragged rows: numpy >= 1.24 (the 1.7-1 image's 1.24.1, the 3.x images' 2.1) refuses
+        # them in its own words ("... The requested array has an inhomogeneous shape ...").
+        np.array(rows, dtype=np.str_)
+        raise ValueError("setting an array element with a sequence.")  # numpy < 1.24
     try:
         # numpy converts str to float with Python's float(), field by field, as 1.21 did.
         return np.array(rows, dtype=np.str_).astype(np.float64)

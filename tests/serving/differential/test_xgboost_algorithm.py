@@ -129,10 +129,6 @@ MODELS = [f"{objective}-{kind}" for objective in OBJECTIVES for kind in ("booste
 # Newer numpy and scipy wording -> numpy 1.21 / scipy 1.6 wording (the image's).
 _NEWER_WORDING = [
     (re.compile(r"np\.str_\(('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")\)"), r"\1"),
-    (
-        re.compile(r"(setting an array element with a sequence\.) The requested array .*", re.S),
-        r"\1",
-    ),
     (re.compile(r"negative axis 1 index: -?\d+"), "negative column index found"),
 ]
 
