@@ -4,10 +4,12 @@ a line saying which for the reports."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from pytest_smendpoint.serving.errors import ModelLoadError
 from pytest_smendpoint.serving.runtimes import interpreters
 from pytest_smendpoint.serving.runtimes.catalog import ImageRuntime, runtime_for
 
@@ -40,7 +42,8 @@ class ServingRuntime:
 
 def choose(image: str, policy: RuntimePolicy) -> ServingRuntime:
     """Install (once) and describe the runtime for `image`. UnknownImageTag for a framework
-    image of an unknown version; ModelLoadError when its packages cannot be installed."""
+    image of an unknown version; ModelLoadError when its packages cannot be installed, or when
+    --sm-image-python names an interpreter of another version."""
     from pytest_smendpoint.serving.runtimes import install
 
     here = interpreters.current()
@@ -59,7 +62,17 @@ def choose(image: str, policy: RuntimePolicy) -> ServingRuntime:
             f"the test environment's Python {here.version} and packages (the image's own "
             "packages are not known for this image)",
         )
-    found = interpreters.find(runtime.python, policy.pythons)
+    found = _find(runtime.python, tuple(sorted(policy.pythons.items())))
+    named = policy.pythons.get(runtime.python)
+    if found is None and named is not None:
+        probed = interpreters.probe(named)
+        runs = f"runs Python {probed.version}" if probed else "does not run"
+        raise ModelLoadError(
+            f"--sm-image-python={runtime.python}={named} {runs}, not Python {runtime.python}, "
+            f"the Python of image {runtime.tag}. To fix: name a Python {runtime.python} "
+            "interpreter there, or leave the option out to look for one on PATH, under pyenv "
+            "or uv."
+        )
     interpreter = found or here
     installed = install.ensure(runtime, interpreter)
     differences = _differences(runtime, installed.python_version, installed.packages)
@@ -80,6 +93,13 @@ def choose(image: str, policy: RuntimePolicy) -> ServingRuntime:
         runtime,
         faithful=not differences,
     )
+
+
+@functools.cache
+def _find(minor: str, named: tuple[tuple[str, str], ...]) -> interpreters.Interpreter | None:
+    """interpreters.find, once per session and version: every deploy asks again, and a look-up
+    may start `uv`."""
+    return interpreters.find(minor, dict(named))
 
 
 def _differences(

@@ -4,6 +4,8 @@ when the image's Python is missing (saying what differs), or the test environmen
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 from types import MappingProxyType
 
 import pytest
@@ -21,6 +23,7 @@ def test_without_the_images_python_the_description_says_what_differs(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(interpreters, "find", lambda minor, named=None: None)
+    selection._find.cache_clear()
     installed = InstalledRuntime(
         python="/cache/venv/bin/python",
         python_version="3.11.7",
@@ -47,6 +50,20 @@ def test_without_the_images_python_the_description_says_what_differs(
     )
 
 
+def test_a_named_interpreter_of_another_version_is_refused(tmp_path: Path) -> None:
+    fake = tmp_path / "python3.12"
+    fake.write_text("#!/bin/sh\necho 3.11.7\n")
+    fake.chmod(0o755)
+    policy = selection.RuntimePolicy(pythons={"3.12": str(fake)})
+    with pytest.raises(ModelLoadError) as raised:
+        selection.choose(IMAGE_1_9, policy)
+    assert str(raised.value) == (
+        f"--sm-image-python=3.12={fake} runs Python 3.11.7, not Python 3.12, the Python of image "
+        "sagemaker-scikit-learn:1.9-0. To fix: name a Python 3.12 interpreter there, or leave "
+        "the option out to look for one on PATH, under pyenv or uv."
+    )
+
+
 def test_the_test_environment_is_said_to_be_not_the_images() -> None:
     chosen = selection.choose(IMAGE_1_2, selection.RuntimePolicy("test-env"))
     assert chosen.python == sys.executable and chosen.image is None
@@ -69,6 +86,7 @@ def test_pins_without_wheels_for_the_python_here_fail_naming_the_package(
     if sys.version_info[:2] != (3, 11):
         pytest.skip("scipy 1.8.0's wheels stop at Python 3.10; this needs a Python 3.11 here")
     monkeypatch.setattr(interpreters, "find", lambda minor, named=None: None)
+    selection._find.cache_clear()
     monkeypatch.setenv(install.RUNTIME_CACHE_VARIABLE, str(tmp_path))
     with pytest.raises(ModelLoadError) as raised:
         selection.choose(IMAGE_1_2, selection.RuntimePolicy())
@@ -79,3 +97,12 @@ def test_pins_without_wheels_for_the_python_here_fail_naming_the_package(
     )
     assert "To fix: install Python 3.9 (for example `pyenv install 3.9`)" in message
     assert BY_TAG["sagemaker-scikit-learn:1.2-1"].packages["scipy"] == "1.8.0"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_look_ups() -> Iterator[None]:
+    """Each test finds interpreters anew (choose caches the look-up for a session)."""
+    selection._find.cache_clear()
+    interpreters.probe.cache_clear()
+    yield
+    selection._find.cache_clear()
