@@ -149,9 +149,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SETTINGS_KEY] = build_settings(config)
     run_label = config.stash[SETTINGS_KEY].run_label
     if hasattr(config, "workerinput"):  # a pytest-xdist worker: the run's shared endpoints
-        from pytest_smendpoint.endpoints.provider import provider_for
+        from pytest_smendpoint.endpoints.xdist_sharing import worker_provider
 
-        provider = provider_for(config)
+        provider = worker_provider(config)
         config.stash[STATE_KEY] = SessionState(provider.identity(run_label), provider)
     else:
         config.stash[STATE_KEY] = SessionState(SessionIdentity.new(run_label))

@@ -1,6 +1,6 @@
-"""From a model source (settings, training job, SDK object) to the `ModelSpec` to deploy.
+"""From a model source (settings, training job) to the `ModelSpec` to deploy.
 
-SDK objects are read in sdk_objects.py."""
+What an `sm_model` fixture returns (a spec or an SDK object) is read in sdk_objects.py."""
 
 from __future__ import annotations
 
@@ -152,16 +152,6 @@ def from_training_job(job_name: str, settings: Settings, aws: AwsContext) -> Mod
         name=settings.model_name,
         source=f"training job {job_name}",
     )
-
-
-def from_user_object(obj: Any, settings: Settings, aws: AwsContext) -> ModelSpec | ExistingEndpoint:
-    """What an `sm_model` fixture returned: our own specs, or a SageMaker SDK v2 or v3 object."""
-    if isinstance(obj, (ModelSpec, ExistingEndpoint)):  # noqa: UP038 (Python 3.10 floor)
-        return obj
-    # Imported here: sdk_objects builds on this module's resolvers.
-    from pytest_smendpoint.aws.sdk_objects import spec_from_sdk_object
-
-    return spec_from_sdk_object(obj, settings, aws)
 
 
 def _reason(error: ClientError) -> str:

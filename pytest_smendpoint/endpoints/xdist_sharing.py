@@ -18,7 +18,7 @@ import dataclasses
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,12 +26,20 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_smendpoint.aws.records import TeardownStatus
+from pytest_smendpoint.endpoints.provider import (
+    EndpointProvider,
+    InProcessProvider,
+    Opened,
+    short_hash,
+    with_serial_clients,
+)
 from pytest_smendpoint.settings.naming import SessionIdentity
 from pytest_smendpoint.tempdirs import XDIST_PREFIX, owned_path, remove_stale
 
 if TYPE_CHECKING:
     from pytest_smendpoint.aws.backends import Backend
     from pytest_smendpoint.aws.records import EndpointPlan, EndpointRecord
+    from pytest_smendpoint.endpoints.overrides import DeploymentSettings
     from pytest_smendpoint.settings.options import Settings
 
 WORKERINPUT_KEY = "smendpoint"
@@ -66,7 +74,7 @@ def is_controller(config: pytest.Config) -> bool:
 
 def configure(config: pytest.Config, settings: Settings, state: Any) -> None:
     """On a controller, register the coordinator. (A worker's side is its provider:
-    `provider.XdistWorkerProvider`, which adopts the run's identity.) Both guard their whole
+    `XdistWorkerProvider`, which adopts the run's identity.) Both guard their whole
     session against stop signals."""
     if is_controller(config):
         controller = Controller(settings, state, config)
@@ -106,7 +114,7 @@ class SessionGuard:
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> Any:
-        from pytest_smendpoint.endpoints.signals import hold_signals
+        from pytest_smendpoint.aws.signal_holding import hold_signals
 
         stop = self.config.pluginmanager.get_plugin("smendpoint-signals")
         if stop is not None:
@@ -456,7 +464,7 @@ class WorkerShare:
     ) -> tuple[EndpointRecord, bool]:
         """The run's endpoint for this configuration, and whether this worker deployed it.
         Nothing is deleted in a worker: the controller deletes it after every worker is done."""
-        from pytest_smendpoint.aws.resolve import from_user_object
+        from pytest_smendpoint.aws.sdk_objects import from_user_object
         from pytest_smendpoint.endpoints.deployment import aws_context, open_endpoint
         from pytest_smendpoint.errors import SmEndpointError
 
@@ -511,6 +519,63 @@ class WorkerShare:
             return record, True
 
 
+@dataclass(frozen=True)
+class XdistWorkerProvider:
+    """A pytest-xdist worker: one endpoint per configuration for the whole run, deployed by
+    the first worker that asks, deleted by the controller after every worker is done."""
+
+    share: WorkerShare
+
+    def identity(self, run_label: str | None) -> SessionIdentity:
+        return self.share.run.session_identity()  # every worker names and tags alike
+
+    def open_backend(self, settings: Settings) -> contextlib.AbstractContextManager[Backend]:
+        return self.share.open_backend(settings)
+
+    def resolved_model(self, resolve: Callable[[], Any], key: str) -> Any:
+        return self.share.model(resolve, name=key)  # resolved (and uploaded) once per run
+
+    @contextlib.contextmanager
+    def open(
+        self,
+        model: Any,
+        *,
+        settings: Settings,
+        backend: Backend,
+        identity: SessionIdentity,
+        adjust: Callable[[Any, Any], Any] | None,
+        on_status: Callable[[str, float], None] | None,
+    ) -> Iterator[Opened]:
+        record, deployed_here = self.share.endpoint(
+            model,
+            settings=settings,
+            backend=backend,
+            identity=identity,
+            adjust=adjust,
+            on_status=on_status,
+        )
+        yield Opened(record, deployed_here=deployed_here, torn_down_here=False)
+
+    def name_base(self, settings: Settings, identity: SessionIdentity) -> str:
+        return settings.endpoint_name or identity.name("endpoint")
+
+    def name_suffix(
+        self, backend: Backend, identity: SessionIdentity
+    ) -> Callable[[DeploymentSettings], str] | None:
+        return configuration_suffix(backend, identity)
+
+    def release_uploads(self, backend: Backend, settings: Settings) -> None:
+        """Other workers may still deploy from these: the controller deletes them at the end."""
+        self.share.hand_over_uploads(backend.uploads)
+
+
+def worker_provider(config: pytest.Config) -> EndpointProvider:
+    """The provider of an xdist worker: the run's share, or its own endpoints when the
+    controller does not coordinate (`-p no:smendpoint-xdist`)."""
+    share = worker_share(config)
+    return XdistWorkerProvider(share) if share is not None else InProcessProvider()
+
+
 def worker_share(config: pytest.Config) -> WorkerShare | None:
     """This process is an xdist worker of a run the controller coordinates (else None)."""
     workerinput = getattr(config, "workerinput", None)
@@ -533,8 +598,6 @@ def config_key(target: Any, settings: Settings, backend: Backend) -> str:
         "model_data_download_timeout": settings.model_data_download_timeout,
         "container_startup_health_check_timeout": settings.container_startup_health_check_timeout,
     }
-    from pytest_smendpoint.endpoints.provider import short_hash
-
     return short_hash(material, 16)
 
 
@@ -611,3 +674,31 @@ def _lock(path: Path, timeout: float | None) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+def configuration_suffix(
+    backend: Backend, identity: SessionIdentity
+) -> Callable[[DeploymentSettings], str]:
+    """Name suffixes for pytest-xdist: `-<8 hex>` from the configuration itself (overrides and
+    the resolved model), so every worker names a configuration alike and can share it. A model
+    object is keyed by its resolved ModelSpec: an SDK object cannot be compared across processes."""
+    serial = with_serial_clients(backend)
+    clients: list[Any] = []  # one SageMaker client, made on first need (SDK objects only)
+
+    def suffix(config: DeploymentSettings) -> str:
+        from pytest_smendpoint.aws.sdk_objects import from_user_object
+        from pytest_smendpoint.endpoints.deployment import aws_context
+
+        material: dict[str, Any] = {
+            name: dict(sorted(value.items())) if isinstance(value, Mapping) else value
+            for name, value in config.overrides.items()
+            if name != "model"
+        }
+        if config.model is not None:
+            if not clients:
+                clients.append(serial.client("sagemaker"))
+            aws = aws_context(serial, identity, clients[0])
+            material["model"] = model_material(from_user_object(config.model, config.settings, aws))
+        return "-" + short_hash(material, 8)
+
+    return suffix
