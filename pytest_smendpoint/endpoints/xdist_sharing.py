@@ -151,7 +151,7 @@ class Controller(SessionGuard):
         super().__init__(config)
         self.settings = settings
         self.identity: SessionIdentity = state.identity
-        self.state = state  # plugin.SessionState: what the session summary shows
+        self.state = state  # state.SessionState: what the session summary shows
         self.config = config
         # Made when the first worker is set up: a run that stops before that leaves none.
         # Named with this pid: a later run removes it if this one was killed (tempdirs.py).

@@ -1,0 +1,135 @@
+"""The session-end report flow: build the report from what the session recorded, check the
+gates, write the JSON, Markdown and HTML files, add the junitxml properties, and show the
+terminal section and pytest-html's. plugin.py calls these from its hooks; nothing here is a hook.
+
+A missed gate or a report that could not be written fails the session (exit code 1) but never
+raises: the rest of the session end still runs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pytest
+
+if TYPE_CHECKING:
+    from pytest_smendpoint.aws.records import EndpointRecord
+    from pytest_smendpoint.reporting.report import SessionReport
+    from pytest_smendpoint.settings.options import Settings
+
+
+class Recorded(Protocol):
+    """What the session recorded for its report (the plugin's SessionState)."""
+
+    endpoints: list[EndpointRecord]
+    invocation_stats: dict[str, Any]
+    metrics: dict[str, float]
+    worker_payloads: list[dict[str, Any]]
+    comparisons: list[Any]
+    report: Any
+
+
+def has_report(settings: Settings, recorded: Recorded) -> bool:
+    """Anything to report: an endpoint, a metric, a worker's payload, a gate or a report file."""
+    return bool(
+        recorded.endpoints
+        or recorded.metrics
+        or recorded.worker_payloads
+        or settings.gates
+        or settings.report_path
+        or settings.summary_md_path
+        or settings.report_html_path
+    )
+
+
+def session_report(
+    session: pytest.Session, settings: Settings, recorded: Recorded
+) -> SessionReport:
+    """The report of this run; gates are checked only when tests ran (not --collect-only)."""
+    from pytest_smendpoint.reporting.report import build_report
+
+    report = build_report(
+        recorded.endpoints,
+        recorded.invocation_stats,
+        recorded.metrics,
+        worker_payloads=recorded.worker_payloads,
+        report_path=settings.report_path,
+        comparisons=recorded.comparisons,
+        image_packages=settings.image_packages,
+    )
+    ran = session.testscollected > 0 and not session.config.option.collectonly
+    return report.with_gates(settings.gates) if ran else report
+
+
+def finish_report(session: pytest.Session, settings: Settings, recorded: Recorded) -> None:
+    """A missed gate fails the session; the JSON report is written whatever happened. An
+    xdist worker hands its figures to the controller, which reports."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        from pytest_smendpoint.reporting.report import worker_payload
+
+        workeroutput["smendpoint"] = worker_payload(
+            getattr(session.config, "workerinput", {}).get("workerid", "?"),
+            recorded.endpoints,
+            recorded.invocation_stats,
+            recorded.metrics,
+            recorded.comparisons,
+        )
+        return
+    if not has_report(settings, recorded):
+        return  # nothing was deployed, recorded or asked for: a suite that never used the plugin
+    recorded.report = session_report(session, settings, recorded)
+    if not recorded.report.gates_met:
+        _fail(session)
+    if recorded.report.report_path:
+        recorded.report = recorded.report.written(int(session.exitstatus))
+        if recorded.report.write_error:
+            _fail(session)
+    if settings.summary_md_path or settings.step_summary_path or settings.report_html_path:
+        from pytest_smendpoint.reporting.documents import write_documents
+
+        recorded.report = write_documents(recorded.report, settings, int(session.exitstatus))
+        if any(error for _, _, error in recorded.report.documents):
+            _fail(session)
+
+
+def _fail(session: pytest.Session) -> None:
+    """Exit code 1 for a run that would otherwise pass; a failed run keeps its own code."""
+    if session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def add_junit_properties(session: pytest.Session, settings: Settings, recorded: Recorded) -> None:
+    """The report as --junitxml properties (after the last test: endpoints torn down)."""
+    if not has_report(settings, recorded):
+        return
+    try:
+        from _pytest.junitxml import xml_key  # private, hence guarded
+    except ImportError:
+        return
+    xml = session.config.stash.get(xml_key, None)
+    if xml is not None and hasattr(xml, "add_global_property"):
+        for name, value in session_report(session, settings, recorded).junit_properties():
+            xml.add_global_property(name, value)
+
+
+def terminal_section(terminalreporter: Any, report: SessionReport | None) -> None:
+    """The `smendpoint` section of the terminal summary, when there is anything to show."""
+    if report is None or not (
+        report.endpoints or report.metrics or report.gates or report.documents
+    ):
+        return
+    terminalreporter.section("smendpoint")
+    for line, red in report.summary_lines():
+        terminalreporter.write_line(line, red=red)
+
+
+def html_results_summary(
+    postfix: list[str], report: SessionReport | None, exit_status: int
+) -> None:
+    """pytest-html's report gets the smendpoint section (tables, inline SVG charts)."""
+    if report is None:
+        return
+    from pytest_smendpoint.reporting.html_report import html_section
+
+    postfix.append(html_section(report, exit_status))
