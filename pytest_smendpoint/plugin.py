@@ -96,7 +96,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SETTINGS_KEY] = build_settings(config)
     run_label = config.stash[SETTINGS_KEY].run_label
     if hasattr(config, "workerinput"):  # a pytest-xdist worker: the run's shared endpoints
-        from pytest_smendpoint.endpoints.xdist_sharing import worker_provider
+        from pytest_smendpoint.endpoints.xdist.worker import worker_provider
 
         provider = worker_provider(config)
         config.stash[STATE_KEY] = SessionState(provider.identity(run_label), provider)
@@ -106,9 +106,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[GUARD_KEY] = stop.guard
     config.pluginmanager.register(stop, "smendpoint-signals")
     if _under_xdist(config):  # the controller's coordinator; imported only under xdist
-        from pytest_smendpoint.endpoints import xdist_sharing
+        from pytest_smendpoint.endpoints.xdist.session import configure as configure_xdist
 
-        xdist_sharing.configure(config, config.stash[SETTINGS_KEY], config.stash[STATE_KEY])
+        configure_xdist(config, config.stash[SETTINGS_KEY], config.stash[STATE_KEY])
 
 
 def _under_xdist(config: pytest.Config) -> bool:
@@ -193,9 +193,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if state is not None:
         state.close_leftovers()
         if _under_xdist(session.config):  # xdist controller: the run's endpoints, at the end
-            from pytest_smendpoint.endpoints import xdist_sharing
+            from pytest_smendpoint.endpoints.xdist.session import finish
 
-            xdist_sharing.finish(session)
+            finish(session)
         from pytest_smendpoint.reporting.session_end import finish_report
 
         finish_report(session, session.config.stash[SETTINGS_KEY], state)

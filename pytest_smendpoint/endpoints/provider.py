@@ -2,7 +2,7 @@
 
 Every endpoint of a session (its own, a factory's, a marker's) is opened by the provider chosen
 once in `pytest_configure`: `InProcessProvider` deploys and deletes in this process;
-xdist_sharing.py's `XdistWorkerProvider` deploys once for the whole run through the worker
+xdist/worker.py's `XdistWorkerProvider` deploys once for the whole run through the worker
 share and leaves the deletion to the xdist controller. Both hand the factory the same kind of
 opener, so nothing above this module asks which mode it is in.
 """
