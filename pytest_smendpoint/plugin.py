@@ -221,12 +221,12 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
         node.config.stash[STATE_KEY].worker_payloads.append(payload)
 
 
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     state = config.stash.get(STATE_KEY, None)
     if state is not None and state.report is not None:
         from pytest_smendpoint.reporting.session_end import terminal_section
 
-        terminal_section(terminalreporter, state.report)
+        terminal_section(terminalreporter, config.stash[SETTINGS_KEY], state.report, exitstatus)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -239,4 +239,5 @@ def pytest_html_results_summary(
     if state is not None and state.report is not None:
         from pytest_smendpoint.reporting.session_end import html_results_summary
 
-        html_results_summary(postfix, state.report, int(session.exitstatus))
+        settings = session.config.stash[SETTINGS_KEY]
+        html_results_summary(postfix, settings, state.report, int(session.exitstatus))

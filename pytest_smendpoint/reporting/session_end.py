@@ -1,6 +1,7 @@
 """The session-end report flow: build the report from what the session recorded, check the
-gates, write the JSON, Markdown and HTML files, add the junitxml properties, and show the
-terminal section and pytest-html's. plugin.py calls these from its hooks; nothing here is a hook.
+gates, and hand the report to every registered writer (reporting/writers/) at each moment of
+the session's end: the junitxml properties, the files (JSON, Markdown, HTML), the terminal
+section and pytest-html's. plugin.py calls these from its hooks; nothing here is a hook.
 
 A missed gate or a report that could not be written fails the session (exit code 1) but never
 raises: the rest of the session end still runs.
@@ -11,6 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
+
+from pytest_smendpoint.reporting.writers import Moment, Outlet, files_asked_for, registered
 
 if TYPE_CHECKING:
     from pytest_smendpoint.aws.records import EndpointRecord
@@ -36,9 +39,7 @@ def has_report(settings: Settings, recorded: Recorded) -> bool:
         or recorded.metrics
         or recorded.worker_payloads
         or settings.gates
-        or settings.report_path
-        or settings.summary_md_path
-        or settings.report_html_path
+        or files_asked_for(settings)
     )
 
 
@@ -62,7 +63,7 @@ def session_report(
 
 
 def finish_report(session: pytest.Session, settings: Settings, recorded: Recorded) -> None:
-    """A missed gate fails the session; the JSON report is written whatever happened. An
+    """A missed gate fails the session; the report's files are written whatever happened. An
     xdist worker hands its figures to the controller, which reports."""
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:
@@ -78,19 +79,15 @@ def finish_report(session: pytest.Session, settings: Settings, recorded: Recorde
         return
     if not has_report(settings, recorded):
         return  # nothing was deployed, recorded or asked for: a suite that never used the plugin
-    recorded.report = session_report(session, settings, recorded)
-    if not recorded.report.gates_met:
+    report = session_report(session, settings, recorded)
+    if not report.gates_met:
         _fail(session)
-    if recorded.report.report_path:
-        recorded.report = recorded.report.written(int(session.exitstatus))
-        if recorded.report.write_error:
+    for writer in registered():  # each sees the exit status the writers before it left
+        outlet = Outlet(Moment.SESSION_FINISH, settings, int(session.exitstatus))
+        report = writer.write(report, outlet)
+        if report.write_error or any(error for _, _, error in report.documents):
             _fail(session)
-    if settings.summary_md_path or settings.step_summary_path or settings.report_html_path:
-        from pytest_smendpoint.reporting.documents import write_documents
-
-        recorded.report = write_documents(recorded.report, settings, int(session.exitstatus))
-        if any(error for _, _, error in recorded.report.documents):
-            _fail(session)
+    recorded.report = report
 
 
 def _fail(session: pytest.Session) -> None:
@@ -108,28 +105,27 @@ def add_junit_properties(session: pytest.Session, settings: Settings, recorded: 
     except ImportError:
         return
     xml = session.config.stash.get(xml_key, None)
-    if xml is not None and hasattr(xml, "add_global_property"):
-        for name, value in session_report(session, settings, recorded).junit_properties():
-            xml.add_global_property(name, value)
-
-
-def terminal_section(terminalreporter: Any, report: SessionReport | None) -> None:
-    """The `smendpoint` section of the terminal summary, when there is anything to show."""
-    if report is None or not (
-        report.endpoints or report.metrics or report.gates or report.documents
-    ):
+    if xml is None:
         return
-    terminalreporter.section("smendpoint")
-    for line, red in report.summary_lines():
-        terminalreporter.write_line(line, red=red)
+    report = session_report(session, settings, recorded)
+    outlet = Outlet(Moment.TEST_LOOP_END, settings, int(session.exitstatus), junit_xml=xml)
+    for writer in registered():
+        report = writer.write(report, outlet)
+
+
+def terminal_section(
+    terminalreporter: Any, settings: Settings, report: SessionReport, exit_status: int
+) -> None:
+    """The report's part of the terminal summary."""
+    outlet = Outlet(Moment.TERMINAL_SUMMARY, settings, exit_status, terminal=terminalreporter)
+    for writer in registered():
+        report = writer.write(report, outlet)
 
 
 def html_results_summary(
-    postfix: list[str], report: SessionReport | None, exit_status: int
+    postfix: list[str], settings: Settings, report: SessionReport, exit_status: int
 ) -> None:
     """pytest-html's report gets the smendpoint section (tables, inline SVG charts)."""
-    if report is None:
-        return
-    from pytest_smendpoint.reporting.html_report import html_section
-
-    postfix.append(html_section(report, exit_status))
+    outlet = Outlet(Moment.PYTEST_HTML, settings, exit_status, html_postfix=postfix)
+    for writer in registered():
+        report = writer.write(report, outlet)
