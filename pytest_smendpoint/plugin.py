@@ -126,10 +126,11 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
+    from pytest_smendpoint.aws.backends import kind_of
+
     settings = config.stash[SETTINGS_KEY]
-    region = settings.region or "boto3's default" + (
-        ", else us-east-1" if settings.backend == "moto" else ""
-    )
+    fallback = kind_of(settings.backend).region_fallback
+    region = settings.region or "boto3's default" + (f", else {fallback}" if fallback else "")
     return (
         f"smendpoint: backend={settings.backend}, region={region}, "
         f"model={settings.model_source or 'from the sm_model fixture'}, "

@@ -16,9 +16,6 @@ from pytest_smendpoint.errors import AwsCallError, ModelResolutionError
 from pytest_smendpoint.settings.environment import ContainerEnvironment, as_environment
 from pytest_smendpoint.settings.options import ROLE_ARN, Settings
 
-# Under moto any role ARN of the mocked account works; this one saves a flag in the quickstart.
-MOTO_DEFAULT_ROLE = "arn:aws:iam::123456789012:role/pytest-smendpoint-moto"
-
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -57,6 +54,8 @@ class AwsContext:
     key_prefix: str
     # Where uploads are recorded (the backend's list): teardown deletes exactly these.
     uploads: list[str] = field(default_factory=list)
+    # The role of a model that names none (the backend's; under moto, the mocked account's).
+    default_role: str | None = None
 
     def client(self, service: str) -> Any:
         return self.session.client(service, region_name=self.region)
@@ -98,8 +97,8 @@ def model_data_url(model_data: str, aws: AwsContext) -> str:
 def role_arn(role: str | None, aws: AwsContext) -> str:
     """An ARN for the model's ExecutionRoleArn; a bare name is completed with the account id."""
     if role is None:
-        if aws.backend == "moto":
-            return MOTO_DEFAULT_ROLE
+        if aws.default_role is not None:
+            return aws.default_role
         raise ModelResolutionError(
             "a model is created but no role is set: give --sm-role (or sm_role) an IAM role "
             "ARN or name that SageMaker can assume"

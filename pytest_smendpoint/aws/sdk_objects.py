@@ -183,7 +183,7 @@ def _from_model_builder(builder: Any, settings: Settings, aws: AwsContext) -> Mo
             "ModelBuilder has no image_uri: set image_uri=... or pass --sm-image-uri"
         )
     role = _text(builder, "role_arn", "ModelBuilder") or settings.role
-    if role is None and aws.backend != "moto":
+    if role is None and aws.default_role is None:
         raise ModelResolutionError(
             "ModelBuilder has no role_arn: set role_arn=... or pass --sm-role"
         )

@@ -27,6 +27,7 @@ def aws_context(backend: Backend, identity: SessionIdentity, sagemaker: Any) -> 
         backend=backend.name,
         key_prefix=session_key_prefix(identity.session_id),
         uploads=backend.uploads,
+        default_role=backend.default_role,
     )
 
 

@@ -62,32 +62,13 @@ class Controller(SessionGuard):
         self.region: str | None = None
 
     def start(self) -> None:
-        """Under moto, start the shared server now: workers need its URL when they start.
-        It costs moto's import (about 1 s) in this process, paid only under xdist."""
+        """Start the run's shared server now, if the backend has one (moto's): workers need
+        its URL when they start."""
         remove_stale()  # what killed runs left in the temporary folder
-        if self.settings.backend != "moto":
-            return
-        from pytest_smendpoint.extras import MissingExtraError, require
+        from pytest_smendpoint.aws.backends import kind_of
 
-        try:
-            require("pytest -n with the moto backend (a shared moto server)", "xdist", "flask")
-        except MissingExtraError as error:
-            raise pytest.UsageError(str(error)) from None
-        import boto3
-
-        from pytest_smendpoint.aws.backends import (
-            MOTO_ACCOUNT_ID,
-            MOTO_DEFAULT_REGION,
-            serving_options,
-        )
-        from pytest_smendpoint.serving.moto_server import SharedMotoServer
-
-        # The region as the in-process moto backend picks it.
-        self.region = self.settings.region or boto3.Session().region_name or MOTO_DEFAULT_REGION
-        self.server = SharedMotoServer(
-            self.region, MOTO_ACCOUNT_ID, **serving_options(self.settings)
-        )
-        self.server.start()
+        self.server = kind_of(self.settings.backend).start_run_server(self.settings)
+        self.region = self.server.region if self.server is not None else None
 
     def pytest_configure_node(self, node: Any) -> None:
         self.directory.mkdir(mode=0o700, exist_ok=True)
@@ -231,33 +212,15 @@ class Controller(SessionGuard):
         """Clients for the account workers used (the shared server, or AWS), its region and
         the backend's name; credentials and --sm-env values masked in log records, as the
         workers' are (redaction.py)."""
-        from botocore.config import Config
-
+        from pytest_smendpoint.aws.backends import kind_of
         from pytest_smendpoint.aws.redaction import credentials_redacted
 
-        retries = Config(retries={"mode": "standard"})
-        if self.server is not None:
-            import boto3
-
-            region = self.region or self.server.region
-            session = boto3.session.Session(
-                aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
-            )
-            url = self.server.url
-
-            def client(service: str) -> Any:
-                return session.client(service, endpoint_url=url, config=retries)
-
-            with credentials_redacted(session, also=self.settings.env.values()):
-                yield client, region, "moto"
-            return
-        from pytest_smendpoint.aws.backends import open_backend
-
+        kind = kind_of(self.settings.backend)
         with (
-            open_backend(self.settings) as backend,
-            credentials_redacted(backend.boto_session, also=self.settings.env.values()),
+            kind.run_clients(self.settings, self.server) as (client, region, name, session),
+            credentials_redacted(session, also=self.settings.env.values()),
         ):
-            yield backend.client, backend.region, backend.name
+            yield client, region, name
 
     def close(self) -> None:
         server, self.server = self.server, None

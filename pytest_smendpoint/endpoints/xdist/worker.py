@@ -52,17 +52,13 @@ class WorkerShare:
 
     @contextlib.contextmanager
     def open_backend(self, settings: Settings) -> Iterator[Backend]:
-        """Under moto, the controller's server (one account for all workers); else as usual."""
-        from pytest_smendpoint.aws.backends import open_backend, shared_moto_backend
+        """The controller's server, when it runs one (one account for all workers: moto's);
+        else as usual."""
+        from pytest_smendpoint.aws.backends import kind_of
 
-        if settings.backend == "moto" and self.run.server_url:
-            with shared_moto_backend(
-                self.run.region or "us-east-1", self.run.server_url
-            ) as backend:
-                yield backend
-        else:
-            with open_backend(settings) as backend:
-                yield backend
+        kind = kind_of(settings.backend)
+        with kind.open_for_worker(settings, self.run.server_url, self.run.region) as backend:
+            yield backend
 
     def hand_over_uploads(self, uris: list[str]) -> None:
         """Tell the controller what this worker uploaded; it deletes them after every worker."""
