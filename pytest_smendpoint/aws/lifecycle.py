@@ -25,8 +25,8 @@ from pytest_smendpoint.aws.resources import (
     error_reason,
     is_gone,
 )
+from pytest_smendpoint.aws.signal_holding import hold_signals
 from pytest_smendpoint.aws.waiting import DEFAULT_BACKOFF, Backoff, wait_in_service
-from pytest_smendpoint.endpoints.signals import hold_signals
 from pytest_smendpoint.errors import AwsCallError, DeployError, TeardownError
 from pytest_smendpoint.settings.environment import as_environment
 
@@ -147,7 +147,7 @@ class Lifecycle:
         held: list[str] = []  # ARNs this deployment keeps marked alive
         try:
             # A signal held until each create returns: a cut-short CreateEndpoint leaves an
-            # endpoint that nobody recorded (signals.py).
+            # endpoint that nobody recorded (signal_holding.py).
             with hold_signals():
                 self._hold(held, self._create_model(model, plan, created), "ModelArn")
             with hold_signals():
@@ -321,7 +321,7 @@ class Lifecycle:
         return "Cleaned up: " + (", ".join(deleted) if deleted else "nothing had been created")
 
     def _teardown(self, created: _Created, plan: EndpointPlan, record: EndpointRecord) -> None:
-        with hold_signals():  # signals wait until every delete was tried (signals.py)
+        with hold_signals():  # signals wait until every delete was tried (signal_holding.py)
             try:
                 self._delete(created, plan)
             except TeardownError as error:

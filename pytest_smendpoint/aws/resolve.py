@@ -1,6 +1,6 @@
-"""From a model source (settings, training job, SDK object) to the `ModelSpec` to deploy.
+"""From a model source (settings, training job) to the `ModelSpec` to deploy.
 
-SDK objects are read in sdk_objects.py."""
+What an `sm_model` fixture returns (a spec or an SDK object) is read in sdk_objects.py."""
 
 from __future__ import annotations
 
@@ -15,9 +15,6 @@ from pytest_smendpoint.aws.artifacts import upload_model_data
 from pytest_smendpoint.errors import AwsCallError, ModelResolutionError
 from pytest_smendpoint.settings.environment import ContainerEnvironment, as_environment
 from pytest_smendpoint.settings.options import ROLE_ARN, Settings
-
-# Under moto any role ARN of the mocked account works; this one saves a flag in the quickstart.
-MOTO_DEFAULT_ROLE = "arn:aws:iam::123456789012:role/pytest-smendpoint-moto"
 
 
 @dataclass(frozen=True)
@@ -57,6 +54,8 @@ class AwsContext:
     key_prefix: str
     # Where uploads are recorded (the backend's list): teardown deletes exactly these.
     uploads: list[str] = field(default_factory=list)
+    # The role of a model that names none (the backend's; under moto, the mocked account's).
+    default_role: str | None = None
 
     def client(self, service: str) -> Any:
         return self.session.client(service, region_name=self.region)
@@ -98,8 +97,8 @@ def model_data_url(model_data: str, aws: AwsContext) -> str:
 def role_arn(role: str | None, aws: AwsContext) -> str:
     """An ARN for the model's ExecutionRoleArn; a bare name is completed with the account id."""
     if role is None:
-        if aws.backend == "moto":
-            return MOTO_DEFAULT_ROLE
+        if aws.default_role is not None:
+            return aws.default_role
         raise ModelResolutionError(
             "a model is created but no role is set: give --sm-role (or sm_role) an IAM role "
             "ARN or name that SageMaker can assume"
@@ -152,16 +151,6 @@ def from_training_job(job_name: str, settings: Settings, aws: AwsContext) -> Mod
         name=settings.model_name,
         source=f"training job {job_name}",
     )
-
-
-def from_user_object(obj: Any, settings: Settings, aws: AwsContext) -> ModelSpec | ExistingEndpoint:
-    """What an `sm_model` fixture returned: our own specs, or a SageMaker SDK v2 or v3 object."""
-    if isinstance(obj, (ModelSpec, ExistingEndpoint)):  # noqa: UP038 (Python 3.10 floor)
-        return obj
-    # Imported here: sdk_objects builds on this module's resolvers.
-    from pytest_smendpoint.aws.sdk_objects import spec_from_sdk_object
-
-    return spec_from_sdk_object(obj, settings, aws)
 
 
 def _reason(error: ClientError) -> str:

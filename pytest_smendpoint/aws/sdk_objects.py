@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 
 from pytest_smendpoint.aws.resolve import (
     AwsContext,
+    ExistingEndpoint,
     ModelSpec,
     _reason,
     from_training_job,
@@ -34,6 +35,13 @@ from pytest_smendpoint.settings.options import Settings
 
 # What the SDK's script mode sets beside the entry script (`_script_mode_env_vars`): INFO.
 CONTAINER_LOG_LEVEL = "20"
+
+
+def from_user_object(obj: Any, settings: Settings, aws: AwsContext) -> ModelSpec | ExistingEndpoint:
+    """What an `sm_model` fixture returned: our own specs, or a SageMaker SDK v2 or v3 object."""
+    if isinstance(obj, (ModelSpec, ExistingEndpoint)):  # noqa: UP038 (Python 3.10 floor)
+        return obj
+    return spec_from_sdk_object(obj, settings, aws)
 
 
 @dataclass(frozen=True)
@@ -175,7 +183,7 @@ def _from_model_builder(builder: Any, settings: Settings, aws: AwsContext) -> Mo
             "ModelBuilder has no image_uri: set image_uri=... or pass --sm-image-uri"
         )
     role = _text(builder, "role_arn", "ModelBuilder") or settings.role
-    if role is None and aws.backend != "moto":
+    if role is None and aws.default_role is None:
         raise ModelResolutionError(
             "ModelBuilder has no role_arn: set role_arn=... or pass --sm-role"
         )

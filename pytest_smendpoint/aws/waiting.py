@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from pytest_smendpoint.endpoints.signals import stopping
+from pytest_smendpoint.aws.signal_holding import stopping
 from pytest_smendpoint.errors import AwsCallError, DeployError, SmEndpointError
 
 TRANSITIONAL = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack"})
@@ -63,7 +63,7 @@ def wait_in_service(
     """Return the describe_endpoint response once InService; raise DeployError otherwise.
 
     Under moto the first describe already says InService, so nothing sleeps. A stop signal
-    (signals.stopping) ends the wait at its next poll, or at once during a real sleep.
+    (signal_holding.stopping) ends the wait at its next poll, or at once during a real sleep.
     """
     started = clock()
     delays = backoff.delays()

@@ -10,7 +10,8 @@ from pytest_smendpoint.aws.backends import Backend
 from pytest_smendpoint.aws.diagnostics import deploy_diagnostics
 from pytest_smendpoint.aws.lifecycle import Lifecycle
 from pytest_smendpoint.aws.records import EndpointPlan, EndpointRecord
-from pytest_smendpoint.aws.resolve import AwsContext, ExistingEndpoint, ModelSpec, from_user_object
+from pytest_smendpoint.aws.resolve import AwsContext, ExistingEndpoint, ModelSpec
+from pytest_smendpoint.aws.sdk_objects import from_user_object
 from pytest_smendpoint.aws.uploads import session_key_prefix
 from pytest_smendpoint.settings.naming import SessionIdentity
 from pytest_smendpoint.settings.options import Settings
@@ -26,6 +27,7 @@ def aws_context(backend: Backend, identity: SessionIdentity, sagemaker: Any) -> 
         backend=backend.name,
         key_prefix=session_key_prefix(identity.session_id),
         uploads=backend.uploads,
+        default_role=backend.default_role,
     )
 
 

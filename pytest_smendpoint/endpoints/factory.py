@@ -142,7 +142,7 @@ class EndpointFactory:
         """Wait for deploys in flight (an endpoint cannot be deleted while Creating), then
         tear down every endpoint, the last deployed first. After a stop signal that wait is
         short: each deploy stops waiting for InService and deletes what it created
-        (signals.stopping, aws/waiting.py)."""
+        (signal_holding.stopping, aws/waiting.py)."""
         with self._lock:
             self._closed = True
             executor = self._executor

@@ -2,9 +2,9 @@
 
 Every endpoint of a session (its own, a factory's, a marker's) is opened by the provider chosen
 once in `pytest_configure`: `InProcessProvider` deploys and deletes in this process;
-`XdistWorkerProvider` deploys once for the whole run through the worker share and leaves the
-deletion to the xdist controller. Both hand the factory the same kind of opener, so nothing
-above this module asks which mode it is in.
+xdist/worker.py's `XdistWorkerProvider` deploys once for the whole run through the worker
+share and leaves the deletion to the xdist controller. Both hand the factory the same kind of
+opener, so nothing above this module asks which mode it is in.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ if TYPE_CHECKING:  # imported at collection: nothing that brings botocore in
     from pytest_smendpoint.aws.records import EndpointPlan, EndpointRecord
     from pytest_smendpoint.aws.resolve import AwsContext, ModelSpec
     from pytest_smendpoint.endpoints.overrides import DeploymentSettings
-    from pytest_smendpoint.endpoints.xdist_sharing import WorkerShare
     from pytest_smendpoint.settings.naming import SessionIdentity
     from pytest_smendpoint.settings.options import Settings
 
@@ -175,68 +174,6 @@ class InProcessProvider:
         backend.uploads.clear()
 
 
-@dataclass(frozen=True)
-class XdistWorkerProvider:
-    """A pytest-xdist worker: one endpoint per configuration for the whole run, deployed by
-    the first worker that asks, deleted by the controller after every worker is done."""
-
-    share: WorkerShare
-
-    def identity(self, run_label: str | None) -> SessionIdentity:
-        return self.share.run.session_identity()  # every worker names and tags alike
-
-    def open_backend(self, settings: Settings) -> contextlib.AbstractContextManager[Backend]:
-        return self.share.open_backend(settings)
-
-    def resolved_model(self, resolve: Callable[[], Any], key: str) -> Any:
-        return self.share.model(resolve, name=key)  # resolved (and uploaded) once per run
-
-    @contextlib.contextmanager
-    def open(
-        self,
-        model: Any,
-        *,
-        settings: Settings,
-        backend: Backend,
-        identity: SessionIdentity,
-        adjust: Callable[[Any, Any], Any] | None,
-        on_status: Callable[[str, float], None] | None,
-    ) -> Iterator[Opened]:
-        record, deployed_here = self.share.endpoint(
-            model,
-            settings=settings,
-            backend=backend,
-            identity=identity,
-            adjust=adjust,
-            on_status=on_status,
-        )
-        yield Opened(record, deployed_here=deployed_here, torn_down_here=False)
-
-    def name_base(self, settings: Settings, identity: SessionIdentity) -> str:
-        return settings.endpoint_name or identity.name("endpoint")
-
-    def name_suffix(
-        self, backend: Backend, identity: SessionIdentity
-    ) -> Callable[[DeploymentSettings], str] | None:
-        return configuration_suffix(backend, identity)
-
-    def release_uploads(self, backend: Backend, settings: Settings) -> None:
-        """Other workers may still deploy from these: the controller deletes them at the end."""
-        self.share.hand_over_uploads(backend.uploads)
-
-
-def provider_for(config: Any) -> EndpointProvider:
-    """The provider of this process: chosen once, from whether it is a sharing xdist worker."""
-    workerinput = getattr(config, "workerinput", None)
-    if workerinput:
-        from pytest_smendpoint.endpoints.xdist_sharing import worker_share
-
-        share = worker_share(config)
-        if share is not None:
-            return XdistWorkerProvider(share)
-    return InProcessProvider()
-
-
 def opener(
     provider: EndpointProvider,
     backend: Backend,
@@ -299,35 +236,6 @@ def with_serial_clients(backend: Backend) -> Backend:
     return dataclasses.replace(
         backend, boto_session=_SerialSession(backend.boto_session, threading.Lock())
     )
-
-
-def configuration_suffix(
-    backend: Backend, identity: SessionIdentity
-) -> Callable[[DeploymentSettings], str]:
-    """Name suffixes for pytest-xdist: `-<8 hex>` from the configuration itself (overrides and
-    the resolved model), so every worker names a configuration alike and can share it. A model
-    object is keyed by its resolved ModelSpec: an SDK object cannot be compared across processes."""
-    serial = with_serial_clients(backend)
-    clients: list[Any] = []  # one SageMaker client, made on first need (SDK objects only)
-
-    def suffix(config: DeploymentSettings) -> str:
-        from pytest_smendpoint.aws.resolve import from_user_object
-        from pytest_smendpoint.endpoints.deployment import aws_context
-        from pytest_smendpoint.endpoints.xdist_sharing import model_material
-
-        material: dict[str, Any] = {
-            name: dict(sorted(value.items())) if isinstance(value, Mapping) else value
-            for name, value in config.overrides.items()
-            if name != "model"
-        }
-        if config.model is not None:
-            if not clients:
-                clients.append(serial.client("sagemaker"))
-            aws = aws_context(serial, identity, clients[0])
-            material["model"] = model_material(from_user_object(config.model, config.settings, aws))
-        return "-" + short_hash(material, 8)
-
-    return suffix
 
 
 def short_hash(material: Mapping[str, Any], length: int) -> str:

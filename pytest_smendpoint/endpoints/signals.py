@@ -7,31 +7,26 @@ so pytest stops the run the way it does for Ctrl-C and still tears fixtures down
 user code swallowed (`except BaseException`) does not keep the run going: every later stop signal
 raises again until the session is finishing. Once it is, signals are only recorded, so teardown
 runs to its end. The process then exits with 128 + the first signal's number, the shell's
-convention. A stop also ends the deploy waits of other threads (`stopping`, read by
-aws/waiting.py): the factory's deploys then clean up at once instead of waiting for InService.
+convention. A stop also ends the deploy waits of other threads (`stopping`, which
+aws/signal_holding.py holds with `hold_signals`): the factory's deploys then clean up at once
+instead of waiting for InService.
 """
 
 from __future__ import annotations
 
 import contextlib
 import signal
-import threading
 from collections.abc import Iterator
 from types import FrameType
 from typing import Any
 
-from pytest_smendpoint.serving import interrupt
-
-# SIGHUP does not exist on Windows.
-STOP_SIGNALS: tuple[signal.Signals, ...] = tuple(
-    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+from pytest_smendpoint.aws.signal_holding import (
+    HELD_SIGNALS,
+    in_main_thread,
+    restore_handlers,
+    stopping,
 )
-# While a create or delete call runs, Ctrl-C waits for it too.
-HELD_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGINT, *STOP_SIGNALS)
-
-# Set when a signal stops the session: deploy waits on other threads (the factory's) end at
-# once. Process-wide, as signals are; cleared whenever a guard is installed or removed.
-stopping = threading.Event()
+from pytest_smendpoint.serving import interrupt
 
 
 class SessionStopped(KeyboardInterrupt):
@@ -43,11 +38,6 @@ class SessionStopped(KeyboardInterrupt):
         super().__init__(
             f"{name} received: pytest-smendpoint stops the session and deletes what it created"
         )
-
-
-def _in_main_thread() -> bool:
-    # signal.signal() only works in the main thread; elsewhere signals are not ours to take.
-    return threading.current_thread() is threading.main_thread()
 
 
 class SignalGuard:
@@ -97,7 +87,7 @@ class SignalGuard:
     @contextlib.contextmanager
     def installed(self) -> Iterator[SignalGuard]:
         """Install the handlers (main thread only) and restore the previous ones afterwards."""
-        if not _in_main_thread():
+        if not in_main_thread():
             yield self
             return
         previous: dict[int, Any] = {signum: signal.getsignal(signum) for signum in HELD_SIGNALS}
@@ -111,47 +101,7 @@ class SignalGuard:
             yield self
         finally:
             self._installs -= 1
-            _restore(previous)
+            restore_handlers(previous)
             if not self._installs:
                 stopping.clear()
                 interrupt.clear()
-
-
-def _restore(previous: dict[int, Any]) -> None:
-    for signum, handler in previous.items():
-        # getsignal() says None for a handler installed outside Python: the default stands in.
-        signal.signal(signum, signal.SIG_DFL if handler is None else handler)
-
-
-_held = threading.local()
-
-
-@contextlib.contextmanager
-def hold_signals() -> Iterator[None]:
-    """Run a create or a delete to its end: signals that arrive meanwhile are delivered after.
-
-    An interrupted CreateEndpoint can leave an endpoint that nobody recorded; an interrupted
-    teardown leaves the rest undeleted. Both calls are short (a deploy's long wait is not held).
-    """
-    if not _in_main_thread() or getattr(_held, "active", False):
-        yield
-        return
-    arrived: list[int] = []
-
-    def record(signum: int, frame: FrameType | None) -> None:
-        arrived.append(signum)
-        # A model loading inside this create (moto's CreateEndpoint) gives up at once, so the
-        # call returns and the signal is delivered within a moment, not after the load.
-        interrupt.request_stop(signum)
-
-    previous: dict[int, Any] = {signum: signal.getsignal(signum) for signum in HELD_SIGNALS}
-    for signum in HELD_SIGNALS:
-        signal.signal(signum, record)
-    _held.active = True
-    try:
-        yield
-    finally:
-        _held.active = False
-        _restore(previous)
-        for number in dict.fromkeys(arrived):  # each once, in arrival order
-            signal.raise_signal(number)  # the previous handler decides: stop, record or exit

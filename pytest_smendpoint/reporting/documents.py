@@ -1,5 +1,6 @@
-"""Writing the report's human-readable documents at session end: the Markdown summary (to
-`--sm-summary-md` and/or `$GITHUB_STEP_SUMMARY`) and the standalone HTML page (`--sm-report-html`).
+"""Writing the report's files: whole and atomically (`replace_text`), or appended
+(`append_text`). The writers (reporting/writers/) keep what was written where, or why not, on
+the report.
 
 A failure to write is kept on the report for the terminal summary, not raised: the paths were
 checked at start-up, so one that fails now (a full disk) is news for the person reading the log.
@@ -7,41 +8,10 @@ checked at start-up, so one that fails now (a full disk) is news for the person 
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import tempfile
-from typing import Any
 
-from pytest_smendpoint.reporting.html_report import html_page
-from pytest_smendpoint.reporting.markdown import markdown_summary
 from pytest_smendpoint.settings.paths import special_file_reason
-
-STEP_SUMMARY = "job summary"
-MARKDOWN = "markdown summary"
-HTML = "html report"
-
-
-def write_documents(report: Any, settings: Any, exit_status: int | None) -> Any:
-    """The report with `documents` recording what was written where (or why not)."""
-    written: list[tuple[str, str, str | None]] = []
-    jobs = []
-    if settings.summary_md_path or settings.step_summary_path:
-        text = markdown_summary(report, exit_status)
-        if settings.summary_md_path:
-            jobs.append((MARKDOWN, settings.summary_md_path, text, False))
-        if settings.step_summary_path:
-            # GitHub documents $GITHUB_STEP_SUMMARY as a file every step appends to.
-            jobs.append((STEP_SUMMARY, settings.step_summary_path, text, True))
-    if settings.report_html_path:
-        jobs.append((HTML, settings.report_html_path, html_page(report, exit_status), False))
-    for what, path, text, append in jobs:
-        try:
-            append_text(path, text) if append else replace_text(path, text)
-        except OSError as error:
-            written.append((what, path, f"{type(error).__name__}: {error}"))
-        else:
-            written.append((what, path, None))
-    return dataclasses.replace(report, documents=report.documents + tuple(written))
 
 
 class NotARegularFileError(OSError):

@@ -30,6 +30,8 @@ ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 ENV_KEY = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,1023}$")
 S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+$")
+# The backends, each a module of aws/backends/ of the same name (the registry: a new backend is
+# that module and its name here). The first is the default.
 BACKENDS = ("moto", "aws")
 REALTIME_PAYLOAD_CEILING_MB = 6.0
 # The smallest request budget that makes sense: a CSV row of a few dozen features fits in 1 KB.
@@ -73,7 +75,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "moto (mocked account, offline; default) or aws (real AWS, as boto3 "
         "resolves credentials, region and AWS_ENDPOINT_URL).",
         "choice",
-        "moto",
+        BACKENDS[0],
         BACKENDS,
     ),
     OptionSpec("region", "AWS region (default: boto3's, else us-east-1 under moto)."),
@@ -510,7 +512,7 @@ class _Validator:
         return value
 
     def settings(self) -> Settings:
-        backend = self.text("backend") or "moto"
+        backend = self.text("backend") or BACKENDS[0]
         if backend not in BACKENDS:
             raise self.fail("backend", f"unknown backend; choose one of {', '.join(BACKENDS)}")
         sources = [n for n in MODEL_SOURCE_OPTIONS if self.raw[n].value is not None]

@@ -462,8 +462,8 @@ def test_every_stop_signal_raises_until_the_session_is_finishing() -> None:
 
 
 def test_a_stop_ends_a_deploy_wait_on_another_thread() -> None:
+    from pytest_smendpoint.aws.signal_holding import stopping
     from pytest_smendpoint.aws.waiting import WaitStopped, wait_in_service
-    from pytest_smendpoint.endpoints.signals import stopping
 
     class Creating:
         def describe_endpoint(self, EndpointName: str) -> dict[str, str]:

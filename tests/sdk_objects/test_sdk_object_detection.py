@@ -41,7 +41,8 @@ def test_resolving_imports_no_sagemaker_sdk() -> None:
     script = textwrap.dedent(
         """
         import sys
-        from pytest_smendpoint.aws.resolve import ModelSpec, from_user_object
+        from pytest_smendpoint.aws.resolve import ModelSpec
+        from pytest_smendpoint.aws.sdk_objects import from_user_object
         from pytest_smendpoint.errors import ModelResolutionError
         from pytest_smendpoint.settings.options import Settings
 

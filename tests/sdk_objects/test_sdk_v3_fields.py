@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from helpers.sdk3_support import IMAGE, ROLE
 
-from pytest_smendpoint.aws.resolve import AwsContext, ModelSpec, from_user_object
+from pytest_smendpoint.aws.resolve import AwsContext, ModelSpec
+from pytest_smendpoint.aws.sdk_objects import from_user_object
 from pytest_smendpoint.errors import AwsCallError, ModelResolutionError
 from pytest_smendpoint.settings.options import Settings
 

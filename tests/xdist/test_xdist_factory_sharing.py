@@ -14,7 +14,7 @@ from helpers.container_setup import SKLEARN_ENV_ARGS, SKLEARN_IMAGE
 
 from pytest_smendpoint.aws.resolve import ModelSpec
 from pytest_smendpoint.endpoints.factory import EndpointFactory
-from pytest_smendpoint.endpoints.provider import configuration_suffix
+from pytest_smendpoint.endpoints.xdist.worker import configuration_suffix
 from pytest_smendpoint.settings.options import Settings
 
 pytestmark = pytest.mark.slow  # pytest -n subprocess runs
