@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
-import os
 import pickle
 import subprocess
 from pathlib import Path
@@ -17,10 +15,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers.runtime_side import ask, faithful_runtime
 from test_sklearn_differential import ACCEPTS, DECODE_CASES, PREDICTIONS
 
 from pytest_smendpoint.serving.runtimes.install import runtimes_root
-from pytest_smendpoint.serving.runtimes.selection import RuntimePolicy, ServingRuntime, choose
+from pytest_smendpoint.serving.runtimes.selection import ServingRuntime
 
 HERE = Path(__file__).parent
 ECR = "683313688378.dkr.ecr.us-east-1.amazonaws.com"
@@ -77,22 +76,15 @@ CASE_IDS = [f"decode-{name}" for name in DECODE_CASES] + [
 
 @pytest.fixture(scope="module", params=sorted(IMAGES))
 def answers(request: pytest.FixtureRequest) -> list[dict[str, Any]]:
-    runtime = choose(IMAGES[request.param], RuntimePolicy())
-    if not runtime.faithful:
-        pytest.fail(f"the {request.param} image's Python is not on this machine: {runtime}")
+    runtime = faithful_runtime(IMAGES[request.param])
     folder = reference_folder(runtime)
-    environment = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("PYTHON")},
-        "PYTHONPATH": os.pathsep.join([str(folder), str(HERE), *runtime.plugin_path]),
-        "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION": "python",
-    }
-    done = subprocess.run(
-        [runtime.python, str(HERE / "runtime_side.py")],
-        input=json.dumps(cases()), capture_output=True, text=True, env=environment,
-        timeout=600, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout)  # type: ignore[no-any-return]
+    return ask(
+        runtime,
+        HERE / "runtime_side.py",
+        cases(),
+        [folder, HERE],
+        PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION="python",
+    )
 
 
 @pytest.mark.slow

@@ -5,16 +5,12 @@ helpers/xgboost_container_reference.py), both run inside the 1.7-1 image's runti
 from __future__ import annotations
 
 import base64
-import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.runtime_side import ask, faithful_runtime
 from test_xgboost_algorithm import CSV_BODIES, LIBSVM_BODIES
-
-from pytest_smendpoint.serving.runtimes.selection import RuntimePolicy, choose
 
 HERE = Path(__file__).parent
 TESTS = HERE.parents[1]
@@ -32,21 +28,8 @@ CASE_IDS = [
 
 @pytest.fixture(scope="module")
 def answers() -> list[dict[str, Any]]:
-    runtime = choose(IMAGE, RuntimePolicy())
-    if not runtime.faithful:
-        pytest.fail(f"the 1.7-1 image's Python is not on this machine: {runtime}")
-    environment = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("PYTHON")},
-        "PYTHONPATH": os.pathsep.join([str(TESTS), *runtime.plugin_path]),
-        "OMP_NUM_THREADS": "1",
-    }
-    done = subprocess.run(
-        [runtime.python, str(HERE / "runtime_side_xgboost.py")],
-        input=json.dumps(CASES), capture_output=True, text=True, env=environment,
-        timeout=600, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout)  # type: ignore[no-any-return]
+    runtime = faithful_runtime(IMAGE)
+    return ask(runtime, HERE / "runtime_side_xgboost.py", CASES, [TESTS], OMP_NUM_THREADS="1")
 
 
 @pytest.mark.slow
