@@ -394,10 +394,14 @@ class ModelProcesses:
         try:
             worker.send_start()
             self._await_ready(worker, time.monotonic() + self.launch.startup_timeout)
-        except (ModelLoadError, OSError) as error:
+        except (ModelLoadError, PipeClosed, OSError) as error:
+            # PipeClosed: the new process died before it read its start frame (or the serving
+            # closed meanwhile, which stopped it): a failed restart either way, never a crash
+            # of this thread.
             worker.dead = True
             worker.stop()
-            self._fail(dead, how, str(error))
+            if not self._stopping.is_set():
+                self._fail(dead, how, str(error) or type(error).__name__)
             return
         with self._lock:
             closed = self._stopping.is_set()
