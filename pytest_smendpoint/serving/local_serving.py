@@ -20,7 +20,8 @@ from pytest_smendpoint.serving.errors import (
     VariantNotFound,
 )
 from pytest_smendpoint.serving.invocation import InvokeRequest, InvokeResult
-from pytest_smendpoint.serving.loader import LoadedEndpoint, LoadOptions, load_endpoint
+from pytest_smendpoint.serving.loader import LoadedEndpoint, load_endpoint
+from pytest_smendpoint.serving.modes import LoadOptions
 from pytest_smendpoint.serving.runtimes.selection import RuntimePolicy
 from pytest_smendpoint.serving.source import (
     ContainerSpec,
