@@ -9,9 +9,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from pytest_smendpoint.serving.invocation import InvokeRequest, InvokeResult, ServedModel
+from pytest_smendpoint.serving.invocation import (
+    ContainerSpec,
+    InvokeRequest,
+    InvokeResult,
+    ServedModel,
+)
 from pytest_smendpoint.serving.modes import LoadOptions, mode_for
-from pytest_smendpoint.serving.source import ContainerSpec, download_s3_prefix, unpack_s3_tarball
+from pytest_smendpoint.serving.source import download_s3_prefix, unpack_s3_tarball
 from pytest_smendpoint.tempdirs import MODEL_PREFIX
 
 

@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from pytest_smendpoint.serving.invocation import ServedModel
+from pytest_smendpoint.serving.invocation import ContainerSpec, ServedModel
 from pytest_smendpoint.serving.runtimes.selection import RuntimePolicy
-from pytest_smendpoint.serving.source import ContainerSpec
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,14 @@ from typing import Any
 
 from pytest_smendpoint.serving import interrupt
 from pytest_smendpoint.serving.errors import InvocationError, ModelLoadError
-from pytest_smendpoint.serving.invocation import InvokeRequest, InvokeResult, ServedModel
+from pytest_smendpoint.serving.invocation import (
+    ContainerSpec,
+    InvokeRequest,
+    InvokeResult,
+    ServedModel,
+)
 from pytest_smendpoint.serving.model_process import AWS_ISOLATION, inherited_environment
 from pytest_smendpoint.serving.modes import LoadOptions
-from pytest_smendpoint.serving.source import ContainerSpec
 
 logger = logging.getLogger("pytest_smendpoint.serving")
 

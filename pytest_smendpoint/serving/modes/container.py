@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from pytest_smendpoint.serving.errors import ModelLoadError
-from pytest_smendpoint.serving.invocation import ServedModel
+from pytest_smendpoint.serving.invocation import ContainerSpec, ServedModel
 from pytest_smendpoint.serving.modes import LoadOptions
-from pytest_smendpoint.serving.source import ContainerSpec
 
 
 class ContainerMode:
