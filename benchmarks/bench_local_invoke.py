@@ -23,7 +23,8 @@ import moto
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from pytest_smendpoint.serving import MOTO_CONFIG, LocalServing
+from pytest_smendpoint.aws.backends.moto.routing import MOTO_CONFIG
+from pytest_smendpoint.aws.backends.moto.serving import MotoServing as LocalServing
 from pytest_smendpoint.serving.profiles import containers_codecs, scikit_learn
 from pytest_smendpoint.serving.runtimes.selection import RuntimePolicy
 

@@ -1,5 +1,8 @@
-"""Serve deployed models for real behind moto: each model in its own processes under the rules
-of its image's container (profiles/), or by a bring-your-own serving process on 127.0.0.1.
+"""The container emulator: serve an account's endpoints for real, each model in its own processes
+under the rules of its image's container (modes/container.py, profiles/, runtimes/), or by a
+bring-your-own serving process on 127.0.0.1 (modes/byo.py). It knows nothing of moto: the moto
+backend's adapter (aws/backends/moto/) attaches a LocalServing to the mocked account, joined to it
+by the types of invocation.py.
 
 The names below load on first use: the model process imports this package too, and must not
 pay for botocore and moto to answer requests."""
@@ -17,7 +20,6 @@ _LAZY = {
     "ModelLoadError": "errors",
     "DEFAULT_STARTUP_TIMEOUT": "local_serving",
     "LocalServing": "local_serving",
-    "MOTO_CONFIG": "routing",
 }
 __all__ = sorted(_LAZY)
 

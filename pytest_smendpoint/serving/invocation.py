@@ -1,9 +1,38 @@
-"""What one invocation carries in and out, independent of HTTP and of how the model is served."""
+"""What joins the container emulator (serving/) to whatever creates and invokes its endpoints
+(the moto backend's adapter, aws/backends/moto/): what one invocation carries in and out,
+independent of HTTP and of how the model is served; the container a production variant runs;
+and the account's side of an endpoint (`Deployments`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Protocol
+
+# ProductionVariant.InitialVariantWeight when the config leaves it out (CreateEndpointConfig's
+# documented default).
+DEFAULT_VARIANT_WEIGHT = 1.0
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """The container one production variant of an endpoint runs: each variant has its own model,
+    and is loaded and served on its own."""
+
+    endpoint_name: str
+    variant_name: str
+    model_name: str
+    model_data_url: str | None
+    environment: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # ModelDataSource.S3DataSource.CompressionType "None": an S3 prefix of plain files.
+    uncompressed_prefix: str | None = None
+    # The variant's InitialVariantWeight: its share of the calls that name no TargetVariant.
+    weight: float = DEFAULT_VARIANT_WEIGHT
+    # The container's Image URI, which says what kind of container (and serving) it is.
+    image: str | None = None
+    # The variant's InstanceType: its memory bounds the model's processes (instance_memory.py).
+    instance_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -33,3 +62,29 @@ class ServedModel(Protocol):
     def invoke(self, request: InvokeRequest) -> InvokeResult: ...
 
     def close(self) -> None: ...
+
+
+class Deployments(Protocol):
+    """The account that creates the endpoints a LocalServing serves: it alone knows an endpoint's
+    production variants, their containers and their weights (moto's state, for the moto backend).
+    An endpoint is whatever object `find` returns; a deleted and re-created one is a new object."""
+
+    def find(self, region: str, endpoint_name: str) -> Any | None:
+        """The endpoint as the account holds it now, or None when there is no such endpoint."""
+        ...
+
+    def name_of(self, endpoint: Any) -> str: ...
+
+    def variant_names(self, endpoint: Any) -> tuple[str, ...]: ...
+
+    def containers(self, region: str, endpoint: Any) -> tuple[ContainerSpec, ...]:
+        """One spec per production variant, in the config's order (ModelLoadError: why not)."""
+        ...
+
+    def weights(self, endpoint: Any, specs: Sequence[ContainerSpec]) -> tuple[float, ...]:
+        """Each variant's weight now, for the calls that name no TargetVariant."""
+        ...
+
+    def mark_failed(self, endpoint: Any, reason: str) -> None:
+        """DescribeEndpoint says Failed from now on, with `reason`."""
+        ...

@@ -1,7 +1,9 @@
-"""LocalServing: the ServingHooks of the moto backend. Loads every production variant's model of
-an endpoint once, when moto creates the endpoint (or, for one created before install, on its first
-call); serves invocations from any thread, routed between variants as SageMaker routes them; and
-marks an endpoint Failed (with the reason) when a variant's model cannot load."""
+"""LocalServing: the endpoints of an account served for real, on this machine. Loads every
+production variant's model of an endpoint once, when the account creates the endpoint (or, for one
+created before, on its first call); serves invocations from any thread, routed between variants as
+SageMaker routes them; and marks an endpoint Failed (with the reason) when a variant's model cannot
+load. What an endpoint serves is the account's to say (`Deployments`); the moto backend's adapter
+(aws/backends/moto/) is the account, and attaches a LocalServing to moto."""
 
 from __future__ import annotations
 
@@ -19,15 +21,15 @@ from pytest_smendpoint.serving.errors import (
     NoTrafficVariant,
     VariantNotFound,
 )
-from pytest_smendpoint.serving.invocation import InvokeRequest, InvokeResult
-from pytest_smendpoint.serving.loader import LoadedEndpoint, LoadOptions, load_endpoint
-from pytest_smendpoint.serving.runtimes.selection import RuntimePolicy
-from pytest_smendpoint.serving.source import (
+from pytest_smendpoint.serving.invocation import (
     ContainerSpec,
-    containers_for,
-    current_weights,
-    moto_sagemaker_state,
+    Deployments,
+    InvokeRequest,
+    InvokeResult,
 )
+from pytest_smendpoint.serving.loader import LoadedEndpoint, load_endpoint
+from pytest_smendpoint.serving.modes import LoadOptions
+from pytest_smendpoint.serving.runtimes.selection import RuntimePolicy
 from pytest_smendpoint.serving.variants import VariantPicker
 
 # ContainerStartupHealthCheckTimeoutInSeconds unset: SageMaker waits 8 minutes for /ping ("If
@@ -53,8 +55,9 @@ class _Variants:
 
 
 class _Slot:
-    """One endpoint as this serving knows it: tied to moto's endpoint object, so an endpoint
-    deleted and re-created under the same name is loaded afresh (and its routing restarts)."""
+    """One endpoint as this serving knows it: tied to the account's endpoint object, so an
+    endpoint deleted and re-created under the same name is loaded afresh (and its routing
+    restarts)."""
 
     def __init__(self, endpoint: Any) -> None:
         self.endpoint = endpoint
@@ -72,13 +75,14 @@ class _Slot:
 
 
 class LocalServing:
-    """Serves the mocked account's endpoints for real, in this process (see routing for how
-    InvokeEndpoint reaches it, moto_hooks for how endpoint creation does)."""
+    """Serves the account's endpoints for real, in this process (the moto backend's adapter says
+    how InvokeEndpoint and endpoint creation reach it)."""
 
     def __init__(
         self,
         region: str,
         account_id: str,
+        deployments: Deployments,
         serve_command: str | None = None,
         startup_timeout: float | None = None,
         serve_directory: Path | None = None,
@@ -86,6 +90,7 @@ class LocalServing:
     ) -> None:
         self.region = region
         self.account_id = account_id
+        self.deployments = deployments
         self.options = LoadOptions(
             serve_command=serve_command,
             startup_timeout=DEFAULT_STARTUP_TIMEOUT
@@ -102,20 +107,15 @@ class LocalServing:
     # -- ServingHooks and lifecycle -----------------------------------------------------------
 
     def install(self) -> None:
-        """Route InvokeEndpoint of every sagemaker-runtime client made from now on to this, and
-        load the models of every endpoint moto creates from now on."""
-        from pytest_smendpoint.serving import moto_hooks
-        from pytest_smendpoint.serving.routing import attach
+        """Get ready to serve: remove the model folders of killed runs (kill -9 skips cleanup)."""
         from pytest_smendpoint.tempdirs import MODEL_PREFIX, remove_stale
 
-        remove_stale((MODEL_PREFIX,))  # model folders of killed runs (kill -9 skips cleanup)
-        attach(self)
-        moto_hooks.attach(self)
+        remove_stale((MODEL_PREFIX,))
 
     def endpoint_created(self, endpoint_name: str) -> None:
-        """Load the models now (if moto's create did not already); a model that fails marks the
-        endpoint Failed instead of raising."""
-        endpoint = moto_sagemaker_state(self.account_id, self.region).endpoints.get(endpoint_name)
+        """Load the models now (if the account's create did not already); a model that fails
+        marks the endpoint Failed instead of raising."""
+        endpoint = self.deployments.find(self.region, endpoint_name)
         if endpoint is None:
             raise EndpointNotFound(endpoint_name, self.account_id)
         self.load_created(self.region, endpoint)
@@ -136,11 +136,12 @@ class LocalServing:
         return "; ".join(f"{name}: {text}" for name, text in described if text)
 
     def load_created(self, region: str, endpoint: Any) -> None:
-        """Load every variant of moto's `endpoint` (of any region); a failure is recorded on it:
-        DescribeEndpoint then says Failed, with the reason."""
-        slot = self._slot(region, endpoint.endpoint_name, endpoint)
+        """Load every variant of the account's `endpoint` (of any region); a failure is recorded
+        on it: DescribeEndpoint then says Failed, with the reason."""
+        name = self.deployments.name_of(endpoint)
+        slot = self._slot(region, name, endpoint)
         with contextlib.suppress(EndpointNotServed):
-            self._loaded(slot, region, endpoint.endpoint_name)
+            self._loaded(slot, region, name)
 
     def unload(self, region: str, endpoint_name: str) -> None:
         with self._lock:
@@ -149,12 +150,7 @@ class LocalServing:
             slot.close()
 
     def close(self) -> None:
-        """Unload everything and stop routing and loading; safe to call twice."""
-        from pytest_smendpoint.serving import moto_hooks
-        from pytest_smendpoint.serving.routing import detach
-
-        detach(self)
-        moto_hooks.detach(self)
+        """Unload everything and stop loading; safe to call twice."""
         with self._lock:
             self._closed = True
             slots, self._slots = list(self._slots.values()), {}
@@ -173,16 +169,14 @@ class LocalServing:
         """Answer one call: the container's result and the production variant that served it."""
         region = region or self.region
         name = request.endpoint_name
-        # Existence is read from moto on every call (a dict lookup): an endpoint deleted with a
-        # plain boto3 call, without endpoint_deleted, is gone here too.
-        endpoint = moto_sagemaker_state(self.account_id, region).endpoints.get(name)
+        # Existence is asked of the account on every call (for moto, a dict lookup): an endpoint
+        # deleted with a plain boto3 call, without endpoint_deleted, is gone here too.
+        endpoint = self.deployments.find(region, name)
         if endpoint is None:
             self.unload(region, name)
             raise EndpointNotFound(name, self.account_id)
         target = request.target_variant
-        if target is not None and not any(
-            v.get("VariantName") == target for v in endpoint.production_variants
-        ):
+        if target is not None and target not in self.deployments.variant_names(endpoint):
             raise VariantNotFound(name, target, self.account_id)
         slot = self._slots.get((region, name))
         if slot is None or slot.endpoint is not endpoint:
@@ -191,7 +185,7 @@ class LocalServing:
         if target is not None:
             chosen = variants.by_name[target]
         else:
-            index = variants.picker.pick(current_weights(endpoint, variants.specs))
+            index = variants.picker.pick(self.deployments.weights(endpoint, variants.specs))
             if index is None:
                 raise NoTrafficVariant(name)
             chosen = variants.loaded[index]
@@ -220,9 +214,8 @@ class LocalServing:
                 raise EndpointNotServed(slot.failure)
             if slot.closed:
                 raise EndpointNotFound(name, self.account_id)
-            backend = moto_sagemaker_state(self.account_id, region)
             try:
-                specs = containers_for(backend, slot.endpoint)
+                specs = self.deployments.containers(region, slot.endpoint)
             except Exception as error:
                 self._fail(slot, _failure_reason(error))
             slot.variants = _Variants(self._load_all(slot, specs, region))
@@ -252,9 +245,7 @@ class LocalServing:
 
     def _fail(self, slot: _Slot, reason: str) -> NoReturn:
         slot.failure = reason
-        # moto has no Failed phase of its own: set the fields DescribeEndpoint reads.
-        slot.endpoint.endpoint_status = "Failed"
-        slot.endpoint.failure_reason = reason
+        self.deployments.mark_failed(slot.endpoint, reason)
         raise EndpointNotServed(reason)
 
     def _s3(self, region: str) -> Any:

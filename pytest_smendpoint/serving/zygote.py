@@ -1,9 +1,10 @@
 """A fork server for model processes: `python -m pytest_smendpoint.serving.zygote CONTROL_FD`.
 
 Starting a model process means importing numpy and scikit-learn again (over a second each); a
-zygote imports what the framework images ship once, then forks a model process per request in a
-few milliseconds. The forked process gets the container's environment, working directory and
-PYTHONPATH as a fresh interpreter would (see `_become`), then runs model_worker.
+zygote imports what the registered profiles declare as their PRELOAD once, then forks a model
+process per request in a few milliseconds. The forked process gets the container's environment,
+working directory and PYTHONPATH as a fresh interpreter would (see `_become`),
+then runs model_worker.
 
 Only for models whose environment and packages match what the zygote preloaded: a model with a
 requirements.txt, or with variables numpy, BLAS or Python read at import (OMP_NUM_THREADS...),
@@ -28,8 +29,6 @@ import sys
 import time
 from typing import Any
 
-# What the scikit-learn and XGBoost images ship, imported once here (each if installed).
-PRELOAD = ("numpy", "scipy.sparse", "joblib", "sklearn.base", "sklearn.linear_model", "pandas")
 MAX_FDS = 3
 MESSAGE_BYTES = 1 << 20
 # A zygote with nothing to do and no model process left goes away (a test process may hold
@@ -41,7 +40,10 @@ REAP_SECONDS = 0.05
 
 def main(argv: list[str]) -> int:
     control = socket.socket(fileno=int(argv[0]))
-    for name in PRELOAD:
+    # What the registered profiles' model processes import, imported once here (each if installed).
+    from pytest_smendpoint.serving.profiles import preloads
+
+    for name in preloads():
         with contextlib.suppress(Exception):
             importlib.import_module(name)
     importlib.import_module("pytest_smendpoint.serving.model_worker")

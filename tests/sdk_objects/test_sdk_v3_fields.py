@@ -29,7 +29,7 @@ def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsContext]:
     import boto3
     from moto import mock_aws
 
-    from pytest_smendpoint.serving.moto_compat import sdk_v3_compatibility
+    from pytest_smendpoint.aws.backends.moto.compat import sdk_v3_compatibility
 
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",

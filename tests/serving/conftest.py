@@ -24,7 +24,8 @@ from helpers.localsupport import (
 )
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
-from pytest_smendpoint.serving import MOTO_CONFIG, LocalServing
+from pytest_smendpoint.aws.backends.moto.routing import MOTO_CONFIG
+from pytest_smendpoint.aws.backends.moto.serving import MotoServing as LocalServing
 from pytest_smendpoint.serving.runtimes.selection import RuntimePolicy
 
 

@@ -273,7 +273,8 @@ import boto3, moto
 from helpers.container_setup import SKLEARN_ENV, SKLEARN_IMAGE
 from helpers.localsupport import FEATURES, CLASSES, pack, with_model
 from sklearn.linear_model import LogisticRegression
-from pytest_smendpoint.serving import MOTO_CONFIG, LocalServing
+from pytest_smendpoint.aws.backends.moto.routing import MOTO_CONFIG
+from pytest_smendpoint.aws.backends.moto.serving import MotoServing as LocalServing
 
 os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
 with moto.mock_aws(config=MOTO_CONFIG):

@@ -23,8 +23,9 @@ from helpers.localsupport import (
     with_model,
 )
 
-from pytest_smendpoint.serving import LocalServing, LocalServingError
-from pytest_smendpoint.serving.routing import _DISPATCHER, EVENT
+from pytest_smendpoint.aws.backends.moto.routing import _DISPATCHER, EVENT
+from pytest_smendpoint.aws.backends.moto.serving import MotoServing as LocalServing
+from pytest_smendpoint.serving import LocalServingError
 
 # Two rows: the scikit-learn container decodes a single CSV row to a 1-D array, which the
 # model refuses.

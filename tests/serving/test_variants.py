@@ -275,7 +275,7 @@ def test_close_restores_motos_create_endpoint(make_serving, sagemaker, s3):
 
 def test_shared_moto_server_routes_variants_and_fails_a_broken_model_at_create() -> None:
     """Through the moto server pytest-xdist shares: plain boto3 clients on its URL."""
-    from pytest_smendpoint.serving.moto_server import SharedMotoServer
+    from pytest_smendpoint.aws.backends.moto.server import SharedMotoServer
 
     server = SharedMotoServer(REGION, ACCOUNT)
     url = server.start()

@@ -142,7 +142,7 @@ def test_shared_server_serves_invocations_without_motos_parser(
     from botocore.exceptions import ClientError
     from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
-    from pytest_smendpoint.serving.moto_server import SharedMotoServer
+    from pytest_smendpoint.aws.backends.moto.server import SharedMotoServer
 
     def never(self: object) -> None:
         raise AssertionError("moto's sagemaker-runtime handler saw the request")

@@ -1,5 +1,5 @@
 """Where the session's AWS calls go: one module per backend, each a `BackendKind` named as the
-`--sm-backend` choice it serves (settings/options.py `BACKENDS`, the registry): moto.py (a
+`--sm-backend` choice it serves (settings/options.py `BACKENDS`, the registry): moto/ (a
 mocked account in this process, its models served for real) and aws.py (real AWS). Every kind
 hands out the same `Backend`; everything above this package is the same code for all of them.
 

@@ -4,7 +4,7 @@ apart.
 
 controller.py: the controller (which runs no tests) gives every worker the run's session
 identity, a directory and, under moto, the URL of the moto server it runs with the models
-served behind it (`serving/moto_server.py`); at its session end it deletes what the workers
+served behind it (`aws/backends/moto/server.py`); at its session end it deletes what the workers
 recorded. worker.py: workers coordinate with `filelock`, as pytest-xdist documents for session
 fixtures that must run once: the first worker to take a configuration's lock deploys and writes
 the record; the others wait on the lock and read it. No worker deletes anything. A worker killed

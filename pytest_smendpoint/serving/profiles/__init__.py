@@ -3,7 +3,8 @@
 Each profile module has `stage(StageInput) -> Staged`, run in the test process (lay out the
 container's folders, find requirements.txt), and, when it serves, `serve(model_dir, code_dir,
 settings)`, run in the model process (import the entry script, load the model, answer requests).
-The first rule whose pattern matches the image's repository name wins."""
+The first rule whose pattern matches the image's repository name wins. Each profile module also
+declares PRELOAD, what its model process imports anyway: a zygote imports the union once."""
 
 from __future__ import annotations
 
@@ -58,3 +59,17 @@ def stage_for(image: str) -> Callable[[StageInput], Staged]:
     rule = rule_for(image)
     module: Any = importlib.import_module(f"{__name__}.{rule.module}")
     return getattr(module, rule.function)  # type: ignore[no-any-return]
+
+
+def preloads() -> tuple[str, ...]:
+    """The modules a zygote imports before forking (zygote.py): every registered profile's
+    PRELOAD, in RULES order, each once. A profile that cannot be imported in this interpreter
+    (its packages are missing) preloads nothing."""
+    names: dict[str, None] = {}
+    for module_name in dict.fromkeys(rule.module for rule in (*RULES, FALLBACK)):
+        try:
+            module = importlib.import_module(f"{__name__}.{module_name}")
+        except Exception:
+            continue
+        names.update(dict.fromkeys(getattr(module, "PRELOAD", ())))
+    return tuple(names)

@@ -32,6 +32,8 @@ from pytest_smendpoint.serving.profiles.base import (
 )
 
 NAME = "inference-toolkit"
+# What its model process imports anyway, imported once by the zygote (zygote.py) before forking.
+PRELOAD = ("numpy",)
 IMAGE_ENVIRONMENT = MappingProxyType({"PYTHONUNBUFFERED": "1"})
 PING_FAILED = (
     "The primary container for production variant {variant} did not pass the ping health "

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from pytest_smendpoint.serving.profiles.base import Staged, StageInput, StartupFailure
 
+# Nothing is served: no model process to preload for.
+PRELOAD: tuple[str, ...] = ()
+
 EXAMPLE = '--sm-serve-command="{python} serve.py --port {port} --model-dir {model_dir}"'
 CONTRACT = (
     "a command that answers GET /ping and POST /invocations on 127.0.0.1:{port} as the "

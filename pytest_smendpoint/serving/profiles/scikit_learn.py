@@ -29,6 +29,8 @@ from pytest_smendpoint.serving.profiles.base import (
 )
 
 NAME = "scikit-learn"
+# What its model process imports anyway, imported once by the zygote (zygote.py) before forking.
+PRELOAD = ("numpy", "scipy.sparse", "joblib", "sklearn.base", "sklearn.linear_model", "pandas")
 # An image whose tag names no recorded version (served with --sm-image-packages=test-env): the
 # 1.2-1 image's rules.
 DEFAULT_VERSION = "1.2-1"

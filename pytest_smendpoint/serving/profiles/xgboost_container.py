@@ -27,6 +27,8 @@ from pytest_smendpoint.serving.profiles.base import (
 )
 
 NAME = "xgboost"
+# What its model process imports anyway, imported once by the zygote (zygote.py) before forking.
+PRELOAD = ("numpy", "scipy.sparse", "pandas")
 # The image's serving_entrypoint sets OMP_NUM_THREADS to one thread when it is unset.
 IMAGE_ENVIRONMENT = {"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
 

@@ -1,6 +1,8 @@
 """The default backend: a moto-mocked account in this process, with the models served for real
-behind it (serving/). Nothing leaves the machine. Under pytest-xdist the controller runs moto's
-server instead, the models served behind it, and every worker uses that one account."""
+behind it by the container emulator (serving/), which this package's adapter attaches to moto
+(serving.py: hooks.py, routing.py, state.py). Nothing leaves the machine. Under pytest-xdist the
+controller runs moto's server instead (server.py), the models served behind it, and every
+worker uses that one account."""
 
 from __future__ import annotations
 
@@ -52,12 +54,15 @@ class MotoKind:
         with _isolated_environment(region):
             import moto
 
-            from pytest_smendpoint.serving import MOTO_CONFIG, LocalServing
-            from pytest_smendpoint.serving.moto_compat import sdk_v3_compatibility
+            from pytest_smendpoint.aws.backends.moto.compat import sdk_v3_compatibility
+            from pytest_smendpoint.aws.backends.moto.routing import MOTO_CONFIG
+            from pytest_smendpoint.aws.backends.moto.serving import MotoServing
 
-            mock = moto.mock_aws(config=MOTO_CONFIG)
+            # moto types `config` as its DefaultConfig TypedDict; MOTO_CONFIG is the plain dict
+            # of the sections it merges (routing.py).
+            mock = moto.mock_aws(config=MOTO_CONFIG)  # type: ignore[call-overload]
             mock.start()
-            serving = LocalServing(
+            serving = MotoServing(
                 region=region, account_id=MOTO_ACCOUNT_ID, **serving_options(settings)
             )
             try:
@@ -83,7 +88,7 @@ class MotoKind:
             require("pytest -n with the moto backend (a shared moto server)", "xdist", "flask")
         except MissingExtraError as error:
             raise pytest.UsageError(str(error)) from None
-        from pytest_smendpoint.serving.moto_server import SharedMotoServer
+        from pytest_smendpoint.aws.backends.moto.server import SharedMotoServer
 
         # The region as the in-process moto backend picks it.
         server = SharedMotoServer(_region(settings), MOTO_ACCOUNT_ID, **serving_options(settings))
@@ -126,7 +131,7 @@ KIND = MotoKind()
 
 
 def serving_options(settings: Settings) -> dict[str, Any]:
-    """How the local serving loads models, from the settings: the keywords of LocalServing and
+    """How the local serving loads models, from the settings: the keywords of MotoServing and
     of the xdist controller's SharedMotoServer alike."""
     from pytest_smendpoint.serving.runtimes.selection import RuntimePolicy
 
@@ -141,12 +146,12 @@ def serving_options(settings: Settings) -> dict[str, Any]:
 @contextlib.contextmanager
 def shared_moto_backend(region: str, server_url: str) -> Iterator[Backend]:
     """A pytest-xdist worker's moto account: the controller's moto server on 127.0.0.1, which
-    also serves the models (serving/moto_server.py), so the serving hooks here only ask it what
+    also serves the models (server.py), so the serving hooks here only ask it what
     served an endpoint."""
     import boto3
 
-    from pytest_smendpoint.serving.moto_compat import sdk_v3_compatibility
-    from pytest_smendpoint.serving.served_by import RemoteServing
+    from pytest_smendpoint.aws.backends.moto.compat import sdk_v3_compatibility
+    from pytest_smendpoint.aws.backends.moto.served_by import RemoteServing
 
     with _isolated_environment(region):
         # Every client made in this process goes to the shared server (restored afterwards).

@@ -4,7 +4,7 @@ account pytest-xdist's workers share (the controller runs it; workers point AWS_
 Requests reach moto's own WSGI app unchanged, except sagemaker-runtime invocations, which a
 middleware answers with `LocalServing` before moto's request parser ever reads the body (it costs
 0.45 s per 5 MB, measured). Models are loaded and unloaded by moto's own CreateEndpoint and
-DeleteEndpoint (moto_hooks), as in-process.
+DeleteEndpoint (hooks.py), as in-process.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from urllib.parse import unquote
 
 from botocore.awsrequest import AWSPreparedRequest
 
-from pytest_smendpoint.serving import served_by
+from pytest_smendpoint.aws.backends.moto import served_by
+from pytest_smendpoint.aws.backends.moto.routing import answer
+from pytest_smendpoint.aws.backends.moto.served_by import SERVED_BY_PATH
+from pytest_smendpoint.aws.backends.moto.serving import MotoServing
 from pytest_smendpoint.serving.local_serving import LocalServing
-from pytest_smendpoint.serving.routing import answer
-from pytest_smendpoint.serving.served_by import SERVED_BY_PATH
 
 # sagemaker-runtime paths: /endpoints/{name}/invocations (InvokeEndpoint), .../async-invocations,
 # .../invocations-response-stream. Several services are signed "sagemaker"; only runtime uses this.
@@ -39,8 +40,8 @@ _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_requ
 StartResponse = Callable[..., Any]
 
 
-class ServerSideServing(LocalServing):
-    """LocalServing in the process that runs the server: it has no mock_aws, so it reads the
+class ServerSideServing(MotoServing):
+    """MotoServing in the process that runs the server: it has no mock_aws, so it reads the
     model data from the mocked S3 through the server itself, with the server's fake credentials."""
 
     def __init__(self, url: str, region: str, account_id: str, **options: Any) -> None:
@@ -52,9 +53,9 @@ class ServerSideServing(LocalServing):
     def install(self) -> None:
         """Load the models of every endpoint moto creates; invocations reach this through
         ServingMiddleware, not botocore, so routing's dispatcher is left alone."""
-        from pytest_smendpoint.serving import moto_hooks
+        from pytest_smendpoint.aws.backends.moto import hooks
 
-        moto_hooks.attach(self)
+        hooks.attach(self)
 
     def _s3(self, region: str) -> Any:
         # Overrides LocalServing._s3, whose default client would follow this process's own AWS

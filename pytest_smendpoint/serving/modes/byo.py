@@ -1,5 +1,6 @@
-"""Bring-your-own container: run the serve command as SageMaker runs an image's `serve`, wait for
-GET /ping, and forward InvokeEndpoint to POST /invocations on 127.0.0.1."""
+"""The bring-your-own serving mode (--sm-serve-command): run the serve command as SageMaker runs
+an image's `serve`, wait for GET /ping, and forward InvokeEndpoint to POST /invocations on
+127.0.0.1."""
 
 from __future__ import annotations
 
@@ -16,11 +17,18 @@ import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from pytest_smendpoint.serving import interrupt
 from pytest_smendpoint.serving.errors import InvocationError, ModelLoadError
-from pytest_smendpoint.serving.invocation import InvokeRequest, InvokeResult
+from pytest_smendpoint.serving.invocation import (
+    ContainerSpec,
+    InvokeRequest,
+    InvokeResult,
+    ServedModel,
+)
 from pytest_smendpoint.serving.model_process import AWS_ISOLATION, inherited_environment
+from pytest_smendpoint.serving.modes import LoadOptions
 
 logger = logging.getLogger("pytest_smendpoint.serving")
 
@@ -199,3 +207,33 @@ class ByoServer:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait(STOP_GRACE)
+
+
+class ByoMode:
+    """Serves every model with the user's own server when --sm-serve-command is given."""
+
+    def applies(self, options: LoadOptions) -> bool:
+        return bool(options.serve_command)
+
+    def start(
+        self, spec: ContainerSpec, s3: Any, options: LoadOptions, model_dir: Path, workdir: Path
+    ) -> tuple[ServedModel, str | None]:
+        assert options.serve_command is not None  # applies() said so
+        server = ByoServer(
+            spec.endpoint_name,
+            options.serve_command,
+            model_dir,
+            workdir / "serve.log",
+            spec.environment,
+            options.startup_timeout,
+            cwd=options.serve_directory,
+        )
+        try:
+            server.start()
+        except BaseException:
+            server.close()
+            raise
+        return server, "the bring-your-own serve command (--sm-serve-command)"
+
+
+MODE = ByoMode()

@@ -1,0 +1,48 @@
+"""LocalServing attached to moto: the container emulator (serving/) serving the mocked account's
+endpoints, told of their creation by moto itself (hooks.py) and answering InvokeEndpoint in
+botocore (routing.py), with what each endpoint serves read from moto's state (state.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pytest_smendpoint.aws.backends.moto import hooks, routing
+from pytest_smendpoint.aws.backends.moto.state import MotoDeployments
+from pytest_smendpoint.serving.local_serving import LocalServing
+from pytest_smendpoint.serving.runtimes.selection import RuntimePolicy
+
+
+class MotoServing(LocalServing):
+    """The ServingHooks of the moto backend: a LocalServing of the mocked account's endpoints."""
+
+    def __init__(
+        self,
+        region: str,
+        account_id: str,
+        serve_command: str | None = None,
+        startup_timeout: float | None = None,
+        serve_directory: Path | None = None,
+        runtime_policy: RuntimePolicy | None = None,
+    ) -> None:
+        super().__init__(
+            region,
+            account_id,
+            MotoDeployments(account_id),
+            serve_command=serve_command,
+            startup_timeout=startup_timeout,
+            serve_directory=serve_directory,
+            runtime_policy=runtime_policy,
+        )
+
+    def install(self) -> None:
+        """Route InvokeEndpoint of every sagemaker-runtime client made from now on to this, and
+        load the models of every endpoint moto creates from now on."""
+        super().install()
+        routing.attach(self)
+        hooks.attach(self)
+
+    def close(self) -> None:
+        """Stop routing and loading, then unload everything; safe to call twice."""
+        routing.detach(self)
+        hooks.detach(self)
+        super().close()
