@@ -27,7 +27,7 @@ import numpy as np
 import xgboost as xgb
 from scipy.sparse import csr_matrix
 
-from pytest_smendpoint.serving.profiles import xgboost_codecs
+from pytest_smendpoint.serving.profiles.xgboost import codecs as xgboost_codecs
 
 try:  # the image's Python 3.8 has cgi; 3.13 removed it
     with warnings.catch_warnings():

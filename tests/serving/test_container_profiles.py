@@ -92,7 +92,7 @@ ECR = "dkr.ecr.us-east-1.amazonaws.com"
     [
         (SKLEARN_IMAGE, "scikit_learn", "stage"),
         (f"683313688378.{ECR}/sagemaker-scikit-learn@sha256:0123abcd", "scikit_learn", "stage"),
-        (f"683313688378.{ECR}/sagemaker-xgboost:1.7-1", "xgboost_container", "stage"),
+        (f"683313688378.{ECR}/sagemaker-xgboost:1.7-1", "xgboost.container", "stage"),
         (TOOLKIT_IMAGE, "inference_toolkit", "stage"),
         (f"763104351884.{ECR}/pytorch-inference:2.1.0-cpu-py310", "refusals", "unfaithful"),
         (

@@ -19,7 +19,8 @@ from pytest_smendpoint.serving.profiles.base import Staged, StageInput
 
 @dataclass(frozen=True)
 class Rule:
-    """Image repositories matching `pattern` are served by `module`'s `function`."""
+    """Image repositories matching `pattern` are served by `module`'s `function` (`module`
+    relative to this package: a module, or a module of a profile's package)."""
 
     pattern: re.Pattern[str]
     module: str
@@ -28,7 +29,7 @@ class Rule:
 
 RULES: tuple[Rule, ...] = (
     Rule(re.compile(r"sagemaker-scikit-learn"), "scikit_learn"),
-    Rule(re.compile(r"sagemaker-xgboost"), "xgboost_container"),
+    Rule(re.compile(r"sagemaker-xgboost"), "xgboost.container"),
     Rule(re.compile(r".*inference-toolkit.*"), "inference_toolkit"),
     Rule(
         re.compile(

@@ -18,7 +18,7 @@ import numpy as np
 import xgboost as xgb
 from helpers import xgboost_container_reference as reference
 
-from pytest_smendpoint.serving.profiles import xgboost_algorithm
+from pytest_smendpoint.serving.profiles.xgboost import algorithm as xgboost_algorithm
 
 
 def model_dirs() -> dict[str, str]:

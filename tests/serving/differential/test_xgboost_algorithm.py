@@ -23,7 +23,8 @@ xgb = pytest.importorskip("xgboost")
 
 from helpers import xgboost_container_reference as reference  # noqa: E402
 
-from pytest_smendpoint.serving.profiles import xgboost_algorithm, xgboost_codecs  # noqa: E402
+from pytest_smendpoint.serving.profiles.xgboost import algorithm as xgboost_algorithm  # noqa: E402
+from pytest_smendpoint.serving.profiles.xgboost import codecs as xgboost_codecs  # noqa: E402
 
 FEATURES = 3
 OBJECTIVES = {

@@ -19,9 +19,9 @@ import pytest
 xgb = pytest.importorskip("xgboost")
 
 from pytest_smendpoint.serving.errors import InvocationError, ModelLoadError  # noqa: E402
-from pytest_smendpoint.serving.profiles import xgboost_algorithm  # noqa: E402
 from pytest_smendpoint.serving.profiles.base import Request  # noqa: E402
-from pytest_smendpoint.serving.profiles.xgboost_algorithm import (  # noqa: E402
+from pytest_smendpoint.serving.profiles.xgboost import algorithm as xgboost_algorithm  # noqa: E402
+from pytest_smendpoint.serving.profiles.xgboost.algorithm import (  # noqa: E402
     AlgorithmSettings,
     load,
 )

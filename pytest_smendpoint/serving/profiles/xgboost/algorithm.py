@@ -32,9 +32,8 @@ import numpy as np
 
 from pytest_smendpoint.serving.errors import InvocationError, ModelLoadError
 from pytest_smendpoint.serving.profiles import flask_responses, toolkit_codecs
-from pytest_smendpoint.serving.profiles import xgboost_codecs as codecs
-from pytest_smendpoint.serving.profiles import xgboost_selectable as selectable
 from pytest_smendpoint.serving.profiles.base import CONTAINER_MODEL_DIR, Reply, Request
+from pytest_smendpoint.serving.profiles.xgboost import codecs, selectable
 
 logger = logging.getLogger("pytest_smendpoint.serving")
 

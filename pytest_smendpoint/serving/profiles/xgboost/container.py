@@ -1,5 +1,5 @@
 """SageMaker's XGBoost container (`sagemaker-xgboost:*`: 1.7-1, 3.0-5, 3.2-0): the built-in
-algorithm when the model sets no SAGEMAKER_PROGRAM (xgboost_algorithm.py reproduces it), else
+algorithm when the model sets no SAGEMAKER_PROGRAM (algorithm.py reproduces it), else
 script mode, which runs the scikit-learn container's sagemaker-containers code with XGBoost's
 default handlers.
 
@@ -34,7 +34,7 @@ IMAGE_ENVIRONMENT = {"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
 
 
 def stage(given: StageInput) -> Staged:
-    from pytest_smendpoint.serving.profiles import xgboost_algorithm
+    from pytest_smendpoint.serving.profiles.xgboost import algorithm as xgboost_algorithm
     from pytest_smendpoint.serving.runtimes.catalog import recorded
     from pytest_smendpoint.serving.runtimes.selection import TEST_ENVIRONMENT
 
@@ -74,7 +74,7 @@ def stage(given: StageInput) -> Staged:
 def serve(model_dir: str, code_dir: str | None, settings: Mapping[str, Any]) -> Handler:
     ping_failed = scikit_learn.PING_FAILED.format(variant=settings.get("variant", "AllTraffic"))
     if settings.get("mode") == "algorithm":
-        from pytest_smendpoint.serving.profiles import xgboost_algorithm
+        from pytest_smendpoint.serving.profiles.xgboost import algorithm as xgboost_algorithm
 
         try:
             model = xgboost_algorithm.load(
