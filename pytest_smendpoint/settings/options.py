@@ -21,6 +21,7 @@ from pytest_smendpoint.settings.formats import (
     is_image_uri,
     is_media_type,
 )
+from pytest_smendpoint.settings.limits import MEGABYTE, PAYLOAD_CEILING_MB
 from pytest_smendpoint.settings.paths import unwritable_reason
 
 # SageMaker's rule for endpoint, endpoint config and model names.
@@ -33,7 +34,6 @@ S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+$")
 # The backends, each a module of aws/backends/ of the same name (the registry: a new backend is
 # that module and its name here). The first is the default.
 BACKENDS = ("moto", "aws")
-REALTIME_PAYLOAD_CEILING_MB = 6.0
 # The smallest request budget that makes sense: a CSV row of a few dozen features fits in 1 KB.
 MIN_PAYLOAD_MB = 0.001
 # ml.<family>.<size>, e.g. ml.m5.large, ml.g5.12xlarge, ml.inf2.xlarge.
@@ -167,8 +167,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
     ),
     OptionSpec(
         "max_payload_mb",
-        "Largest request sm_invoke sends, in MB (at least 0.001, i.e. 1 KB; at most 6, "
-        "SageMaker's real-time limit).",
+        "Largest request sm_invoke sends, in MB (at least 0.001, i.e. 1 KB; at most "
+        f"{PAYLOAD_CEILING_MB:g}, SageMaker's real-time limit).",
         "float",
         5.0,
     ),
@@ -279,7 +279,7 @@ class InvokeSettings:
     label: tuple[str, ...] = ()
     label_explicit: bool = False
     features: tuple[str, ...] | int | None = None
-    max_payload_bytes: int = int(default("max_payload_mb") * 1_000_000)
+    max_payload_bytes: int = int(default("max_payload_mb") * MEGABYTE)
     max_rows_per_request: int | None = None
     max_concurrency: int = default("max_concurrency")
     accept: str = default("accept")
@@ -714,11 +714,11 @@ class _Validator:
             max_mb = float(str(max_mb_raw).strip())
         except ValueError:
             raise self.fail("max_payload_mb", "must be a number of megabytes") from None
-        if not MIN_PAYLOAD_MB <= max_mb <= REALTIME_PAYLOAD_CEILING_MB:
+        if not MIN_PAYLOAD_MB <= max_mb <= PAYLOAD_CEILING_MB:
             raise self.fail(
                 "max_payload_mb",
                 f"must be at least {MIN_PAYLOAD_MB:g} (1 KB) and at most "
-                f"{REALTIME_PAYLOAD_CEILING_MB:g} (SageMaker's real-time payload limit)",
+                f"{PAYLOAD_CEILING_MB:g} (SageMaker's real-time payload limit)",
             )
         labels = tuple(self._split_list("label_column"))
         features_items = self._split_list("features")
@@ -734,7 +734,7 @@ class _Validator:
             label=labels or ("label",),
             label_explicit=bool(labels),
             features=features,
-            max_payload_bytes=int(max_mb * 1_000_000),
+            max_payload_bytes=int(max_mb * MEGABYTE),
             max_rows_per_request=self.positive_int("max_rows_per_request"),
             max_concurrency=self.bounded_int("max_concurrency", MAX_CONCURRENCY, "sm_invoke's")
             or default("max_concurrency"),
