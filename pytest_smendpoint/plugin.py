@@ -15,7 +15,7 @@ import pytest
 
 from pytest_smendpoint import hookspecs
 from pytest_smendpoint.settings.naming import SessionIdentity
-from pytest_smendpoint.settings.options import add_options, build_settings
+from pytest_smendpoint.settings.pytest_config import add_options, build_settings
 from pytest_smendpoint.state import (
     GUARD_KEY,
     NO_MODEL_SOURCE,
