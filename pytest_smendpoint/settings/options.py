@@ -26,22 +26,23 @@ from pytest_smendpoint.settings.formats import (
 )
 from pytest_smendpoint.settings.limits import MEGABYTE, PAYLOAD_CEILING_MB
 from pytest_smendpoint.settings.paths import unwritable_reason
+from pytest_smendpoint.settings.patterns import LazyPattern
 
 # SageMaker's rule for endpoint, endpoint config and model names.
-RESOURCE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
-ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
-REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
-ENV_KEY = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,1023}$")
-S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+$")
+RESOURCE_NAME = LazyPattern(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+ROLE_ARN = LazyPattern(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+ROLE_NAME = LazyPattern(r"^[\w+=,.@-]{1,64}$")
+REGION = LazyPattern(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+ENV_KEY = LazyPattern(r"^[a-zA-Z_][a-zA-Z0-9_]{0,1023}$")
+S3_URI = LazyPattern(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+$")
 # The backends, each a module of aws/backends/ of the same name (the registry: a new backend is
 # that module and its name here). The first is the default.
 BACKENDS = ("moto", "aws")
 # The smallest request budget that makes sense: a CSV row of a few dozen features fits in 1 KB.
 MIN_PAYLOAD_MB = 0.001
 # ml.<family>.<size>, e.g. ml.m5.large, ml.g5.12xlarge, ml.inf2.xlarge.
-NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
-INSTANCE_TYPE = re.compile(r"^ml\.[a-z][a-z0-9-]*\.[a-z0-9]+$")
+NUMBER = LazyPattern(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+INSTANCE_TYPE = LazyPattern(r"^ml\.[a-z][a-z0-9-]*\.[a-z0-9]+$")
 MODEL_SOURCE_OPTIONS = ("model_data", "training_job", "existing_endpoint")
 # InitialInstanceCount has no maximum in SageMaker's API model (botocore's InitialTaskCount:
 # integer, min 1), but it is the API's Integer type: 32-bit signed. Account quotas are lower
@@ -64,10 +65,10 @@ CI_RUN_VARIABLES = (
     "CODEBUILD_BUILD_ID",
     "BUILD_TAG",
 )
-GATE = re.compile(
+GATE = LazyPattern(
     r"^\s*([A-Za-z_][\w.]*)\s*(>=|<=|==|>|<)\s*(-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*$"
 )
-TAG_VALUE = re.compile(r"^[\w.:/=+\-@ ]{1,256}$")
+TAG_VALUE = LazyPattern(r"^[\w.:/=+\-@ ]{1,256}$")
 # How an option's raw value becomes what it fills: (validator, option name) -> the value, or a
 # tuple of values when the option fills several fields.
 Convert = Callable[["_Validator", str], Any]
