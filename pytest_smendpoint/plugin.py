@@ -96,8 +96,10 @@ def pytest_report_header(config: pytest.Config) -> str:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """`@pytest.mark.sm_endpoint(**overrides)` is an indirect parameter of `sm_endpoint`, so
     pytest caches (and orders tests by) one endpoint per configuration."""
+    if "sm_endpoint" not in metafunc.fixturenames:  # most tests: no marker look-up (start-up)
+        return
     marker = metafunc.definition.get_closest_marker("sm_endpoint")
-    if marker is None or "sm_endpoint" not in metafunc.fixturenames:
+    if marker is None:
         return
     from pytest_smendpoint.endpoints.overrides import (
         override_id,  # the overrides are checked in collection_modifyitems
