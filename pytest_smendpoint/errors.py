@@ -7,6 +7,11 @@ class SmEndpointError(Exception):
     """Base of every error pytest-smendpoint raises on purpose."""
 
 
+class SettingsError(SmEndpointError):
+    """A setting's value is bad: the message names the option, where it was set, and why (the
+    pytest glue, settings/pytest_config.py, raises it as pytest.UsageError with the same text)."""
+
+
 class AwsCallError(SmEndpointError):
     """An AWS call failed: names the operation, the resource and AWS's own reason."""
 

@@ -15,7 +15,7 @@ import pytest
 
 from pytest_smendpoint import hookspecs
 from pytest_smendpoint.settings.naming import SessionIdentity
-from pytest_smendpoint.settings.options import add_options, build_settings
+from pytest_smendpoint.settings.pytest_config import add_options, build_settings
 from pytest_smendpoint.state import (
     GUARD_KEY,
     NO_MODEL_SOURCE,
@@ -30,53 +30,6 @@ pytest_plugins = [FIXTURES_MODULE]
 
 BASELINE_FIXTURE_NAMES = frozenset({"sm_baseline_endpoint", "sm_baseline_invoke", "sm_compare"})
 ENDPOINT_FIXTURES = frozenset({"sm_model", "sm_endpoint", "sm_predictor", "sm_invoke"})
-
-
-class _SignalStop:
-    """SIGTERM/SIGHUP while resources are held (signals.py): an orderly stop, exit 128 + N."""
-
-    def __init__(self) -> None:
-        from pytest_smendpoint.endpoints.signals import SignalGuard
-
-        self.guard = SignalGuard()
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> None:
-        if nextitem is None:  # the last teardown takes the session's endpoint down too
-            self.guard.finishing = True
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtestloop(self, session: pytest.Session) -> Iterator[None]:
-        try:
-            return (yield)
-        finally:
-            self.guard.finishing = True  # session-end teardown: a signal must not cut it short
-
-    @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> Iterator[None]:
-        result = yield
-        if self.guard.exit_code is not None:
-            session.exitstatus = self.guard.exit_code
-        return result
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
-        state = config.stash[STATE_KEY]
-        confirmed = [r.name for r in state.endpoints if getattr(r, "deletion_confirmed", None)]
-        confirmed += [  # deleted by the xdist controller, reported by the workers
-            entry.get("name")
-            for payload in state.worker_payloads
-            for entry in payload.get("endpoints", ())
-            if entry.get("deletion_confirmed")
-        ]
-        for name in dict.fromkeys(confirmed):
-            terminalreporter.write_line(
-                f"smendpoint: deletion of {name} confirmed "
-                "(DescribeEndpoint: not found or Deleting)"
-            )
-        note = self.guard.teardown_note()
-        if note is not None:
-            terminalreporter.write_line(note, red=True)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -102,9 +55,11 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[STATE_KEY] = SessionState(provider.identity(run_label), provider)
     else:
         config.stash[STATE_KEY] = SessionState(SessionIdentity.new(run_label))
-    stop = _SignalStop()
+    from pytest_smendpoint.endpoints.signal_hooks import PLUGIN_NAME, SignalStop
+
+    stop = SignalStop(config.stash[STATE_KEY])
     config.stash[GUARD_KEY] = stop.guard
-    config.pluginmanager.register(stop, "smendpoint-signals")
+    config.pluginmanager.register(stop, PLUGIN_NAME)
     if _under_xdist(config):  # the controller's coordinator; imported only under xdist
         from pytest_smendpoint.endpoints.xdist.session import configure as configure_xdist
 
@@ -141,8 +96,10 @@ def pytest_report_header(config: pytest.Config) -> str:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """`@pytest.mark.sm_endpoint(**overrides)` is an indirect parameter of `sm_endpoint`, so
     pytest caches (and orders tests by) one endpoint per configuration."""
+    if "sm_endpoint" not in metafunc.fixturenames:  # most tests: no marker look-up (start-up)
+        return
     marker = metafunc.definition.get_closest_marker("sm_endpoint")
-    if marker is None or "sm_endpoint" not in metafunc.fixturenames:
+    if marker is None:
         return
     from pytest_smendpoint.endpoints.overrides import (
         override_id,  # the overrides are checked in collection_modifyitems

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
+from pytest_smendpoint.settings.patterns import LazyPattern
 
 DEFAULT_SWEEP_AGE = "6h"
 AGE_RULE = "AGE must be a positive number with s, m, h or d, e.g. 6h"
-_AGE = re.compile(r"^(\d+)([smhd])$")
+_AGE = LazyPattern(r"^(\d+)([smhd])$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # A sweep subtracts the age from now: 100 years keeps that far inside datetime's range (year 1
 # to 9999), and SageMaker is younger than that.

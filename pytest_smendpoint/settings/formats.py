@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from pytest_smendpoint.settings.patterns import LazyPattern
+
 # The Docker reference grammar (distribution/reference), which ECR and SageMaker follow:
 # [registry[:port]/]path-component[/path-component...][:tag][@sha256:digest], each path
 # component lowercase. SageMaker's ContainerDefinition.Image: at most 255 characters.
@@ -13,16 +15,16 @@ IMAGE_RULE = (
     "repository in lowercase, no spaces (e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/name:1)"
 )
 IMAGE_MAX_LENGTH = 255
-_REGISTRY = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::\d+)?")
-_PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
-_TAG = re.compile(r"\w[\w.-]{0,127}", re.ASCII)
-_DIGEST = re.compile(r"sha256:[a-f0-9]{64}")
+_REGISTRY = LazyPattern(r"[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::\d+)?")
+_PATH_COMPONENT = LazyPattern(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+_TAG = LazyPattern(r"\w[\w.-]{0,127}", re.ASCII)
+_DIGEST = LazyPattern(r"sha256:[a-f0-9]{64}")
 
 # RFC 9110 media type: token "/" token *( OWS ";" OWS parameter ), parameter = token "="
 # ( token / quoted-string ). A CR or LF can never match (it would split the Accept header).
 MEDIA_TYPE_RULE = "is not a media type: type/subtype[;parameter=value], e.g. text/csv"
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
-_MEDIA_TYPE = re.compile(
+_MEDIA_TYPE = LazyPattern(
     rf"{_TOKEN}/{_TOKEN}(?:[ \t]*;[ \t]*{_TOKEN}=(?:{_TOKEN}|\"(?:[^\"\\\r\n]|\\.)*\"))*"
 )
 

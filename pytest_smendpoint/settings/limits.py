@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-# The real-time InvokeEndpoint request body limit: 6 MiB, botocore's BodyBlob max in the
-# sagemaker-runtime model. Older botocore said 5 MiB; older field reports quote 5,246,976 B.
-PAYLOAD_CEILING_BYTES = 6_291_456
+# The real-time InvokeEndpoint request body limit, the one place it is written. SageMaker's
+# documentation says "6 MB"; botocore's BodyBlob max in the sagemaker-runtime model says which:
+# 6 MiB, 6,291,456 B (what SageMaker's 413 names). Older botocore said 5 MiB; older field reports
+# quote 5,246,976 B. The invoker's budget check and the local serving's 413 use it in bytes.
+PAYLOAD_CEILING_BYTES = 6 * 2**20
+# The same limit as --sm-max-payload-mb's ceiling, in the documentation's unit: 6. The option
+# counts decimal megabytes (MEGABYTE; 0.001 is 1 KB), so its largest budget, 6,000,000 B, stays
+# under PAYLOAD_CEILING_BYTES.
+PAYLOAD_CEILING_MB = PAYLOAD_CEILING_BYTES / 2**20
+MEGABYTE = 1_000_000
 # A real-time container must answer an invocation within 60 s, or SageMaker answers ModelError.
 INVOCATION_TIMEOUT_SECONDS = 60.0
 # The runtime client waits longer than that, so the endpoint's own bound answers first (over

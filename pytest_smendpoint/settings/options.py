@@ -1,5 +1,9 @@
-"""Every setting, declared once: registered as `--sm-NAME` and ini `sm_NAME`, read and validated
-into one frozen `Settings` at start-up, so a bad value stops the run before any AWS call."""
+"""Every setting, declared once: its option (flag `--sm-NAME`, ini key `sm_NAME`, kind, default,
+help), how its value is checked and converted, and the `Settings` field it fills, in one table
+grouped by concern. Validated once at start-up, so a bad value stops the run before any AWS call.
+
+No pytest here: settings/pytest_config.py registers the options and reads them from a
+pytest.Config; a bad value raises `SettingsError`, which it turns into pytest.UsageError."""
 
 from __future__ import annotations
 
@@ -11,9 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from pytest_smendpoint.settings.ages import DEFAULT_SWEEP_AGE, parse_age
+from pytest_smendpoint.errors import SettingsError
+from pytest_smendpoint.settings.ages import parse_age
 from pytest_smendpoint.settings.environment import MASK, ContainerEnvironment, as_environment
 from pytest_smendpoint.settings.formats import (
     IMAGE_RULE,
@@ -21,24 +24,25 @@ from pytest_smendpoint.settings.formats import (
     is_image_uri,
     is_media_type,
 )
+from pytest_smendpoint.settings.limits import MEGABYTE, PAYLOAD_CEILING_MB
 from pytest_smendpoint.settings.paths import unwritable_reason
+from pytest_smendpoint.settings.patterns import LazyPattern
 
 # SageMaker's rule for endpoint, endpoint config and model names.
-RESOURCE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
-ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
-REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
-ENV_KEY = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,1023}$")
-S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+$")
+RESOURCE_NAME = LazyPattern(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+ROLE_ARN = LazyPattern(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+ROLE_NAME = LazyPattern(r"^[\w+=,.@-]{1,64}$")
+REGION = LazyPattern(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+ENV_KEY = LazyPattern(r"^[a-zA-Z_][a-zA-Z0-9_]{0,1023}$")
+S3_URI = LazyPattern(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+$")
 # The backends, each a module of aws/backends/ of the same name (the registry: a new backend is
 # that module and its name here). The first is the default.
 BACKENDS = ("moto", "aws")
-REALTIME_PAYLOAD_CEILING_MB = 6.0
 # The smallest request budget that makes sense: a CSV row of a few dozen features fits in 1 KB.
 MIN_PAYLOAD_MB = 0.001
 # ml.<family>.<size>, e.g. ml.m5.large, ml.g5.12xlarge, ml.inf2.xlarge.
-NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
-INSTANCE_TYPE = re.compile(r"^ml\.[a-z][a-z0-9-]*\.[a-z0-9]+$")
+NUMBER = LazyPattern(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+INSTANCE_TYPE = LazyPattern(r"^ml\.[a-z][a-z0-9-]*\.[a-z0-9]+$")
 MODEL_SOURCE_OPTIONS = ("model_data", "training_job", "existing_endpoint")
 # InitialInstanceCount has no maximum in SageMaker's API model (botocore's InitialTaskCount:
 # integer, min 1), but it is the API's Integer type: 32-bit signed. Account quotas are lower
@@ -50,165 +54,6 @@ MAX_INSTANCE_COUNT = 2**31 - 1
 MAX_CONCURRENCY = 64
 
 
-@dataclass(frozen=True)
-class OptionSpec:
-    """One setting: its name (`--sm-<name>` / `sm_<name>`), kind, default and help."""
-
-    name: str
-    help: str
-    kind: str = "str"  # str | int | float | bool | list | choice
-    default: Any = None
-    choices: tuple[str, ...] = ()
-
-    @property
-    def flag(self) -> str:
-        return "--sm-" + self.name.replace("_", "-")
-
-    @property
-    def ini(self) -> str:
-        return "sm_" + self.name
-
-
-OPTIONS: tuple[OptionSpec, ...] = (
-    OptionSpec(
-        "backend",
-        "moto (mocked account, offline; default) or aws (real AWS, as boto3 "
-        "resolves credentials, region and AWS_ENDPOINT_URL).",
-        "choice",
-        BACKENDS[0],
-        BACKENDS,
-    ),
-    OptionSpec("region", "AWS region (default: boto3's, else us-east-1 under moto)."),
-    OptionSpec(
-        "role",
-        "IAM role ARN or name for the model (default under moto: a role in the mocked account).",
-    ),
-    OptionSpec(
-        "model_data",
-        "Model artifacts: s3:// URI, or a local .tar.gz or folder that is "
-        "packed and uploaded to s3://sagemaker-{region}-{account}/pytest-smendpoint/.",
-    ),
-    OptionSpec("image_uri", "Inference container image URI (with --sm-model-data)."),
-    OptionSpec(
-        "training_job",
-        "Name of a completed training job whose artifacts and image to "
-        "deploy, as Estimator.attach(...).deploy() does.",
-    ),
-    OptionSpec(
-        "existing_endpoint", "Use this endpoint as it is: nothing is created, changed or deleted."
-    ),
-    OptionSpec(
-        "endpoint_name",
-        "Name of the endpoint (and its config) the session creates (default: unique per session).",
-    ),
-    OptionSpec(
-        "model_name", "Name of the model the session creates (default: unique per session)."
-    ),
-    OptionSpec("instance_type", "Endpoint instance type.", "str", "ml.m5.large"),
-    OptionSpec("instance_count", "Endpoint instance count.", "int", 1),
-    OptionSpec(
-        "env",
-        "Container environment variable KEY=VALUE (repeatable; one per ini line).",
-        "list",
-        (),
-    ),
-    OptionSpec(
-        "model_data_download_timeout",
-        "Seconds SageMaker may take to download the model (ModelDataDownloadTimeoutInSeconds).",
-        "int",
-    ),
-    OptionSpec(
-        "container_startup_health_check_timeout",
-        "Seconds the container may take to pass "
-        "its first /ping (ContainerStartupHealthCheckTimeoutInSeconds).",
-        "int",
-    ),
-    OptionSpec("deploy_timeout", "Seconds to wait for the endpoint to be InService.", "int", 1800),
-    OptionSpec(
-        "keep_endpoint",
-        "Do not delete what the session created; print the commands that would.",
-        "bool",
-        False,
-    ),
-    OptionSpec(
-        "serve_command",
-        "Under moto: run this serving program (answering GET /ping and POST /invocations on "
-        "{port}; {model_dir} and {python} are filled in too) from the folder the option was "
-        "given in, instead of the inference-handler contract.",
-    ),
-    OptionSpec(
-        "image_packages",
-        "Under moto, whose Python and packages serve the model: image (the image's own Python "
-        "version and package versions, installed once into a cache; default) or test-env "
-        "(this environment's; every report then says the results are NOT the image's).",
-        "choice",
-        "image",
-        ("image", "test-env"),
-    ),
-    OptionSpec(
-        "image_python",
-        "The interpreter for an image's Python version, as X.Y=PATH (repeatable), when "
-        "pythonX.Y is not on PATH, under pyenv or known to uv.",
-        "list",
-        (),
-    ),
-    OptionSpec(
-        "label_column",
-        "Label column(s) sm_invoke drops before sending (repeatable; default: "
-        "'label' when present).",
-        "list",
-        (),
-    ),
-    OptionSpec(
-        "features",
-        "Feature columns sm_invoke expects, in order (repeatable), or a count.",
-        "list",
-        (),
-    ),
-    OptionSpec(
-        "max_payload_mb",
-        "Largest request sm_invoke sends, in MB (at least 0.001, i.e. 1 KB; at most 6, "
-        "SageMaker's real-time limit).",
-        "float",
-        5.0,
-    ),
-    OptionSpec("max_rows_per_request", "Most rows sm_invoke puts in one request.", "int"),
-    OptionSpec("max_concurrency", "Requests sm_invoke keeps in flight at once.", "int", 4),
-    OptionSpec("accept", "Accept type sm_invoke asks the endpoint for.", "str", "text/csv"),
-    OptionSpec(
-        "run_label",
-        "Label of this test run, tagged on everything created (default: from CI variables "
-        "such as GITHUB_RUN_ID).",
-    ),
-    OptionSpec(
-        "sweep",
-        "List endpoints, endpoint configs and models tagged by pytest-smendpoint that are older "
-        "than AGE (e.g. 30m, 6h, 2d; default 6h), then exit without running tests.",
-        "optional",
-    ),
-    OptionSpec("sweep_delete", "With --sm-sweep: delete what it lists.", "bool", False),
-    OptionSpec(
-        "baseline_endpoint",
-        "An existing endpoint to compare against (sm_baseline_invoke); never modified.",
-    ),
-    OptionSpec("report", "Write the session report as JSON to this path."),
-    OptionSpec(
-        "summary_md",
-        "Write the session summary as Markdown to this path (it is also appended to "
-        "$GITHUB_STEP_SUMMARY when that is set).",
-    ),
-    OptionSpec(
-        "report_html",
-        "Write the session report as a self-contained HTML page to this path (with "
-        "pytest-html, its --html report gets the same section).",
-    ),
-    OptionSpec(
-        "gate",
-        "A threshold the session must meet, e.g. 'auc>=0.92' or 'p99_ms<=200' (repeatable).",
-        "list",
-        (),
-    ),
-)
 # CI systems' run identifiers, in the order they are looked for, for the default run label.
 # GitHub Actions' job summary file: every step may append Markdown to it.
 STEP_SUMMARY_VARIABLE = "GITHUB_STEP_SUMMARY"
@@ -220,21 +65,40 @@ CI_RUN_VARIABLES = (
     "CODEBUILD_BUILD_ID",
     "BUILD_TAG",
 )
-GATE = re.compile(
+GATE = LazyPattern(
     r"^\s*([A-Za-z_][\w.]*)\s*(>=|<=|==|>|<)\s*(-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*$"
 )
-TAG_VALUE = re.compile(r"^[\w.:/=+\-@ ]{1,256}$")
-OPTIONS_BY_NAME: Mapping[str, OptionSpec] = {spec.name: spec for spec in OPTIONS}
+TAG_VALUE = LazyPattern(r"^[\w.:/=+\-@ ]{1,256}$")
+# How an option's raw value becomes what it fills: (validator, option name) -> the value, or a
+# tuple of values when the option fills several fields.
+Convert = Callable[["_Validator", str], Any]
 
 
-# Old spellings still read, with a deprecation warning: old name -> the option it now is.
-# (`--sm-label` read too much like `--sm-run-label`, which is a tag, not a column.)
-DEPRECATED_NAMES: Mapping[str, str] = {"label": "label_column"}
+@dataclass(frozen=True)
+class OptionSpec:
+    """One setting: its name (`--sm-<name>` / `sm_<name>`), kind, default and help; how its value
+    is checked and converted (default: stripped text); the Settings fields it fills (default: its
+    name; `invoke.X` is InvokeSettings's field X)."""
 
+    name: str
+    help: str
+    kind: str = "str"  # str | int | float | bool | list | choice | optional
+    default: Any = None
+    choices: tuple[str, ...] = ()
+    convert: Convert | None = field(default=None, repr=False, compare=False)
+    fills: tuple[str, ...] = ()
 
-def default(name: str) -> Any:
-    """An option's default, as the options table declares it (the one place it is written)."""
-    return OPTIONS_BY_NAME[name].default
+    def __post_init__(self) -> None:
+        if not self.fills:
+            object.__setattr__(self, "fills", (self.name,))
+
+    @property
+    def flag(self) -> str:
+        return "--sm-" + self.name.replace("_", "-")
+
+    @property
+    def ini(self) -> str:
+        return "sm_" + self.name
 
 
 @dataclass(frozen=True)
@@ -272,6 +136,579 @@ class Gate:
         return self.text or f"{self.metric}{self.operator}{self.threshold:g}"
 
 
+class _Validator:
+    """Turns raw values into a Settings; every message names the option and where it was set."""
+
+    def __init__(self, raw: dict[str, RawValue], inifile: str, cwd: Path, inidir: Path) -> None:
+        self.raw = raw
+        self.inifile = inifile
+        self.cwd = cwd
+        self.inidir = inidir
+
+    def fail(self, name: str, problem: str) -> SettingsError:
+        spec = OPTIONS_BY_NAME[name]
+        return SettingsError(f"{self.raw[name].describe(spec, self.inifile)}: {problem}")
+
+    def text(self, name: str) -> str | None:
+        value = self.raw[name].value
+        if value is None:
+            return None
+        value = str(value).strip()
+        if not value:
+            raise self.fail(name, "must not be empty")
+        return value
+
+    def positive_int(self, name: str) -> int | None:
+        value = self.raw[name].value
+        if value is None:
+            return None
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            raise self.fail(name, "must be a positive integer") from None
+        if number <= 0:
+            raise self.fail(name, "must be a positive integer")
+        return number
+
+    def bounded_int(self, name: str, ceiling: int, whose: str) -> int | None:
+        """A positive integer no larger than `ceiling` (`whose` limit it is, for the message)."""
+        number = self.positive_int(name)
+        if number is not None and number > ceiling:
+            raise self.fail(name, f"must be at most {ceiling} ({whose} limit)")
+        return number
+
+    def serve_command(self, name: str) -> tuple[str | None, str]:
+        """The command and the folder it runs from. Split as it will be when the server starts
+        (serving/byo.py), so a stray quote is found now, not after the deploy."""
+        value = self.text(name)
+        folder = str(self.inidir if self.raw[name].source == "ini" else self.cwd)
+        if value is None:
+            return None, folder
+        try:
+            words = shlex.split(value)
+        except ValueError as error:
+            raise self.fail(name, f"cannot be split into words: {error}") from None
+        if not words:
+            raise self.fail(name, "names no program")
+        return value, folder
+
+    def accept(self, name: str) -> str:
+        """Sent as the Accept header of every request: one media type, no CR or LF."""
+        raw = self.raw[name].value
+        if raw is not None and ("\r" in str(raw) or "\n" in str(raw)):
+            raise self.fail(name, "must not contain a CR or LF (it is an HTTP header)")
+        return self.checked(name, is_media_type, MEDIA_TYPE_RULE) or default(name)
+
+    def variant_seconds(self, name: str) -> int | None:
+        """SageMaker accepts 60 to 3600 s for the production variant's timeouts."""
+        seconds = self.positive_int(name)
+        if seconds is not None and not 60 <= seconds <= 3600:
+            raise self.fail(name, "must be between 60 and 3600 seconds (SageMaker's range)")
+        return seconds
+
+    def checked(self, name: str, test: Callable[[str], object], problem: str) -> str | None:
+        value = self.text(name)
+        if value is not None and not test(value):
+            raise self.fail(name, problem)
+        return value
+
+    def settings(self) -> Settings:
+        """Every option through its converter, in the table's order, into the fields it fills;
+        then the rules between options."""
+        self.one_model_source()
+        fields: dict[str, Any] = {}
+        invoke: dict[str, Any] = {}
+        for spec in OPTIONS:
+            value: Any = (spec.convert or _text)(self, spec.name)
+            values = value if len(spec.fills) > 1 else (value,)
+            for target, item in zip(spec.fills, values, strict=True):
+                group, _, name = target.rpartition(".")
+                (invoke if group == "invoke" else fields)[name] = item
+        settings = Settings(
+            **fields, invoke=InvokeSettings(**invoke), step_summary_path=self.step_summary_path()
+        )
+        if settings.sweep_delete and settings.sweep_age_seconds is None:
+            raise self.fail("sweep_delete", "goes with --sm-sweep[=AGE]")
+        if settings.model_data and not settings.image_uri:
+            raise self.fail("model_data", "needs --sm-image-uri (or sm_image_uri) as well")
+        return settings
+
+    def one_model_source(self) -> None:
+        sources = [n for n in MODEL_SOURCE_OPTIONS if self.raw[n].value is not None]
+        if len(sources) > 1:
+            if self.raw[sources[0]].source == "ini":
+                names = " and ".join(OPTIONS_BY_NAME[n].ini for n in sources)
+                where = f"in {self.inifile}"
+            else:
+                names = " and ".join(OPTIONS_BY_NAME[n].flag for n in sources)
+                where = "(command line)"
+            both = "both" if len(sources) == 2 else "all"
+            raise SettingsError(f"{names} are {both} given {where}: choose one model source")
+
+    def backend(self, name: str) -> str:
+        backend = self.text(name) or BACKENDS[0]
+        if backend not in BACKENDS:
+            raise self.fail(name, f"unknown backend; choose one of {', '.join(BACKENDS)}")
+        return backend
+
+    def flag(self, name: str) -> bool:
+        return bool(self.raw[name].value)
+
+    def or_default(self, name: str, value: Any) -> Any:
+        """`value`, or the option's default when it was not given."""
+        return OPTIONS_BY_NAME[name].default if value is None else value
+
+    def choice(self, name: str) -> str:
+        spec = OPTIONS_BY_NAME[name]
+        value = self.text(name) or spec.default
+        if value not in spec.choices:
+            raise self.fail(name, f"choose one of {', '.join(spec.choices)}")
+        return str(value)
+
+    def image_pythons(self, name: str) -> dict[str, str]:
+        """X.Y=PATH entries; a relative PATH is relative to where the option was given."""
+        given = self.raw[name]
+        base = self.inidir if given.source == "ini" else self.cwd
+        found: dict[str, str] = {}
+        for entry in given.value or ():
+            version, separator, path = str(entry).strip().partition("=")
+            if not separator or not re.fullmatch(r"\d+\.\d+", version.strip()) or not path.strip():
+                raise self.fail(
+                    name,
+                    f"{entry!r} is not X.Y=PATH (for example 3.9=/usr/bin/python3.9)",
+                )
+            resolved = (base / path.strip()).expanduser()
+            if not (resolved.is_file() and os.access(resolved, os.X_OK)):
+                raise self.fail(name, f"{resolved} is not an executable file")
+            found[version.strip()] = str(resolved)
+        return found
+
+    def run_label(self, name: str) -> str | None:
+        label = self.text(name)
+        if label is None:
+            label = next((os.environ[v] for v in CI_RUN_VARIABLES if os.environ.get(v)), None)
+            return label[:256] if label else None
+        if not TAG_VALUE.match(label):
+            raise self.fail(
+                name,
+                "must be a valid AWS tag value (letters, digits, spaces and _.:/=+-@, at most 256)",
+            )
+        return label
+
+    def sweep_age(self, name: str) -> int | None:
+        value = self.text(name)
+        if value is None:
+            return None
+        try:
+            return parse_age(value)
+        except ValueError as error:
+            raise self.fail(name, str(error)) from None
+
+    def writable_path(self, name: str) -> str | None:
+        """A file the session writes at its end: resolved as --sm-report is, and tried now."""
+        value = self.text(name)
+        if value is None:
+            return None
+        path = Path(os.path.expanduser(value))
+        if not path.is_absolute():
+            path = (self.inidir if self.raw[name].source == "ini" else self.cwd) / path
+        problem = unwritable_reason(path)
+        if problem is not None:
+            raise self.fail(name, problem)
+        return str(path)
+
+    def step_summary_path(self) -> str | None:
+        """$GITHUB_STEP_SUMMARY, set by GitHub Actions on its runners: the job summary."""
+        value = os.environ.get(STEP_SUMMARY_VARIABLE, "").strip()
+        if not value:
+            return None
+        # Appended to, as GitHub documents: a FIFO or device is fine, a symbolic link followed.
+        problem = unwritable_reason(Path(value), replaced=False)
+        if problem is not None:
+            raise SettingsError(f"{STEP_SUMMARY_VARIABLE}={value} (environment): {problem}")
+        return value
+
+    def gates(self, name: str) -> tuple[Gate, ...]:
+        gates = []
+        for item in self.raw[name].value or ():
+            match = GATE.match(str(item))
+            if not match:
+                raise self.fail(
+                    name, f"{item!r} is not METRIC OP NUMBER, e.g. auc>=0.92 or p99_ms<=200"
+                )
+            metric, operator, number = match.groups()
+            gates.append(Gate(metric, operator, float(number), str(item).strip()))
+        return tuple(gates)
+
+    def resource_name(self, name: str) -> str | None:
+        return self.checked(
+            name,
+            RESOURCE_NAME.match,
+            "breaks SageMaker's naming rule ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$ "
+            "(letters, digits and hyphens, at most 63)",
+        )
+
+    def model_data(self, name: str) -> str | None:
+        value = self.text(name)
+        if value is None or value.startswith("s3://"):
+            if value is not None and not S3_URI.match(value):
+                raise self.fail(name, "is not an s3://bucket/key URI")
+            return value
+        path = Path(os.path.expanduser(value))
+        if not path.is_absolute():  # relative to where it was written: the cwd or the ini's folder
+            path = (self.inidir if self.raw[name].source == "ini" else self.cwd) / path
+        if not path.exists():
+            raise self.fail(name, f"no such file or folder: {path}")
+        if path.is_file() and not path.name.endswith((".tar.gz", ".tgz")):
+            raise self.fail(name, "a local file must be a .tar.gz (or give a folder)")
+        return str(path)
+
+    def environment(self, name: str) -> ContainerEnvironment:
+        """Messages name the entry by position and key: a value (or an entry without `=`,
+        which may be a value pasted alone) is never shown."""
+        env: dict[str, str] = {}
+        for number, item in enumerate(self.raw[name].value or (), start=1):
+            key, sep, value = str(item).partition("=")
+            key = key.strip()
+            if not sep:
+                raise self.fail(name, f"entry {number} is not KEY=VALUE (it has no '='; not shown)")
+            if not ENV_KEY.match(key):
+                raise self.fail(
+                    name,
+                    f"entry {number}: {key!r} is not a valid variable name "
+                    "(letters, digits and _, not starting with a digit)",
+                )
+            env[key] = value
+        return ContainerEnvironment(env)
+
+    def payload_bytes(self, name: str) -> int:
+        """--sm-max-payload-mb, checked in MB against SageMaker's limit, as bytes."""
+        max_mb_raw = self.raw[name].value
+        try:
+            max_mb = float(str(max_mb_raw).strip())
+        except ValueError:
+            raise self.fail(name, "must be a number of megabytes") from None
+        if not MIN_PAYLOAD_MB <= max_mb <= PAYLOAD_CEILING_MB:
+            raise self.fail(
+                name,
+                f"must be at least {MIN_PAYLOAD_MB:g} (1 KB) and at most "
+                f"{PAYLOAD_CEILING_MB:g} (SageMaker's real-time payload limit)",
+            )
+        return int(max_mb * MEGABYTE)
+
+    def labels(self, name: str) -> tuple[tuple[str, ...], bool]:
+        """The label columns, and whether the user named them ('label' is only a guess)."""
+        labels = tuple(self._split_list(name))
+        return labels or ("label",), bool(labels)
+
+    def features(self, name: str) -> tuple[str, ...] | int | None:
+        items = self._split_list(name)
+        if len(items) == 1 and _is_number(items[0]):
+            # One number is a count (a column named "-3" or "2.5" is no real column name).
+            if not items[0].isdigit() or int(items[0]) <= 0:
+                raise self.fail(name, "a feature count must be a positive integer")
+            return int(items[0])
+        return tuple(items) if items else None
+
+    def _split_list(self, name: str) -> list[str]:
+        """List options take repeats and comma-separated values alike; an empty value or an
+        empty name between commas is a mistake, not "nothing" (that would silently mean
+        the default)."""
+        items: Sequence[str] = self.raw[name].value or ()
+        parts: list[str] = []
+        for item in items:
+            if not str(item).strip():
+                raise self.fail(name, "must not be empty")
+            names = [part.strip() for part in str(item).split(",")]
+            if not all(names):
+                raise self.fail(name, "has an empty column name (names are separated by commas)")
+            parts += names
+        return parts
+
+
+def _text(validator: _Validator, name: str) -> str | None:
+    return validator.text(name)
+
+
+def _is_role(value: str) -> bool:
+    return bool(ROLE_ARN.match(value) or ROLE_NAME.match(value))
+
+
+# The options, grouped by what they configure. The order is `pytest --help`'s and the options
+# page's, and the order in which values are checked (the first bad one is reported).
+OPTION_GROUPS: Mapping[str, tuple[OptionSpec, ...]] = {
+    "backend and AWS": (
+        OptionSpec(
+            "backend",
+            "moto (mocked account, offline; default) or aws (real AWS, as boto3 "
+            "resolves credentials, region and AWS_ENDPOINT_URL).",
+            "choice",
+            BACKENDS[0],
+            BACKENDS,
+            convert=_Validator.backend,
+        ),
+        OptionSpec(
+            "region",
+            "AWS region (default: boto3's, else us-east-1 under moto).",
+            convert=lambda v, n: v.checked(n, REGION.match, "is not an AWS region name"),
+        ),
+        OptionSpec(
+            "role",
+            "IAM role ARN or name for the model (default under moto: a role in the mocked "
+            "account).",
+            convert=lambda v, n: v.checked(
+                n, _is_role, "is neither an IAM role ARN nor a valid role name"
+            ),
+        ),
+    ),
+    "model source": (
+        OptionSpec(
+            "model_data",
+            "Model artifacts: s3:// URI, or a local .tar.gz or folder that is "
+            "packed and uploaded to s3://sagemaker-{region}-{account}/pytest-smendpoint/.",
+            convert=_Validator.model_data,
+        ),
+        OptionSpec(
+            "image_uri",
+            "Inference container image URI (with --sm-model-data).",
+            convert=lambda v, n: v.checked(n, is_image_uri, IMAGE_RULE),
+        ),
+        OptionSpec(
+            "training_job",
+            "Name of a completed training job whose artifacts and image to "
+            "deploy, as Estimator.attach(...).deploy() does.",
+            convert=lambda v, n: v.checked(
+                n, RESOURCE_NAME.match, "is not a valid training job name"
+            ),
+        ),
+        OptionSpec(
+            "existing_endpoint",
+            "Use this endpoint as it is: nothing is created, changed or deleted.",
+            convert=_Validator.resource_name,
+        ),
+    ),
+    "deployment": (
+        OptionSpec(
+            "endpoint_name",
+            "Name of the endpoint (and its config) the session creates (default: unique per "
+            "session).",
+            convert=_Validator.resource_name,
+        ),
+        OptionSpec(
+            "model_name",
+            "Name of the model the session creates (default: unique per session).",
+            convert=_Validator.resource_name,
+        ),
+        OptionSpec(
+            "instance_type",
+            "Endpoint instance type.",
+            "str",
+            "ml.m5.large",
+            convert=lambda v, n: v.or_default(
+                n,
+                v.checked(
+                    n, INSTANCE_TYPE.match, "must be a SageMaker instance type such as ml.m5.large"
+                ),
+            ),
+        ),
+        OptionSpec(
+            "instance_count",
+            "Endpoint instance count.",
+            "int",
+            1,
+            convert=lambda v, n: v.or_default(
+                n, v.bounded_int(n, MAX_INSTANCE_COUNT, "SageMaker's")
+            ),
+        ),
+        OptionSpec(
+            "env",
+            "Container environment variable KEY=VALUE (repeatable; one per ini line).",
+            "list",
+            (),
+            convert=_Validator.environment,
+        ),
+        OptionSpec(
+            "model_data_download_timeout",
+            "Seconds SageMaker may take to download the model (ModelDataDownloadTimeoutInSeconds).",
+            "int",
+            convert=_Validator.variant_seconds,
+        ),
+        OptionSpec(
+            "container_startup_health_check_timeout",
+            "Seconds the container may take to pass "
+            "its first /ping (ContainerStartupHealthCheckTimeoutInSeconds).",
+            "int",
+            convert=_Validator.variant_seconds,
+        ),
+        OptionSpec(
+            "deploy_timeout",
+            "Seconds to wait for the endpoint to be InService.",
+            "int",
+            1800,
+            convert=lambda v, n: v.or_default(n, v.positive_int(n)),
+        ),
+        OptionSpec(
+            "keep_endpoint",
+            "Do not delete what the session created; print the commands that would.",
+            "bool",
+            False,
+            convert=_Validator.flag,
+        ),
+        OptionSpec(
+            "run_label",
+            "Label of this test run, tagged on everything created (default: from CI variables "
+            "such as GITHUB_RUN_ID).",
+            convert=_Validator.run_label,
+        ),
+    ),
+    "serving under moto": (
+        OptionSpec(
+            "serve_command",
+            "Under moto: run this serving program (answering GET /ping and POST /invocations on "
+            "{port}; {model_dir} and {python} are filled in too) from the folder the option was "
+            "given in, instead of the inference-handler contract.",
+            convert=_Validator.serve_command,
+            fills=("serve_command", "serve_directory"),
+        ),
+        OptionSpec(
+            "image_packages",
+            "Under moto, whose Python and packages serve the model: image (the image's own "
+            "Python version and package versions, installed once into a cache; default) or "
+            "test-env (this environment's; every report then says the results are NOT the "
+            "image's).",
+            "choice",
+            "image",
+            ("image", "test-env"),
+            convert=_Validator.choice,
+        ),
+        OptionSpec(
+            "image_python",
+            "The interpreter for an image's Python version, as X.Y=PATH (repeatable), when "
+            "pythonX.Y is not on PATH, under pyenv or known to uv.",
+            "list",
+            (),
+            convert=_Validator.image_pythons,
+            fills=("image_pythons",),
+        ),
+    ),
+    "invoking (sm_invoke, sm_compare)": (
+        OptionSpec(
+            "label_column",
+            "Label column(s) sm_invoke drops before sending (repeatable; default: "
+            "'label' when present).",
+            "list",
+            (),
+            convert=_Validator.labels,
+            fills=("invoke.label", "invoke.label_explicit"),
+        ),
+        OptionSpec(
+            "features",
+            "Feature columns sm_invoke expects, in order (repeatable), or a count.",
+            "list",
+            (),
+            convert=_Validator.features,
+            fills=("invoke.features",),
+        ),
+        OptionSpec(
+            "max_payload_mb",
+            "Largest request sm_invoke sends, in MB (at least 0.001, i.e. 1 KB; at most "
+            f"{PAYLOAD_CEILING_MB:g}, SageMaker's real-time limit).",
+            "float",
+            5.0,
+            convert=_Validator.payload_bytes,
+            fills=("invoke.max_payload_bytes",),
+        ),
+        OptionSpec(
+            "max_rows_per_request",
+            "Most rows sm_invoke puts in one request.",
+            "int",
+            convert=_Validator.positive_int,
+            fills=("invoke.max_rows_per_request",),
+        ),
+        OptionSpec(
+            "max_concurrency",
+            "Requests sm_invoke keeps in flight at once.",
+            "int",
+            4,
+            convert=lambda v, n: v.or_default(n, v.bounded_int(n, MAX_CONCURRENCY, "sm_invoke's")),
+            fills=("invoke.max_concurrency",),
+        ),
+        OptionSpec(
+            "accept",
+            "Accept type sm_invoke asks the endpoint for.",
+            "str",
+            "text/csv",
+            convert=_Validator.accept,
+            fills=("invoke.accept",),
+        ),
+        OptionSpec(
+            "baseline_endpoint",
+            "An existing endpoint to compare against (sm_baseline_invoke); never modified.",
+            convert=_Validator.resource_name,
+        ),
+    ),
+    "sweep": (
+        OptionSpec(
+            "sweep",
+            "List endpoints, endpoint configs and models tagged by pytest-smendpoint that are "
+            "older than AGE (e.g. 30m, 6h, 2d; default 6h), then exit without running tests.",
+            "optional",
+            convert=_Validator.sweep_age,
+            fills=("sweep_age_seconds",),
+        ),
+        OptionSpec(
+            "sweep_delete",
+            "With --sm-sweep: delete what it lists.",
+            "bool",
+            False,
+            convert=_Validator.flag,
+        ),
+    ),
+    "reports and gates": (
+        OptionSpec(
+            "report",
+            "Write the session report as JSON to this path.",
+            convert=_Validator.writable_path,
+            fills=("report_path",),
+        ),
+        OptionSpec(
+            "summary_md",
+            "Write the session summary as Markdown to this path (it is also appended to "
+            "$GITHUB_STEP_SUMMARY when that is set).",
+            convert=_Validator.writable_path,
+            fills=("summary_md_path",),
+        ),
+        OptionSpec(
+            "report_html",
+            "Write the session report as a self-contained HTML page to this path (with "
+            "pytest-html, its --html report gets the same section).",
+            convert=_Validator.writable_path,
+            fills=("report_html_path",),
+        ),
+        OptionSpec(
+            "gate",
+            "A threshold the session must meet, e.g. 'auc>=0.92' or 'p99_ms<=200' (repeatable).",
+            "list",
+            (),
+            convert=_Validator.gates,
+            fills=("gates",),
+        ),
+    ),
+}
+OPTIONS: tuple[OptionSpec, ...] = tuple(s for group in OPTION_GROUPS.values() for s in group)
+OPTIONS_BY_NAME: Mapping[str, OptionSpec] = {spec.name: spec for spec in OPTIONS}
+
+
+# Old spellings still read, with a deprecation warning: old name -> the option it now is.
+# (`--sm-label` read too much like `--sm-run-label`, which is a tag, not a column.)
+DEPRECATED_NAMES: Mapping[str, str] = {"label": "label_column"}
+
+
+def default(name: str) -> Any:
+    """An option's default, as the options table declares it (the one place it is written)."""
+    return OPTIONS_BY_NAME[name].default
+
+
 @dataclass(frozen=True)
 class InvokeSettings:
     """How sm_invoke splits, sends and checks a DataFrame."""
@@ -279,7 +716,7 @@ class InvokeSettings:
     label: tuple[str, ...] = ()
     label_explicit: bool = False
     features: tuple[str, ...] | int | None = None
-    max_payload_bytes: int = int(default("max_payload_mb") * 1_000_000)
+    max_payload_bytes: int = int(default("max_payload_mb") * MEGABYTE)
     max_rows_per_request: int | None = None
     max_concurrency: int = default("max_concurrency")
     accept: str = default("accept")
@@ -287,7 +724,9 @@ class InvokeSettings:
 
 @dataclass(frozen=True)
 class Settings:
-    """The whole configuration of a run, validated; built once in pytest_configure."""
+    """The whole configuration of a run, validated; built once in pytest_configure. Each field
+    is filled by the option whose `fills` names it (OPTION_GROUPS); the defaults here are for
+    a Settings built directly, and are the table's."""
 
     backend: str = default("backend")
     region: str | None = None
@@ -336,427 +775,6 @@ class Settings:
         return None
 
 
-def add_options(parser: pytest.Parser) -> None:
-    """Register every setting as a CLI option and an ini key, in one help group."""
-    group = parser.getgroup("smendpoint", "SageMaker endpoint testing (pytest-smendpoint)")
-    for spec in OPTIONS:
-        kwargs: dict[str, Any] = {"dest": spec.ini, "default": None, "help": spec.help}
-        if spec.kind == "bool":
-            kwargs["action"] = "store_const"
-            kwargs["const"] = True
-        elif spec.kind == "list":
-            kwargs["action"] = "append"
-        elif spec.kind == "optional":  # `--sm-sweep` alone, or `--sm-sweep=2d`
-            kwargs["nargs"] = "?"
-            kwargs["const"] = DEFAULT_SWEEP_AGE
-        # Choices are checked by the validator, not argparse, so that the CLI and the ini
-        # give the same message.
-        if spec.name == "keep_endpoint":
-            group.addoption(spec.flag, **kwargs)
-            group.addoption(
-                "--sm-no-keep-endpoint",
-                dest=spec.ini,
-                action="store_const",
-                const=False,
-                default=None,
-                help="Override sm_keep_endpoint from ini.",
-            )
-            parser.addini(spec.ini, spec.help, type="bool", default=None)
-            continue
-        group.addoption(spec.flag, **kwargs)
-        ini_type = {"bool": "bool", "list": "linelist"}.get(spec.kind, "string")
-        parser.addini(spec.ini, spec.help, type=ini_type, default=None)  # type: ignore[arg-type]
-    for old, new in DEPRECATED_NAMES.items():
-        spec = OPTIONS_BY_NAME[new]
-        note = f"Deprecated spelling of {spec.flag}."
-        old_spec = OptionSpec(old, note, spec.kind)
-        action = "append" if spec.kind == "list" else "store"
-        group.addoption(old_spec.flag, dest=old_spec.ini, default=None, action=action, help=note)
-        ini_type = "linelist" if spec.kind == "list" else "string"
-        parser.addini(old_spec.ini, note, type=ini_type, default=None)  # type: ignore[arg-type]
-
-
-def read_raw(config: pytest.Config) -> dict[str, RawValue]:
-    """Each setting's value by precedence: command line, then ini, then default."""
-    raw: dict[str, RawValue] = {}
-    for spec in OPTIONS:
-        cli = config.getoption(spec.ini)
-        if cli is not None:
-            raw[spec.name] = RawValue(cli, "command line")
-            continue
-        try:
-            ini = config.getini(spec.ini)
-        except (ValueError, pytest.UsageError) as error:  # a bool key that is not a truth value
-            inifile = config.inipath.name if config.inipath else "the ini file"
-            raise pytest.UsageError(f"{spec.ini} in {inifile}: {error}") from None
-        if ini is not None and ini != [] and ini != "":
-            raw[spec.name] = RawValue(ini, "ini")
-        else:
-            raw[spec.name] = RawValue(spec.default, "default")
-    for old, new in DEPRECATED_NAMES.items():
-        given = _deprecated_value(config, old, new)
-        # An old spelling counts as its source does: never over the new one from the same place.
-        if given is not None and (raw[new].source, given.source) in _OLD_SPELLING_WINS:
-            raw[new] = given
-    return raw
-
-
-_OLD_SPELLING_WINS = {("default", "command line"), ("default", "ini"), ("ini", "command line")}
-
-
-def _deprecated_value(config: pytest.Config, old: str, new: str) -> RawValue | None:
-    """The value given under an old spelling, with a deprecation warning naming the new one."""
-    old_spec, spec = OptionSpec(old, ""), OPTIONS_BY_NAME[new]
-    cli = config.getoption(old_spec.ini)
-    ini = config.getini(old_spec.ini)
-    if cli is not None:
-        value, where, shown = cli, "command line", old_spec.flag
-    elif ini is not None and ini != [] and ini != "":
-        value, where, shown = ini, "ini", old_spec.ini
-    else:
-        return None
-    instead = spec.flag if where == "command line" else spec.ini
-    config.issue_config_time_warning(
-        pytest.PytestDeprecationWarning(f"{shown} is deprecated: use {instead}"), stacklevel=2
-    )
-    return RawValue(value, where)
-
-
-def build_settings(config: pytest.Config) -> Settings:
-    """Read and validate every setting; raise pytest.UsageError naming the first bad one."""
-    inifile = config.inipath.name if config.inipath else "the ini file"
-    cli_sources = [n for n in MODEL_SOURCE_OPTIONS if config.getoption("sm_" + n) is not None]
-    raw = read_raw(config)
-    if cli_sources:  # a source on the command line replaces every source from the ini
-        for name in MODEL_SOURCE_OPTIONS:
-            if name not in cli_sources:
-                raw[name] = RawValue(None, "default")
-    cwd = Path(config.invocation_params.dir)
-    inidir = config.inipath.parent if config.inipath else cwd
-    return _Validator(raw, inifile, cwd, inidir).settings()
-
-
-class _Validator:
-    """Turns raw values into a Settings; every message names the option and where it was set."""
-
-    def __init__(self, raw: dict[str, RawValue], inifile: str, cwd: Path, inidir: Path) -> None:
-        self.raw = raw
-        self.inifile = inifile
-        self.cwd = cwd
-        self.inidir = inidir
-
-    def fail(self, name: str, problem: str) -> pytest.UsageError:
-        spec = OPTIONS_BY_NAME[name]
-        return pytest.UsageError(f"{self.raw[name].describe(spec, self.inifile)}: {problem}")
-
-    def text(self, name: str) -> str | None:
-        value = self.raw[name].value
-        if value is None:
-            return None
-        value = str(value).strip()
-        if not value:
-            raise self.fail(name, "must not be empty")
-        return value
-
-    def positive_int(self, name: str) -> int | None:
-        value = self.raw[name].value
-        if value is None:
-            return None
-        try:
-            number = int(str(value).strip())
-        except ValueError:
-            raise self.fail(name, "must be a positive integer") from None
-        if number <= 0:
-            raise self.fail(name, "must be a positive integer")
-        return number
-
-    def bounded_int(self, name: str, ceiling: int, whose: str) -> int | None:
-        """A positive integer no larger than `ceiling` (`whose` limit it is, for the message)."""
-        number = self.positive_int(name)
-        if number is not None and number > ceiling:
-            raise self.fail(name, f"must be at most {ceiling} ({whose} limit)")
-        return number
-
-    def serve_command(self) -> str | None:
-        """Split as it will be when the server starts (serving/byo.py), so a stray quote is
-        found now, not after the deploy."""
-        value = self.text("serve_command")
-        if value is None:
-            return None
-        try:
-            words = shlex.split(value)
-        except ValueError as error:
-            raise self.fail("serve_command", f"cannot be split into words: {error}") from None
-        if not words:
-            raise self.fail("serve_command", "names no program")
-        return value
-
-    def accept(self) -> str:
-        """Sent as the Accept header of every request: one media type, no CR or LF."""
-        raw = self.raw["accept"].value
-        if raw is not None and ("\r" in str(raw) or "\n" in str(raw)):
-            raise self.fail("accept", "must not contain a CR or LF (it is an HTTP header)")
-        return self.checked("accept", is_media_type, MEDIA_TYPE_RULE) or default("accept")
-
-    def variant_seconds(self, name: str) -> int | None:
-        """SageMaker accepts 60 to 3600 s for the production variant's timeouts."""
-        seconds = self.positive_int(name)
-        if seconds is not None and not 60 <= seconds <= 3600:
-            raise self.fail(name, "must be between 60 and 3600 seconds (SageMaker's range)")
-        return seconds
-
-    def checked(self, name: str, test: Callable[[str], object], problem: str) -> str | None:
-        value = self.text(name)
-        if value is not None and not test(value):
-            raise self.fail(name, problem)
-        return value
-
-    def settings(self) -> Settings:
-        backend = self.text("backend") or BACKENDS[0]
-        if backend not in BACKENDS:
-            raise self.fail("backend", f"unknown backend; choose one of {', '.join(BACKENDS)}")
-        sources = [n for n in MODEL_SOURCE_OPTIONS if self.raw[n].value is not None]
-        if len(sources) > 1:
-            if self.raw[sources[0]].source == "ini":
-                names = " and ".join(OPTIONS_BY_NAME[n].ini for n in sources)
-                where = f"in {self.inifile}"
-            else:
-                names = " and ".join(OPTIONS_BY_NAME[n].flag for n in sources)
-                where = "(command line)"
-            both = "both" if len(sources) == 2 else "all"
-            raise pytest.UsageError(f"{names} are {both} given {where}: choose one model source")
-        invoke = self.invoke_settings()
-        settings = Settings(
-            backend=backend,
-            region=self.checked("region", REGION.match, "is not an AWS region name"),
-            role=self.checked(
-                "role",
-                lambda v: bool(ROLE_ARN.match(v) or ROLE_NAME.match(v)),
-                "is neither an IAM role ARN nor a valid role name",
-            ),
-            model_data=self.model_data(),
-            image_uri=self.checked("image_uri", is_image_uri, IMAGE_RULE),
-            training_job=self.checked(
-                "training_job", RESOURCE_NAME.match, "is not a valid training job name"
-            ),
-            existing_endpoint=self.resource_name("existing_endpoint"),
-            endpoint_name=self.resource_name("endpoint_name"),
-            model_name=self.resource_name("model_name"),
-            instance_type=self.checked(
-                "instance_type",
-                INSTANCE_TYPE.match,
-                "must be a SageMaker instance type such as ml.m5.large",
-            )
-            or default("instance_type"),
-            instance_count=self.bounded_int("instance_count", MAX_INSTANCE_COUNT, "SageMaker's")
-            or default("instance_count"),
-            env=self.environment(),
-            model_data_download_timeout=self.variant_seconds("model_data_download_timeout"),
-            container_startup_health_check_timeout=self.variant_seconds(
-                "container_startup_health_check_timeout"
-            ),
-            deploy_timeout=self.positive_int("deploy_timeout") or default("deploy_timeout"),
-            keep_endpoint=bool(self.raw["keep_endpoint"].value),
-            serve_command=self.serve_command(),
-            serve_directory=str(
-                self.inidir if self.raw["serve_command"].source == "ini" else self.cwd
-            ),
-            image_packages=self.choice("image_packages"),
-            image_pythons=self.image_pythons(),
-            invoke=invoke,
-            run_label=self.run_label(),
-            sweep_age_seconds=self.sweep_age(),
-            sweep_delete=bool(self.raw["sweep_delete"].value),
-            baseline_endpoint=self.resource_name("baseline_endpoint"),
-            report_path=self.report_path(),
-            gates=self.gates(),
-            summary_md_path=self.writable_path("summary_md"),
-            step_summary_path=self.step_summary_path(),
-            report_html_path=self.writable_path("report_html"),
-        )
-        if settings.sweep_delete and settings.sweep_age_seconds is None:
-            raise self.fail("sweep_delete", "goes with --sm-sweep[=AGE]")
-        if settings.model_data and not settings.image_uri:
-            raise self.fail("model_data", "needs --sm-image-uri (or sm_image_uri) as well")
-        return settings
-
-    def choice(self, name: str) -> str:
-        spec = OPTIONS_BY_NAME[name]
-        value = self.text(name) or spec.default
-        if value not in spec.choices:
-            raise self.fail(name, f"choose one of {', '.join(spec.choices)}")
-        return str(value)
-
-    def image_pythons(self) -> dict[str, str]:
-        """X.Y=PATH entries; a relative PATH is relative to where the option was given."""
-        given = self.raw["image_python"]
-        base = self.inidir if given.source == "ini" else self.cwd
-        found: dict[str, str] = {}
-        for entry in given.value or ():
-            version, separator, path = str(entry).strip().partition("=")
-            if not separator or not re.fullmatch(r"\d+\.\d+", version.strip()) or not path.strip():
-                raise self.fail(
-                    "image_python",
-                    f"{entry!r} is not X.Y=PATH (for example 3.9=/usr/bin/python3.9)",
-                )
-            resolved = (base / path.strip()).expanduser()
-            if not (resolved.is_file() and os.access(resolved, os.X_OK)):
-                raise self.fail("image_python", f"{resolved} is not an executable file")
-            found[version.strip()] = str(resolved)
-        return found
-
-    def run_label(self) -> str | None:
-        label = self.text("run_label")
-        if label is None:
-            label = next((os.environ[v] for v in CI_RUN_VARIABLES if os.environ.get(v)), None)
-            return label[:256] if label else None
-        if not TAG_VALUE.match(label):
-            raise self.fail(
-                "run_label",
-                "must be a valid AWS tag value (letters, digits, spaces and _.:/=+-@, at most 256)",
-            )
-        return label
-
-    def sweep_age(self) -> int | None:
-        value = self.text("sweep")
-        if value is None:
-            return None
-        try:
-            return parse_age(value)
-        except ValueError as error:
-            raise self.fail("sweep", str(error)) from None
-
-    def report_path(self) -> str | None:
-        return self.writable_path("report")
-
-    def writable_path(self, name: str) -> str | None:
-        """A file the session writes at its end: resolved as --sm-report is, and tried now."""
-        value = self.text(name)
-        if value is None:
-            return None
-        path = Path(os.path.expanduser(value))
-        if not path.is_absolute():
-            path = (self.inidir if self.raw[name].source == "ini" else self.cwd) / path
-        problem = unwritable_reason(path)
-        if problem is not None:
-            raise self.fail(name, problem)
-        return str(path)
-
-    def step_summary_path(self) -> str | None:
-        """$GITHUB_STEP_SUMMARY, set by GitHub Actions on its runners: the job summary."""
-        value = os.environ.get(STEP_SUMMARY_VARIABLE, "").strip()
-        if not value:
-            return None
-        # Appended to, as GitHub documents: a FIFO or device is fine, a symbolic link followed.
-        problem = unwritable_reason(Path(value), replaced=False)
-        if problem is not None:
-            raise pytest.UsageError(f"{STEP_SUMMARY_VARIABLE}={value} (environment): {problem}")
-        return value
-
-    def gates(self) -> tuple[Gate, ...]:
-        gates = []
-        for item in self.raw["gate"].value or ():
-            match = GATE.match(str(item))
-            if not match:
-                raise self.fail(
-                    "gate", f"{item!r} is not METRIC OP NUMBER, e.g. auc>=0.92 or p99_ms<=200"
-                )
-            metric, operator, number = match.groups()
-            gates.append(Gate(metric, operator, float(number), str(item).strip()))
-        return tuple(gates)
-
-    def resource_name(self, name: str) -> str | None:
-        return self.checked(
-            name,
-            RESOURCE_NAME.match,
-            "breaks SageMaker's naming rule ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$ "
-            "(letters, digits and hyphens, at most 63)",
-        )
-
-    def model_data(self) -> str | None:
-        value = self.text("model_data")
-        if value is None or value.startswith("s3://"):
-            if value is not None and not S3_URI.match(value):
-                raise self.fail("model_data", "is not an s3://bucket/key URI")
-            return value
-        path = Path(os.path.expanduser(value))
-        if not path.is_absolute():  # relative to where it was written: the cwd or the ini's folder
-            path = (self.inidir if self.raw["model_data"].source == "ini" else self.cwd) / path
-        if not path.exists():
-            raise self.fail("model_data", f"no such file or folder: {path}")
-        if path.is_file() and not path.name.endswith((".tar.gz", ".tgz")):
-            raise self.fail("model_data", "a local file must be a .tar.gz (or give a folder)")
-        return str(path)
-
-    def environment(self) -> ContainerEnvironment:
-        """Messages name the entry by position and key: a value (or an entry without `=`,
-        which may be a value pasted alone) is never shown."""
-        env: dict[str, str] = {}
-        for number, item in enumerate(self.raw["env"].value or (), start=1):
-            key, sep, value = str(item).partition("=")
-            key = key.strip()
-            if not sep:
-                raise self.fail(
-                    "env", f"entry {number} is not KEY=VALUE (it has no '='; not shown)"
-                )
-            if not ENV_KEY.match(key):
-                raise self.fail(
-                    "env",
-                    f"entry {number}: {key!r} is not a valid variable name "
-                    "(letters, digits and _, not starting with a digit)",
-                )
-            env[key] = value
-        return ContainerEnvironment(env)
-
-    def invoke_settings(self) -> InvokeSettings:
-        max_mb_raw = self.raw["max_payload_mb"].value
-        try:
-            max_mb = float(str(max_mb_raw).strip())
-        except ValueError:
-            raise self.fail("max_payload_mb", "must be a number of megabytes") from None
-        if not MIN_PAYLOAD_MB <= max_mb <= REALTIME_PAYLOAD_CEILING_MB:
-            raise self.fail(
-                "max_payload_mb",
-                f"must be at least {MIN_PAYLOAD_MB:g} (1 KB) and at most "
-                f"{REALTIME_PAYLOAD_CEILING_MB:g} (SageMaker's real-time payload limit)",
-            )
-        labels = tuple(self._split_list("label_column"))
-        features_items = self._split_list("features")
-        features: tuple[str, ...] | int | None = None
-        if len(features_items) == 1 and _is_number(features_items[0]):
-            # One number is a count (a column named "-3" or "2.5" is no real column name).
-            if not features_items[0].isdigit() or int(features_items[0]) <= 0:
-                raise self.fail("features", "a feature count must be a positive integer")
-            features = int(features_items[0])
-        elif features_items:
-            features = tuple(features_items)
-        return InvokeSettings(
-            label=labels or ("label",),
-            label_explicit=bool(labels),
-            features=features,
-            max_payload_bytes=int(max_mb * 1_000_000),
-            max_rows_per_request=self.positive_int("max_rows_per_request"),
-            max_concurrency=self.bounded_int("max_concurrency", MAX_CONCURRENCY, "sm_invoke's")
-            or default("max_concurrency"),
-            accept=self.accept(),
-        )
-
-    def _split_list(self, name: str) -> list[str]:
-        """List options take repeats and comma-separated values alike; an empty value or an
-        empty name between commas is a mistake, not "nothing" (that would silently mean
-        the default)."""
-        items: Sequence[str] = self.raw[name].value or ()
-        parts: list[str] = []
-        for item in items:
-            if not str(item).strip():
-                raise self.fail(name, "must not be empty")
-            names = [part.strip() for part in str(item).split(",")]
-            if not all(names):
-                raise self.fail(name, "has an empty column name (names are separated by commas)")
-            parts += names
-        return parts
-
-
 def _is_number(text: str) -> bool:
     return NUMBER.fullmatch(text) is not None
 
@@ -772,6 +790,12 @@ def _masked_entries(value: Any) -> Any:
     return shown
 
 
+def validate(raw: dict[str, RawValue], inifile: str, cwd: Path, inidir: Path) -> Settings:
+    """Every raw value (by option name) checked and converted into one Settings; raises
+    SettingsError naming the first bad option and where it was set."""
+    return _Validator(raw, inifile, cwd, inidir).settings()
+
+
 def validate_overrides(values: Mapping[str, Any], source: str, base_dir: Path) -> Settings:
     """Check some options' values by the options' own rules (per-endpoint overrides, see
     factory.py): a Settings with those fields validated and every other field at its default.
@@ -779,6 +803,6 @@ def validate_overrides(values: Mapping[str, Any], source: str, base_dir: Path) -
     raw = {spec.name: RawValue(spec.default, "default") for spec in OPTIONS}
     raw.update((name, RawValue(value, source)) for name, value in values.items())
     try:
-        return _Validator(raw, "the ini file", base_dir, base_dir).settings()
-    except pytest.UsageError as error:
+        return validate(raw, "the ini file", base_dir, base_dir)
+    except SettingsError as error:
         raise ValueError(str(error)) from None

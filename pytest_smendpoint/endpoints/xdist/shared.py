@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_smendpoint.aws.records import TeardownStatus
+from pytest_smendpoint.endpoints.signal_hooks import PLUGIN_NAME
 from pytest_smendpoint.settings.naming import SessionIdentity
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ class SessionGuard:
     def pytest_sessionstart(self, session: pytest.Session) -> Any:
         from pytest_smendpoint.aws.signal_holding import hold_signals
 
-        stop = self.config.pluginmanager.get_plugin("smendpoint-signals")
+        stop = self.config.pluginmanager.get_plugin(PLUGIN_NAME)
         if stop is not None:
             self._installed.enter_context(stop.guard.installed())
         try:
