@@ -198,6 +198,9 @@ def shared_zygote(
             started = dict(environment)
             if plugin_path:
                 started["PYTHONPATH"] = os.pathsep.join(plugin_path)
+                # The plugin is imported through a link to its installed folder: its bytecode
+                # for the image's Python goes beside the link, not into that site-packages.
+                started["PYTHONPYCACHEPREFIX"] = plugin_path[0] + "-pycache"
             try:
                 zygote = Zygote(started, python)
             except (OSError, TimeoutError, ConnectionError, ValueError):

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from pytest_smendpoint.serving.profiles.fast_csv import pyarrow_csv
+
 JSON = "application/json"
 CSV = "text/csv"
 NPY = "application/x-npy"
@@ -104,14 +106,10 @@ def _numeric_csv(text: str) -> Any:
     data = text.encode("utf-8")
     if data.translate(None, _NUMERIC):
         return None
-    try:
-        # A shortcut of this plugin's, not the image's: image runtimes do not install pyarrow
-        # (the model's code must not find a package its image lacks), so they take the
-        # container's own steps.
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-    except ImportError:
+    found = pyarrow_csv()
+    if found is None:
         return None
+    pa, pacsv = found
 
     try:
         table = pacsv.read_csv(

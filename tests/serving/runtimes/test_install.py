@@ -4,6 +4,7 @@ another, and a refusal that names the image, the package, the interpreter and th
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -63,3 +64,20 @@ def test_the_plugin_is_importable_from_a_folder_of_its_own(
     assert [p.name for p in folder.iterdir()] == ["pytest_smendpoint"]
     assert (folder / "pytest_smendpoint" / "serving" / "zygote.py").is_file()
     assert install.plugin_path() == folder  # the second call keeps the link
+
+
+@pytest.mark.slow
+def test_a_runtimes_zygote_writes_its_bytecode_beside_the_plugins_link() -> None:
+    from pytest_smendpoint.serving import forking
+    from pytest_smendpoint.serving.model_process import inherited_environment
+    from pytest_smendpoint.serving.runtimes.selection import RuntimePolicy, choose
+
+    runtime = choose(
+        "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3",
+        RuntimePolicy(),
+    )
+    zygote = forking.shared_zygote(runtime.python, inherited_environment(), runtime.plugin_path)
+    assert zygote is not None
+    prefix = zygote.environment["PYTHONPYCACHEPREFIX"]
+    assert prefix == runtime.plugin_path[0] + "-pycache"
+    assert list(Path(prefix).rglob("zygote.cpython-312.pyc"))

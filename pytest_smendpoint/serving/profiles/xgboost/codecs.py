@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from pytest_smendpoint.serving.profiles import toolkit_codecs
+from pytest_smendpoint.serving.profiles.fast_csv import pyarrow_csv
 
 # data_utils: what get_content_type returns, and every spelling it accepts (in its order).
 CSV = "csv"
@@ -160,14 +161,10 @@ def _plain_numbers(text: str) -> np.ndarray | None:
     data = text.encode("utf-8")
     if data.translate(None, _NUMERIC):
         return None
-    try:
-        # A shortcut of this plugin's, not the image's: image runtimes do not install pyarrow
-        # (the model's code must not find a package its image lacks), so they take the
-        # container's own steps.
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-    except ImportError:
+    found = pyarrow_csv()
+    if found is None:
         return None
+    pa, pacsv = found
 
     names = [str(i) for i in range(text.split("\n", 1)[0].count(",") + 1)]
     try:
