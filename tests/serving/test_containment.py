@@ -25,12 +25,14 @@ import os, subprocess, sys
 
 def output_fn(prediction, accept):
     detached = subprocess.Popen(
-        [sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True
+        [sys.executable, "-c", "import time; time.sleep(600)"],  # sleep-ok: a detached child
+        start_new_session=True,
     )
     reader, writer = os.pipe()
     if os.fork() == 0:  # a daemon's double fork: the grandchild is orphaned at once
         os.setsid()
-        grandchild = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+        sleeper = [sys.executable, "-c", "import time; time.sleep(600)"]  # sleep-ok: an orphan
+        grandchild = subprocess.Popen(sleeper)
         os.write(writer, str(grandchild.pid).encode())
         os._exit(0)
     os.close(writer)
