@@ -41,7 +41,7 @@ def sm_backend(pytestconfig: pytest.Config, sm_settings: Settings) -> Iterator[B
 
     state = pytestconfig.stash[STATE_KEY]
     with state.holding() as stack:
-        stack.enter_context(pytestconfig.stash[GUARD_KEY].installed())
+        stack.enter_context(pytestconfig.stash[GUARD_KEY].guard.installed())
         yield stack.enter_context(open_account(sm_settings, state.provider))
 
 
