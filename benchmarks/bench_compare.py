@@ -28,6 +28,7 @@ from sklearn.datasets import load_breast_cancer
 
 from pytest_smendpoint.aws.backends import open_backend
 from pytest_smendpoint.endpoints.deployment import open_endpoint
+from pytest_smendpoint.endpoints.plan import Deployment
 from pytest_smendpoint.invoke.compare import Comparer
 from pytest_smendpoint.invoke.invoker import Invoker, make_runtime_client
 from pytest_smendpoint.reporting.comparisons import ComparisonSummary
@@ -63,10 +64,10 @@ def main() -> None:
         runtime = make_runtime_client(backend.boto_session, settings.invoke)
         with (
             open_endpoint(
-                spec, settings=settings, backend=backend, identity=SessionIdentity.new()
+                Deployment(spec, settings, backend, SessionIdentity.new())
             ) as candidate_record,
             open_endpoint(
-                spec, settings=settings, backend=backend, identity=SessionIdentity.new()
+                Deployment(spec, settings, backend, SessionIdentity.new())
             ) as baseline_record,
         ):
             candidate = Invoker(runtime, candidate_record.name, settings.invoke)

@@ -24,6 +24,7 @@ def main() -> None:
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
     from pytest_smendpoint.aws.backends import open_backend
     from pytest_smendpoint.endpoints.deployment import open_endpoint
+    from pytest_smendpoint.endpoints.plan import Deployment
     from pytest_smendpoint.settings.naming import SessionIdentity
 
     # The model served by the test environment's packages, then by the image's runtime (its
@@ -37,7 +38,7 @@ def main() -> None:
             for cycle in range(PLUGIN_CYCLES + 1):
                 identity = SessionIdentity.new()
                 started = time.perf_counter()
-                with open_endpoint(spec, settings=settings, backend=backend, identity=identity):
+                with open_endpoint(Deployment(spec, settings, backend, identity)):
                     pass
                 if cycle:  # the first one may install the runtime
                     times.append(time.perf_counter() - started)

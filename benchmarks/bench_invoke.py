@@ -42,6 +42,7 @@ from sklearn.datasets import load_breast_cancer
 
 from pytest_smendpoint.aws.backends import open_backend
 from pytest_smendpoint.endpoints.deployment import open_endpoint
+from pytest_smendpoint.endpoints.plan import Deployment
 from pytest_smendpoint.invoke.csv_payloads import Budget, CsvEncoder, iter_payloads
 from pytest_smendpoint.invoke.frame_checks import FrameRules, prepare
 from pytest_smendpoint.invoke.invoker import Invoker, make_runtime_client
@@ -225,7 +226,7 @@ def main() -> None:
     with open_backend(settings) as backend:
         spec = quickstart.upload(backend)
         identity = SessionIdentity.new()
-        with open_endpoint(spec, settings=settings, backend=backend, identity=identity) as record:
+        with open_endpoint(Deployment(spec, settings, backend, identity)) as record:
             runtime = make_runtime_client(backend.boto_session, settings.invoke)
             invoker = Invoker(runtime, record.name, settings.invoke)
             invoker(df.head(20_000))  # warm up: imports, first-use caches
