@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from pytest_smendpoint.invoke.compare import Comparer
     from pytest_smendpoint.invoke.invoker import Invoker
     from pytest_smendpoint.reporting.gates import MetricRecorder
+    from pytest_smendpoint.transform.runner import Transformer
 
 
 @pytest.fixture(scope="session")
@@ -165,6 +166,32 @@ def sm_endpoint_factory(
 
 
 @pytest.fixture(scope="session")
+def sm_transform(
+    request: pytest.FixtureRequest,
+    pytestconfig: pytest.Config,
+    sm_settings: Settings,
+    sm_backend: Backend,
+) -> Iterator[Transformer]:
+    """`sm_transform(df_or_files_or_s3_prefix, **overrides)`: the session's model over a data set
+    of any size, as a Batch Transform job; predictions aligned with the input, as sm_invoke's.
+    Deploys no endpoint; the jobs' model and data are deleted at the session's end."""
+    from pytest_smendpoint.transform.runner import Transformer
+
+    state = pytestconfig.stash[STATE_KEY]
+    transformer = Transformer(
+        sm_backend,
+        sm_settings,
+        state.identity,
+        lambda: request.getfixturevalue("sm_model"),
+        state.transforms,
+        base_dir=pytestconfig.invocation_params.dir,
+    )
+    with state.holding() as stack:
+        stack.callback(transformer.close)
+        yield transformer
+
+
+@pytest.fixture(scope="session")
 def sm_baseline_endpoint(
     pytestconfig: pytest.Config, sm_settings: Settings, sm_backend: Backend
 ) -> Iterator[EndpointRecord]:
@@ -211,6 +238,7 @@ def sm_metrics(pytestconfig: pytest.Config) -> MetricRecorder:
     """Record figures for the session report and the --sm-gate thresholds:
     `sm_metrics.record("auc", 0.93)`."""
     from pytest_smendpoint.reporting.gates import MetricRecorder
+    from pytest_smendpoint.transform.runner import Transformer
 
     return MetricRecorder(pytestconfig.stash[STATE_KEY].metrics)
 
