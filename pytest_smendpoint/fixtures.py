@@ -238,7 +238,6 @@ def sm_metrics(pytestconfig: pytest.Config) -> MetricRecorder:
     """Record figures for the session report and the --sm-gate thresholds:
     `sm_metrics.record("auc", 0.93)`."""
     from pytest_smendpoint.reporting.gates import MetricRecorder
-    from pytest_smendpoint.transform.runner import Transformer
 
     return MetricRecorder(pytestconfig.stash[STATE_KEY].metrics)
 
