@@ -35,14 +35,14 @@ class MiniBatch:
 class RecordTooLarge(Exception):
     """A record (or, with SplitType=None, the object) that does not fit MaxPayloadInMB."""
 
-    def __init__(self, record: int, size: int, limit: int, whole: bool) -> None:
+    def __init__(self, record: int, size: int | None, limit: int, whole: bool = False) -> None:
         self.record = record  # 0-based
-        self.size = size  # bytes seen; with `whole`, at least this many
+        self.size = size  # None: its end was not read (it is longer than the limit, at least)
         self.limit = limit
         self.whole = whole
         what = "the object" if whole else f"record {record + 1}"
-        more = "more than " if whole else ""
-        super().__init__(f"{what} is {more}{size} bytes, more than the {limit}-byte limit")
+        how_big = "" if size is None else f"{size} bytes, "
+        super().__init__(f"{what} is {how_big}more than the {limit}-byte limit")
 
 
 def mini_batches(
@@ -74,7 +74,7 @@ def _whole(chunks: Iterable[bytes], limit: int) -> Iterator[MiniBatch]:
     for chunk in chunks:
         buffer += chunk
         if limit and len(buffer) > limit:
-            raise RecordTooLarge(0, len(buffer), limit, whole=True)
+            raise RecordTooLarge(0, None, limit, whole=True)
     if buffer:
         yield MiniBatch(bytes(buffer), 0, 1)
 
@@ -107,7 +107,7 @@ def _cut(buffer: bytearray, limit: int, done: int) -> MiniBatch:
     end = buffer.rfind(NEWLINE, 0, limit)
     if end < 0:  # the next record alone is longer than the limit
         size = buffer.find(NEWLINE)
-        raise RecordTooLarge(done, len(buffer) if size < 0 else size + 1, limit, whole=False)
+        raise RecordTooLarge(done, None if size < 0 else size + 1, limit)
     body = bytes(buffer[: end + 1])
     del buffer[: end + 1]
     return MiniBatch(body, done, body.count(NEWLINE))
@@ -125,13 +125,13 @@ def _single(chunks: Iterable[bytes], limit: int) -> Iterator[MiniBatch]:
                 break
             body = bytes(buffer[start : end + 1])
             if limit and len(body) > limit:
-                raise RecordTooLarge(done, len(body), limit, whole=False)
+                raise RecordTooLarge(done, len(body), limit)
             yield MiniBatch(body, done, 1)
             done += 1
             start = end + 1
         del buffer[:start]
         if limit and len(buffer) > limit:
-            raise RecordTooLarge(done, len(buffer), limit, whole=False)
+            raise RecordTooLarge(done, None, limit)
     if buffer:
         yield MiniBatch(bytes(buffer), done, 1)
 
