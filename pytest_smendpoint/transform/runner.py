@@ -37,9 +37,10 @@ from pytest_smendpoint.aws.uploads import session_key_prefix, split_s3_uri
 from pytest_smendpoint.errors import TeardownError, TransformJobError
 from pytest_smendpoint.invoke.errors import InvokeArgumentError
 from pytest_smendpoint.invoke.frame_checks import frame_rules
+from pytest_smendpoint.settings.limits import TRANSFORM_DEFAULT_PAYLOAD_MB
 from pytest_smendpoint.settings.options import TransformSettings, validate_overrides
 from pytest_smendpoint.transform.outputs import joined_predictions, output_key
-from pytest_smendpoint.transform.shards import source_of, write_shards
+from pytest_smendpoint.transform.shards import LongestRecord, source_of, write_shards
 
 if TYPE_CHECKING:
     from pytest_smendpoint.aws.backends import Backend
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
 # What sm_transform(...) takes as keywords: the --sm-transform-* options without the prefix.
 OVERRIDES = tuple(field.name for field in dataclasses.fields(TransformSettings))
 _OPTION_OF = {"output_path": "transform_output"}
+MEBIBYTE = 2**20
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,7 @@ class Transformer:
         output = f"{output.rstrip('/')}/{job_name}" if options.output_path else output
         written: list[str] = []
         keep = options.keep_data
+        longest = LongestRecord(_payload_limit(options))
         try:
             if in_s3:
                 input_prefix = data
@@ -142,6 +145,7 @@ class Transformer:
                     options.shards or options.instance_count,
                     lambda stream, key: s3.upload_fileobj(stream, bucket, key),
                     lambda number: f"{prefix_key}part-{number:05d}.csv",
+                    longest,
                 )
                 written.append(input_prefix)
                 record.objects = len(shards)
@@ -182,9 +186,21 @@ class Transformer:
             )
             record.rows = len(predictions)
             return predictions
+        except TransformJobError as error:
+            record.failure = error.reason
+            if longest.row is not None:  # SageMaker says "ClientError"; this says which row
+                raise TransformJobError(
+                    error.job_name,
+                    error.status,
+                    error.reason,
+                    f"row {longest.row!r} is {longest.size:,} bytes of CSV, more than "
+                    f"MaxPayloadInMB={longest.limit // MEBIBYTE} ({longest.limit:,} bytes) "
+                    "allows: raise --sm-transform-max-payload-mb (at most 100)"
+                    + (f"\n{error.details}" if error.details else ""),
+                ) from None
+            raise
         except BaseException as error:
             record.failure = str(error).splitlines()[0] if str(error) else type(error).__name__
-            keep = options.keep_data
             raise
         finally:
             record.call_seconds = time.perf_counter() - started
@@ -372,6 +388,17 @@ class Transformer:
                 self.backend.liveness.release(self._held)
         if failures:
             raise TeardownError(failures, commands)
+
+
+def _payload_limit(options: TransformSettings) -> int:
+    """The largest record a job takes, in bytes: MaxPayloadInMB MiB (SageMaker's default 6 when
+    unset; the container's /execution-parameters may say otherwise), 0 for no limit."""
+    megabytes = options.max_payload_mb
+    if megabytes is None:
+        megabytes = TRANSFORM_DEFAULT_PAYLOAD_MB
+    if options.batch_strategy == "SingleRecord" or megabytes:
+        return megabytes * MEBIBYTE
+    return 0
 
 
 def _endpoint_model(sagemaker: Any, endpoint_name: str) -> str:

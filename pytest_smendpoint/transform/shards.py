@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from pytest_smendpoint.invoke.csv_payloads import CsvEncoder
+from pytest_smendpoint.invoke.csv_payloads import CsvEncoder, line_ends
 from pytest_smendpoint.invoke.errors import FrameError, InvokeArgumentError
 from pytest_smendpoint.invoke.frame_checks import FrameRules, prepare
 
@@ -85,15 +86,36 @@ def source_of(data: Any) -> Source:
     )
 
 
+@dataclass
+class LongestRecord:
+    """The first row whose CSV line is longer than a limit (a job with that MaxPayloadInMB
+    fails on it): SageMaker's reason says only "ClientError", this names the row."""
+
+    limit: int  # bytes; 0: no limit
+    row: Hashable | None = None
+    size: int = 0
+
+    def saw(self, data: bytes, frame: pd.DataFrame) -> None:
+        if not self.limit or self.row is not None:
+            return
+        ends = line_ends(data, len(frame))
+        sizes = np.diff(ends, prepend=0)
+        over = np.flatnonzero(sizes > self.limit)
+        if len(over):
+            self.row, self.size = frame.index[over[0]], int(sizes[over[0]])
+
+
 def write_shards(
     source: Source,
     rules: FrameRules,
     shards: int,
     upload: Callable[[io.BufferedIOBase, str], None],
     key_of: Callable[[int], str],
+    longest: LongestRecord | None = None,
 ) -> list[Shard]:
     """Encode the source's rows into `shards` objects (fewer when there are fewer rows), each
-    handed to `upload(stream, key)` as a readable stream; the shards, in row order."""
+    handed to `upload(stream, key)` as a readable stream; the shards, in row order. `longest`
+    hears of a row longer than its limit."""
     count = max(1, min(shards, source.rows))
     quota = math.ceil(source.rows / count) if source.rows else 0
     frames = _rechunked(_prepared(source.frames(), rules))
@@ -116,7 +138,10 @@ def write_shards(
                     rows += len(frame)
                     if left is not None:
                         left -= len(frame)
-                    yield CsvEncoder(frame).encode(0, len(frame))
+                    data = CsvEncoder(frame).encode(0, len(frame))
+                    if longest is not None:
+                        longest.saw(data, frame)
+                    yield data
 
         key = key_of(number)
         upload(io.BufferedReader(_ChunkStream(encoded()), buffer_size=1 << 20), key)
