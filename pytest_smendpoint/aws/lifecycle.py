@@ -56,6 +56,11 @@ class ServingHooks(Protocol):
 
     def runtime_description(self, endpoint_name: str) -> str | None: ...
 
+    def job_ended(self, job_name: str, seconds: float) -> bool | None:
+        """Wait up to `seconds` for a transform job this backend runs to end: True once it has,
+        False if it still runs, None when the backend cannot tell (then the waiter polls)."""
+        ...
+
 
 class NoServing:
     """Real SageMaker serves its own endpoints."""
@@ -67,6 +72,9 @@ class NoServing:
         return None
 
     def runtime_description(self, endpoint_name: str) -> str | None:
+        return None
+
+    def job_ended(self, job_name: str, seconds: float) -> bool | None:
         return None
 
 

@@ -26,7 +26,7 @@ import pandas as pd
 from pytest_smendpoint.aws.models import create_model, delete_model
 from pytest_smendpoint.aws.records import TransformRecord
 from pytest_smendpoint.aws.resolve import AwsContext, ExistingEndpoint, ModelSpec
-from pytest_smendpoint.aws.signal_holding import hold_signals
+from pytest_smendpoint.aws.signal_holding import hold_signals, stopping
 from pytest_smendpoint.aws.transform_jobs import (
     TransformJobPlan,
     create_transform_job,
@@ -229,6 +229,7 @@ class Transformer:
                 options.timeout,
                 logs=lambda: self.backend.client("logs"),
                 on_status=status,
+                sleep=_until_ended(self.backend.serving, plan.name),
             )
         except TransformJobError as error:
             record.status = error.status
@@ -388,6 +389,26 @@ class Transformer:
                 self.backend.liveness.release(self._held)
         if failures:
             raise TeardownError(failures, commands)
+
+
+def _until_ended(serving: Any, job_name: str) -> Callable[[float], None]:
+    """The waiter's pause between polls: cut short when the job ends (a backend that runs the
+    job knows when: no poll waits on a job already done) or a stop signal arrives."""
+
+    def pause(seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not stopping.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            ended = serving.job_ended(job_name, min(left, 0.25))
+            if ended is None:  # the backend cannot tell: the whole pause, ended by a stop
+                stopping.wait(left)
+                return
+            if ended:
+                return
+
+    return pause
 
 
 def _payload_limit(options: TransformSettings) -> int:
