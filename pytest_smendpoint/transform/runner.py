@@ -167,7 +167,6 @@ class Transformer:
                 tags=self._tags(),
             )
             self._run(plan, options, record)
-            record.job_seconds = time.perf_counter() - started
             if in_s3:
                 keep = True  # the caller reads it: deleted at the session's end
                 listed = tuple(_keys_under(s3, output))
@@ -211,6 +210,7 @@ class Transformer:
         """Create the job (signals held: a cut-short create leaves a job nobody recorded) and
         wait for it; a job that does not complete is stopped here, not at the session's end."""
         sagemaker = self.backend.client("sagemaker")
+        started = time.perf_counter()
         with hold_signals():
             response = create_transform_job(sagemaker, plan)
             self._jobs.append(plan.name)
@@ -234,14 +234,12 @@ class Transformer:
         except TransformJobError as error:
             record.status = error.status
             raise
-        except BaseException:
-            with hold_signals():
-                stop_if_running(sagemaker, plan.name)
-            raise
         finally:
-            if record.status == "InProgress":  # stopped by a timeout or a signal
+            record.job_seconds = time.perf_counter() - started
+            if record.status == "InProgress":  # a timeout, a signal, an error: stop it now
                 with hold_signals():
-                    stop_if_running(sagemaker, plan.name)
+                    if stop_if_running(sagemaker, plan.name) == "InProgress":
+                        record.status = "Stopping"
 
     # -- the session's model ------------------------------------------------------------------
 

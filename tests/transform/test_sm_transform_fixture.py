@@ -192,3 +192,92 @@ def test_bad_keywords_are_refused_with_the_options_message(
         """,
     )
     result.assert_outcomes(passed=1)
+
+
+SLOW_SCRIPT = """
+import os, time
+import joblib
+
+def model_fn(model_dir):
+    return joblib.load(os.path.join(model_dir, "model.joblib"))
+
+def predict_fn(data, model):
+    time.sleep(60)  # sleep-ok: a model slower than the job's wait
+    return model.predict(data)
+"""
+
+
+@pytest.mark.slow  # a real wait of about 2 s
+def test_a_job_past_its_timeout_is_stopped_and_leaves_nothing(
+    pytester: pytest.Pytester, audit: Any, tmp_path: Path
+) -> None:
+    from helpers.models import build_sklearn_model
+
+    model_dir = build_sklearn_model(tmp_path / "slow", inference_script=SLOW_SCRIPT)
+    result = run(
+        pytester,
+        model_dir,
+        """
+        import boto3, pytest
+        from pytest_smendpoint import TransformJobError
+        from helpers_transform import holdout, transform_objects
+
+        def test_slow(sm_transform):
+            with pytest.raises(TransformJobError) as failed:
+                sm_transform(holdout())
+            assert str(failed.value).startswith("transform job 'pytest-sm-")
+            assert "ended InProgress: still InProgress after " in str(failed.value)
+            assert "(--sm-transform-timeout=2)" in str(failed.value)
+            [job] = boto3.client("sagemaker").list_transform_jobs()["TransformJobSummaries"]
+            assert job["TransformJobStatus"] in ("Stopping", "Stopped")
+            assert transform_objects() == []
+        """,
+        "--sm-transform-timeout=2",
+    )
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*-transform-1 (sm_transform, ml.m5.large x 1): Stop*"])
+    assert audit().empty
+
+
+@pytest.mark.slow  # a moto server in this process, and a pytester run against it
+def test_the_aws_code_path_runs_the_same_job_and_deletes_what_it_wrote(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, sklearn_model_dir: Path
+) -> None:
+    """--sm-backend=aws against a server that runs jobs for real (the plugin's own moto server,
+    as pytest-xdist workers share it): what a CI run against SageMaker executes."""
+    import boto3
+
+    from pytest_smendpoint.aws.backends.moto.server import SharedMotoServer
+
+    server = SharedMotoServer("us-east-1", "123456789012")
+    url = server.start()
+    try:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            monkeypatch.setenv(name, "testing")
+        result = run(
+            pytester,
+            sklearn_model_dir,
+            """
+            from helpers_transform import expected, holdout
+
+            def test_predictions(sm_transform, sm_settings):
+                assert sm_settings.backend == "aws"
+                frame = holdout()
+                predictions = sm_transform(frame, shards=3)
+                assert (predictions.to_numpy() == expected(frame, MODEL_DIR)).all()
+            """,
+            "--sm-backend=aws",
+            "--sm-region=us-east-1",
+            "--sm-role=arn:aws:iam::123456789012:role/ci",
+        )
+        result.assert_outcomes(passed=1)
+        sagemaker = boto3.client("sagemaker", endpoint_url=url, region_name="us-east-1")
+        assert sagemaker.list_models()["Models"] == []
+        jobs = sagemaker.list_transform_jobs()["TransformJobSummaries"]
+        assert [job["TransformJobStatus"] for job in jobs] == ["Completed"]
+        s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1")
+        for bucket in s3.list_buckets()["Buckets"]:
+            assert s3.list_objects_v2(Bucket=bucket["Name"]).get("Contents", []) == []
+    finally:
+        server.stop()
