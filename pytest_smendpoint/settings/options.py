@@ -281,6 +281,18 @@ class _Validator:
             raise self.fail("sweep_delete", "goes with --sm-sweep[=AGE]")
         if settings.model_data and not settings.image_uri:
             raise self.fail("model_data", "needs --sm-image-uri (or sm_image_uri) as well")
+        transform = settings.transform
+        if (
+            transform.max_payload_mb is not None
+            and transform.max_concurrent is not None
+            and transform.max_payload_mb * transform.max_concurrent > TRANSFORM_MAX_PAYLOAD_MB
+        ):
+            raise self.fail(
+                "transform_max_payload_mb",
+                f"times --sm-transform-max-concurrent={transform.max_concurrent} is more than "
+                f"{TRANSFORM_MAX_PAYLOAD_MB} (SageMaker's limit on MaxPayloadInMB x "
+                "MaxConcurrentTransforms)",
+            )
         return settings
 
     def one_model_source(self) -> None:

@@ -294,9 +294,16 @@ class Transformer:
             checked = validate_overrides(raw, "sm_transform()", self._base_dir).transform
         except ValueError as error:
             raise InvokeArgumentError(str(error)) from None
-        return dataclasses.replace(
+        chosen = dataclasses.replace(
             self.settings.transform, **{name: getattr(checked, name) for name in given}
         )
+        payload, concurrent = chosen.max_payload_mb, chosen.max_concurrent
+        if payload is not None and concurrent is not None and payload * concurrent > 100:
+            raise InvokeArgumentError(
+                f"sm_transform(): max_payload_mb={payload} times max_concurrent={concurrent} is "
+                "more than 100 (SageMaker's limit on MaxPayloadInMB x MaxConcurrentTransforms)"
+            )
+        return chosen
 
     def _next_name(self) -> str:
         with self._lock:

@@ -298,6 +298,13 @@ CLI_CASES = (
             id="transform-max-payload-over-100",
         ),
         pytest.param(
+            ("--sm-transform-max-payload-mb=30", "--sm-transform-max-concurrent=4"),
+            "--sm-transform-max-payload-mb=30 (command line): times "
+            "--sm-transform-max-concurrent=4 is more than 100 (SageMaker's limit on "
+            "MaxPayloadInMB x MaxConcurrentTransforms)",
+            id="transform-payload-times-concurrency-over-100",
+        ),
+        pytest.param(
             ("--sm-transform-max-payload-mb=6.5",),
             "--sm-transform-max-payload-mb=6.5 (command line): "
             "must be an integer from 0 to 100 (SageMaker's MaxPayloadInMB)",

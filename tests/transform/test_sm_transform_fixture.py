@@ -184,6 +184,12 @@ def test_bad_keywords_are_refused_with_the_options_message(
             assert str(zero.value) == (
                 "transform_instance_count=0 (sm_transform()): must be a positive integer"
             )
+            with pytest.raises(InvokeArgumentError) as product:
+                sm_transform(None, max_payload_mb=30, max_concurrent=4)
+            assert str(product.value) == (
+                "sm_transform(): max_payload_mb=30 times max_concurrent=4 is more than 100 "
+                "(SageMaker's limit on MaxPayloadInMB x MaxConcurrentTransforms)"
+            )
             with pytest.raises(TypeError) as unknown:
                 sm_transform(None, instance_typ="ml.m5.large")
             assert str(unknown.value).startswith(
