@@ -185,7 +185,7 @@ def test_bad_keywords_are_refused_with_the_options_message(
                 "transform_instance_count=0 (sm_transform()): must be a positive integer"
             )
             with pytest.raises(InvokeArgumentError) as product:
-                sm_transform(None, max_payload_mb=30, max_concurrent=4)
+                sm_transform(None, max_payload_mb=30)  # 4 at once: the command line's
             assert str(product.value) == (
                 "sm_transform(): max_payload_mb=30 times max_concurrent=4 is more than 100 "
                 "(SageMaker's limit on MaxPayloadInMB x MaxConcurrentTransforms)"
@@ -196,6 +196,7 @@ def test_bad_keywords_are_refused_with_the_options_message(
                 "sm_transform() got unknown keyword instance_typ; known: instance_type, "
             )
         """,
+        "--sm-transform-max-concurrent=4",
     )
     result.assert_outcomes(passed=1)
 
