@@ -185,6 +185,7 @@ def sm_transform(
         lambda: request.getfixturevalue("sm_model"),
         state.transforms,
         base_dir=pytestconfig.invocation_params.dir,
+        progress=_transform_progress(pytestconfig, sm_settings),
     )
     with state.holding() as stack:
         stack.callback(transformer.close)
@@ -240,6 +241,14 @@ def sm_metrics(pytestconfig: pytest.Config) -> MetricRecorder:
     from pytest_smendpoint.reporting.gates import MetricRecorder
 
     return MetricRecorder(pytestconfig.stash[STATE_KEY].metrics)
+
+
+def _transform_progress(config: pytest.Config, settings: Settings) -> Any:
+    """A progress line per transform job, as the session's deploy has (a job takes minutes)."""
+    from pytest_smendpoint.reporting.progress import TransformProgress
+
+    base = _progress_printer(config, settings)
+    return lambda job, instances, done: TransformProgress(base, job, instances, done)
 
 
 def _progress_printer(config: pytest.Config, settings: Settings) -> Any:

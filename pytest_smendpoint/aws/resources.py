@@ -87,6 +87,9 @@ MODEL = ResourceKind(
     "Models",
     "delete-model --model-name",
 )
+TRANSFORM_JOB_STATUSES = Statuses(
+    "TransformJobStatus", "Completed", frozenset({"InProgress", "Stopping"})
+)
 # A transform job cannot be deleted: StopTransformJob is what ends one (a finished job is
 # left as it is; SageMaker keeps its record). Nothing creates one yet (issue 20's transform.py
 # will), so it is in the table but not in KINDS: the sweep does not list it.
@@ -100,7 +103,7 @@ TRANSFORM_JOB = ResourceKind(
     "list_transform_jobs",
     "TransformJobSummaries",
     "stop-transform-job --transform-job-name",
-    Statuses("TransformJobStatus", "Completed", frozenset({"InProgress", "Stopping"})),
+    TRANSFORM_JOB_STATUSES,
 )
 # What a session's endpoints are made of, in deletion order: an endpoint before the config it
 # serves, a config before its models. Teardown and the sweep walk these.

@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from pytest_smendpoint.aws.resources import ENDPOINT_STATUSES
+from pytest_smendpoint.aws.resources import ENDPOINT_STATUSES, TRANSFORM_JOB_STATUSES
 
 CI_INTERVAL_SECONDS = 30.0
 
@@ -31,6 +31,9 @@ class TerminalWriter(Protocol):
 
 class DeployProgress:
     """The `on_status` callback of one deploy."""
+
+    # The statuses a poll may still see change; any other ends the line.
+    passing: frozenset[str] = ENDPOINT_STATUSES.transitional
 
     def __init__(
         self,
@@ -88,7 +91,7 @@ class DeployProgress:
     def _show(self, status: str, elapsed: float) -> None:
         assert self.writer is not None
         # Settled: InService, Failed, OutOfService, ...
-        settled = status not in ENDPOINT_STATUSES.transitional
+        settled = status not in self.passing
         text = self.line(status, elapsed)
         if self.tty:
             if not self._line_open:
@@ -111,3 +114,29 @@ class DeployProgress:
             with self.uncaptured():
                 self.writer.write("\n")
             self._line_open = False
+
+
+class TransformProgress(DeployProgress):
+    """The `on_status` callback of one sm_transform job: its status, and how many of its
+    objects are answered (`done()`, read at each poll)."""
+
+    passing = TRANSFORM_JOB_STATUSES.transitional
+
+    def __init__(
+        self, base: DeployProgress, job_name: str, instances: str, done: Callable[[], str]
+    ) -> None:
+        super().__init__(
+            base.writer,
+            tty=base.tty,
+            endpoint=job_name,
+            instances=instances,
+            interval=base.interval,
+            uncaptured=base.uncaptured,
+        )
+        self.done = done
+
+    def line(self, status: str, elapsed: float) -> str:
+        return (
+            f"smendpoint: transform job {self.endpoint} {status} after {elapsed:.0f} s "
+            f"({self.instances}; {self.done()})"
+        )

@@ -47,6 +47,8 @@ if TYPE_CHECKING:
     from pytest_smendpoint.settings.naming import SessionIdentity
     from pytest_smendpoint.settings.options import Settings
 
+# Makes a job's progress line: (job name, "type x count", objects done) -> on_status.
+ProgressFactory = Callable[[str, str, Callable[[], str]], Callable[[str, float], None]]
 # What sm_transform(...) takes as keywords: the --sm-transform-* options without the prefix.
 OVERRIDES = tuple(field.name for field in dataclasses.fields(TransformSettings))
 _OPTION_OF = {"output_path": "transform_output"}
@@ -74,7 +76,7 @@ class Transformer:
         records: list[TransformRecord],
         *,
         base_dir: Path | None = None,
-        on_status: Callable[[str, str, float], None] | None = None,
+        progress: ProgressFactory | None = None,
     ) -> None:
         self.backend = backend
         self.settings = settings
@@ -82,7 +84,7 @@ class Transformer:
         self._model = model  # the session's model, resolved on first use
         self.records = records
         self._base_dir = base_dir or Path.cwd()
-        self._on_status = on_status
+        self._progress = progress
         self._lock = threading.Lock()
         self._model_name: str | None = None
         self._created_model: str | None = None
@@ -166,7 +168,12 @@ class Transformer:
                 invocation_retries=options.invocation_retries,
                 tags=self._tags(),
             )
-            self._run(plan, options, record)
+            done = (
+                _objects_done(s3, output, record.objects)
+                if not in_s3
+                else lambda: "input: an s3:// prefix"
+            )
+            self._run(plan, options, record, done)
             if in_s3:
                 keep = True  # the caller reads it: deleted at the session's end
                 listed = tuple(_keys_under(s3, output))
@@ -206,7 +213,13 @@ class Transformer:
             if not keep:
                 self._delete_data(s3, written)
 
-    def _run(self, plan: TransformJobPlan, options: TransformSettings, record: Any) -> None:
+    def _run(
+        self,
+        plan: TransformJobPlan,
+        options: TransformSettings,
+        record: Any,
+        done: Callable[[], str],
+    ) -> None:
         """Create the job (signals held: a cut-short create leaves a job nobody recorded) and
         wait for it; a job that does not complete is stopped here, not at the session's end."""
         sagemaker = self.backend.client("sagemaker")
@@ -217,10 +230,16 @@ class Transformer:
             self._hold(sagemaker, response.get("TransformJobArn"))
         record.status = "InProgress"
 
+        shown = (
+            self._progress(plan.name, f"{plan.instance_type} x {plan.instance_count}", done)
+            if self._progress is not None
+            else None
+        )
+
         def status(text: str, elapsed: float) -> None:
             record.status = text
-            if self._on_status is not None:
-                self._on_status(plan.name, text, elapsed)
+            if shown is not None:
+                shown(text, elapsed)
 
         try:
             wait_completed(
@@ -394,6 +413,19 @@ class Transformer:
                 self.backend.liveness.release(self._held)
         if failures:
             raise TeardownError(failures, commands)
+
+
+def _objects_done(s3: Any, output: str, objects: int) -> Callable[[], str]:
+    """'k of n objects answered', read from the job's output prefix when progress is shown."""
+
+    def done() -> str:
+        try:
+            answered = len(_keys_under(s3, output))
+        except Exception:  # a progress line is never worth failing a job over
+            return f"{objects} objects"
+        return f"{answered} of {objects} objects answered"
+
+    return done
 
 
 def _until_ended(serving: Any, job_name: str) -> Callable[[float], None]:

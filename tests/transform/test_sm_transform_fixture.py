@@ -70,6 +70,10 @@ def test_a_frame_is_transformed_for_real_aligned_and_nothing_is_left(
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(
         [
+            "smendpoint: transform job pytest-sm-*-transform-1 InProgress after 0 s "
+            "(ml.m5.large x 2; * of 2 objects answered)",
+            "smendpoint: transform job pytest-sm-*-transform-1 Completed after * s "
+            "(ml.m5.large x 2; 2 of 2 objects answered)",
             "*pytest-sm-*-transform-1 (sm_transform, ml.m5.large x 2): Completed, 150 rows in "
             "2 objects, * s (* s in the job), * rows/s",
             "  input: a DataFrame of 150 rows",
