@@ -4,7 +4,7 @@ happens, nothing the session created is left and nothing else in the account is 
 from __future__ import annotations
 
 import signal
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 from helpers.faultkit import (
@@ -20,7 +20,8 @@ from helpers.faultkit import (
 
 pytestmark = pytest.mark.slow  # 40 pytester runs
 
-MotoServer = Any
+if TYPE_CHECKING:
+    from conftest import MotoServer  # tests/conftest.py: the moto_server fixture's value
 
 
 @pytest.fixture

@@ -6,8 +6,12 @@ no temporary folder of the plugin stays behind."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from conftest import MotoServer  # tests/conftest.py: the moto_server fixture's value
+
 from pathlib import Path
-from typing import Any
 
 import pytest
 from helpers.faultkit import (
@@ -22,7 +26,6 @@ from helpers.faultkit import (
 
 pytestmark = pytest.mark.slow  # 40 pytest -n 2 subprocess runs
 
-MotoServer = Any
 # The controller deletes what the workers deployed: teardown faults go into its own clients
 # (every client it makes copies botocore's builtin handlers), the rest into the workers'.
 CONTROLLER_FAULTS = r"""

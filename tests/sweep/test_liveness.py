@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from test_sweep import OLD, ROLE, make
@@ -16,7 +16,8 @@ from pytest_smendpoint.aws import sweep
 from pytest_smendpoint.aws.liveness import LEASE, LivenessMark, alive_until
 from pytest_smendpoint.settings.naming import TAG_ALIVE_UNTIL, TAG_CREATED, TAG_SESSION
 
-MotoServer = Any
+if TYPE_CHECKING:
+    from conftest import MotoServer  # tests/conftest.py: the moto_server fixture's value
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 SESSION = "20261201-120000-abcdef"
 

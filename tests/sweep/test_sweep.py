@@ -8,7 +8,7 @@ import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -18,7 +18,8 @@ from botocore.stub import Stubber
 from pytest_smendpoint.aws import sweep
 from pytest_smendpoint.settings.naming import TAG_CREATED, TAG_RUN_LABEL, TAG_SESSION
 
-MotoServer = Any
+if TYPE_CHECKING:
+    from conftest import MotoServer  # tests/conftest.py: the moto_server fixture's value
 
 
 class RawBody(io.BytesIO):

@@ -3,6 +3,12 @@ controller; a worker killed mid-deploy leaves nothing; the shared server serves 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from conftest import MotoServer  # tests/conftest.py: the moto_server fixture's value
+
 import io
 import tarfile
 import time
@@ -72,7 +78,9 @@ def test_endpoint(sm_endpoint, n):
 
 
 @pytest.fixture
-def project(pytester: pytest.Pytester, sklearn_model_dir: Path, monkeypatch: pytest.MonkeyPatch):
+def project(
+    pytester: pytest.Pytester, sklearn_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[str], list[str]]:
     monkeypatch.setenv("SM_MODEL_FILE", str(sklearn_model_dir / "model.joblib"))
     monkeypatch.setenv("SM_CALLS_FILE", str(pytester.path / "calls.txt"))
     monkeypatch.setenv("SM_NAMES_FILE", str(pytester.path / "names.txt"))
@@ -86,7 +94,7 @@ def project(pytester: pytest.Pytester, sklearn_model_dir: Path, monkeypatch: pyt
 
 
 def test_four_workers_share_one_endpoint_created_and_deleted_once(
-    pytester: pytest.Pytester, sklearn_model_dir: Path, project
+    pytester: pytest.Pytester, sklearn_model_dir: Path, project: Callable[[str], list[str]]
 ) -> None:
     pytester.makeconftest(COUNTING_CONFTEST)
     pytester.makepyfile(test_shared=PREDICTION_TESTS.format(count=8))
@@ -111,7 +119,10 @@ def test_four_workers_share_one_endpoint_created_and_deleted_once(
 
 
 def test_worker_killed_mid_deploy_leaves_nothing_and_another_takes_over(
-    pytester: pytest.Pytester, sklearn_model_dir: Path, project, moto_server
+    pytester: pytest.Pytester,
+    sklearn_model_dir: Path,
+    project: Callable[[str], list[str]],
+    moto_server: MotoServer,
 ) -> None:
     pytester.makeconftest(COUNTING_CONFTEST + KILLING_CONFTEST)
     pytester.makepyfile(test_shared=ENDPOINT_TESTS)
