@@ -1,5 +1,6 @@
 """What several benchmarks deploy: the quickstart's model (`examples/quickstart/train.py`),
-uploaded to a moto backend's mocked S3, served as the scikit-learn container serves it."""
+uploaded to a moto backend's mocked S3, served as the scikit-learn container serves it. Only
+the plugin's public library (`pytest_smendpoint`) is used to deploy."""
 
 from __future__ import annotations
 
@@ -26,14 +27,14 @@ def require_model() -> Path:
 
 def settings() -> Any:
     """Default settings with the quickstart's image and environment."""
-    from pytest_smendpoint.settings.options import Settings
+    from pytest_smendpoint import make_settings
 
-    return Settings(image_uri=IMAGE, env=ENVIRONMENT)
+    return make_settings(image_uri=IMAGE, env=ENVIRONMENT)
 
 
 def upload(backend: Any) -> Any:
     """Put the model in the backend's S3 (bucket `bench`) and return the ModelSpec to deploy."""
-    from pytest_smendpoint.aws.resolve import ModelSpec
+    from pytest_smendpoint import ModelSpec
 
     s3 = backend.boto_session.client("s3")
     s3.create_bucket(Bucket="bench")

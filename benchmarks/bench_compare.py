@@ -26,12 +26,9 @@ import numpy as np
 import pandas as pd
 from sklearn.datasets import load_breast_cancer
 
-from pytest_smendpoint.aws.backends import open_backend
-from pytest_smendpoint.endpoints.deployment import open_endpoint
-from pytest_smendpoint.invoke.compare import Comparer
+from pytest_smendpoint import Comparer, deploy, open_account
 from pytest_smendpoint.invoke.invoker import Invoker, make_runtime_client
 from pytest_smendpoint.reporting.comparisons import ComparisonSummary
-from pytest_smendpoint.settings.naming import SessionIdentity
 
 ROWS, FEATURES = 200_000, 30
 REPEAT = 3
@@ -58,19 +55,15 @@ def main() -> None:
     df = make_frame()
     settings = quickstart.settings()
     load_before = os.getloadavg()
-    with open_backend(settings) as backend:
-        spec = quickstart.upload(backend)
-        runtime = make_runtime_client(backend.boto_session, settings.invoke)
+    with open_account(settings) as account:
+        spec = quickstart.upload(account)
+        runtime = make_runtime_client(account.boto_session, settings.invoke)
         with (
-            open_endpoint(
-                spec, settings=settings, backend=backend, identity=SessionIdentity.new()
-            ) as candidate_record,
-            open_endpoint(
-                spec, settings=settings, backend=backend, identity=SessionIdentity.new()
-            ) as baseline_record,
+            deploy(spec, settings=settings, account=account) as candidate_endpoint,
+            deploy(spec, settings=settings, account=account) as baseline_endpoint,
         ):
-            candidate = Invoker(runtime, candidate_record.name, settings.invoke)
-            baseline = Invoker(runtime, baseline_record.name, settings.invoke)
+            candidate = Invoker(runtime, candidate_endpoint.name, settings.invoke)
+            baseline = Invoker(runtime, baseline_endpoint.name, settings.invoke)
             kept: list[ComparisonSummary] = []
             comparer = Comparer(
                 candidate,

@@ -9,7 +9,6 @@ half; with SDK v3 only the plugin's figure is printed.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import statistics
 import time
@@ -22,22 +21,19 @@ PLUGIN_CYCLES = 20
 def main() -> None:
     quickstart.require_model()
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
-    from pytest_smendpoint.aws.backends import open_backend
-    from pytest_smendpoint.endpoints.deployment import open_endpoint
-    from pytest_smendpoint.settings.naming import SessionIdentity
+    from pytest_smendpoint import deploy, make_settings, open_account
 
     # The model served by the test environment's packages, then by the image's runtime (its
     # own Python and packages, installed beforehand: a one-off, like an image pull).
     medians = {}
     for packages in ("test-env", "image"):
-        settings = dataclasses.replace(quickstart.settings(), image_packages=packages)
-        with open_backend(settings) as backend:
-            spec = quickstart.upload(backend)
+        settings = make_settings(quickstart.settings(), image_packages=packages)
+        with open_account(settings) as account:
+            spec = quickstart.upload(account)
             times = []
             for cycle in range(PLUGIN_CYCLES + 1):
-                identity = SessionIdentity.new()
                 started = time.perf_counter()
-                with open_endpoint(spec, settings=settings, backend=backend, identity=identity):
+                with deploy(spec, settings=settings, account=account):
                     pass
                 if cycle:  # the first one may install the runtime
                     times.append(time.perf_counter() - started)
@@ -51,7 +47,7 @@ def main() -> None:
         f"the image's runtime against the test environment's: {plugin / medians['test-env']:.2f}x"
     )
     settings = quickstart.settings()
-    with open_backend(settings) as backend:
+    with open_account(settings) as backend:
         spec = quickstart.upload(backend)
 
         try:

@@ -40,15 +40,13 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from sklearn.datasets import load_breast_cancer
 
-from pytest_smendpoint.aws.backends import open_backend
-from pytest_smendpoint.endpoints.deployment import open_endpoint
+from pytest_smendpoint import deploy, open_account
 from pytest_smendpoint.invoke.csv_payloads import Budget, CsvEncoder, iter_payloads
 from pytest_smendpoint.invoke.frame_checks import FrameRules, prepare
-from pytest_smendpoint.invoke.invoker import Invoker, make_runtime_client
+from pytest_smendpoint.invoke.invoker import make_runtime_client
 from pytest_smendpoint.invoke.prediction_parsing import parse_predictions, to_pandas
 from pytest_smendpoint.serving.profiles import containers_codecs, scikit_learn
 from pytest_smendpoint.settings.limits import PAYLOAD_CEILING_BYTES
-from pytest_smendpoint.settings.naming import SessionIdentity
 from pytest_smendpoint.settings.options import Settings
 
 BUILD = quickstart.MODEL_TAR.parent
@@ -222,12 +220,10 @@ def main() -> None:
         f"load average {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}"
     )
 
-    with open_backend(settings) as backend:
-        spec = quickstart.upload(backend)
-        identity = SessionIdentity.new()
-        with open_endpoint(spec, settings=settings, backend=backend, identity=identity) as record:
-            runtime = make_runtime_client(backend.boto_session, settings.invoke)
-            invoker = Invoker(runtime, record.name, settings.invoke)
+    with open_account(settings) as account:
+        spec = quickstart.upload(account)
+        with deploy(spec, settings=settings, account=account) as endpoint:
+            invoker = endpoint.invoker
             invoker(df.head(20_000))  # warm up: imports, first-use caches
             floor_once(df.head(20_000), predict)
 
@@ -298,7 +294,7 @@ def main() -> None:
             )
 
             # 4. The seed: one request per row, plain boto3.
-            seed, answers = timed(lambda: seed_loop(df.head(SEED_ROWS), record.name))
+            seed, answers = timed(lambda: seed_loop(df.head(SEED_ROWS), endpoint.name))
             seed_values = np.array([json.loads(a)[0] for a in answers])
             per_row_seed, per_row_ours = seed / SEED_ROWS, sm_invoke / ROWS
             speedup = per_row_seed / per_row_ours
@@ -312,12 +308,18 @@ def main() -> None:
             )
 
             # 5. The SDK's one-shot predict, far past the real-time payload limit.
-            sdk, outcome = sdk_v2_predict(backend, record.name, features)
+            sdk, outcome = sdk_v2_predict(account, endpoint.name, features)
             print(f"5. SDK v2 Predictor(CSVSerializer).predict(features.values), 1 run: {outcome}")
             if sdk:
                 print(f"   ({sdk:.2f} s)")
 
-            stages = breakdown(df, predict, runtime, record.name, sm_invoke)
+            stages = breakdown(
+                df,
+                predict,
+                make_runtime_client(account.boto_session, settings.invoke),
+                endpoint.name,
+                sm_invoke,
+            )
 
     load_after = os.getloadavg()
     if ratio > FLOOR_GOAL:

@@ -33,7 +33,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from pytest_smendpoint.invoke.invoker import Invoker, RowTooLargeError
+from pytest_smendpoint import RowTooLargeError
+from pytest_smendpoint.invoke.invoker import Invoker
 
 SMALL_SHAPES = ((1, 30), (10, 30))
 CALLS = 2_000

@@ -2,6 +2,8 @@
 
 Importing this package touches no AWS, no moto and no environment, and imports nothing heavy:
 the names below load on first use, so a suite that uses no fixture pays nothing for them.
+This is the one public place for them (the library, its records and every error): the modules
+behind it are the plugin's own and may move.
 """
 
 from __future__ import annotations
@@ -12,13 +14,20 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _LAZY = {
+    "DeployedEndpoint": "api",
+    "deploy": "api",
+    "make_invoker": "api",
+    "make_settings": "api",
+    "open_account": "api",
     "AwsCallError": "errors",
     "DeployError": "errors",
     "ModelResolutionError": "errors",
+    "SettingsError": "errors",
     "SmEndpointError": "errors",
     "TeardownError": "errors",
     "ExistingEndpoint": "aws.resolve",
     "ModelSpec": "aws.resolve",
+    "EndpointPlan": "aws.records",
     "EndpointRecord": "aws.records",
     "TeardownStatus": "aws.records",
     "EndpointFactory": "endpoints.factory",
@@ -26,6 +35,14 @@ _LAZY = {
     "Comparison": "invoke.compare",
     "ComparisonError": "invoke.compare",
     "Invoker": "invoke.invoker",
+    "EndpointInvocationError": "invoke.errors",
+    "FrameError": "invoke.errors",
+    "InvokeArgumentError": "invoke.errors",
+    "InvokeError": "invoke.errors",
+    "PredictionCountError": "invoke.errors",
+    "ResponseFormatError": "invoke.errors",
+    "RowTooLargeError": "invoke.errors",
+    "SessionStopped": "endpoints.signals",
     "InvocationStats": "invoke.invoker",
     "MetricRecorder": "reporting.gates",
     "MissingExtraError": "extras",
@@ -34,18 +51,36 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load on first use
-    from pytest_smendpoint.aws.records import EndpointRecord, TeardownStatus
+    from pytest_smendpoint.api import (
+        DeployedEndpoint,
+        deploy,
+        make_invoker,
+        make_settings,
+        open_account,
+    )
+    from pytest_smendpoint.aws.records import EndpointPlan, EndpointRecord, TeardownStatus
     from pytest_smendpoint.aws.resolve import ExistingEndpoint, ModelSpec
     from pytest_smendpoint.endpoints.factory import EndpointFactory
+    from pytest_smendpoint.endpoints.signals import SessionStopped
     from pytest_smendpoint.errors import (
         AwsCallError,
         DeployError,
         ModelResolutionError,
+        SettingsError,
         SmEndpointError,
         TeardownError,
     )
     from pytest_smendpoint.extras import MissingExtraError
     from pytest_smendpoint.invoke.compare import Comparer, Comparison, ComparisonError
+    from pytest_smendpoint.invoke.errors import (
+        EndpointInvocationError,
+        FrameError,
+        InvokeArgumentError,
+        InvokeError,
+        PredictionCountError,
+        ResponseFormatError,
+        RowTooLargeError,
+    )
     from pytest_smendpoint.invoke.invoker import InvocationStats, Invoker
     from pytest_smendpoint.reporting.gates import MetricRecorder
     from pytest_smendpoint.settings.options import Settings

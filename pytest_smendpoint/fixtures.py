@@ -34,21 +34,15 @@ def sm_settings(pytestconfig: pytest.Config) -> Settings:
 
 @pytest.fixture(scope="session")
 def sm_backend(pytestconfig: pytest.Config, sm_settings: Settings) -> Iterator[Backend]:
-    """The started backend (moto account or AWS) for the session."""
-    from pytest_smendpoint.aws.redaction import credentials_redacted
+    """The started backend (moto account or AWS) for the session: credentials and --sm-env
+    values masked in every log; the session's S3 uploads deleted after every endpoint (they
+    depend on this fixture) is gone."""
+    from pytest_smendpoint.api import open_account
 
     state = pytestconfig.stash[STATE_KEY]
     with state.holding() as stack:
-        stack.enter_context(pytestconfig.stash[GUARD_KEY].installed())
-        backend = stack.enter_context(state.provider.open_backend(sm_settings))
-        # botocore's DEBUG logs: credentials, and --sm-env values (CreateModel's body)
-        stack.enter_context(
-            credentials_redacted(backend.boto_session, also=sm_settings.env.values())
-        )
-        # After every endpoint (they depend on this fixture) is gone, and with credentials
-        # still masked in the logs: the session's S3 uploads.
-        stack.callback(state.provider.release_uploads, backend, sm_settings)
-        yield backend
+        stack.enter_context(pytestconfig.stash[GUARD_KEY].guard.installed())
+        yield stack.enter_context(open_account(sm_settings, state.provider))
 
 
 @pytest.fixture(scope="session")
@@ -133,10 +127,9 @@ def _counted_invoker(
 ) -> Invoker:
     """An Invoker whose counters feed the session report: one count per endpoint, however
     often a marker or parameter switch re-creates the invoker."""
-    from pytest_smendpoint.invoke.invoker import Invoker, make_runtime_client
+    from pytest_smendpoint.api import make_invoker
 
-    runtime = make_runtime_client(boto_session, settings.invoke)
-    invoker = Invoker(runtime, endpoint_name, settings.invoke)
+    invoker = make_invoker(boto_session, settings, endpoint_name)
     stats = config.stash[STATE_KEY].invocation_stats
     invoker.stats = stats.setdefault(endpoint_name, invoker.stats)
     return invoker

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from pytest_smendpoint import hookspecs
+from pytest_smendpoint.reporting.writers import has_report
 from pytest_smendpoint.settings.naming import SessionIdentity
 from pytest_smendpoint.settings.pytest_config import add_options, build_settings
 from pytest_smendpoint.state import (
@@ -58,7 +59,7 @@ def pytest_configure(config: pytest.Config) -> None:
     from pytest_smendpoint.endpoints.signal_hooks import PLUGIN_NAME, SignalStop
 
     stop = SignalStop(config.stash[STATE_KEY])
-    config.stash[GUARD_KEY] = stop.guard
+    config.stash[GUARD_KEY] = stop
     config.pluginmanager.register(stop, PLUGIN_NAME)
     if _under_xdist(config):  # the controller's coordinator; imported only under xdist
         from pytest_smendpoint.endpoints.xdist.session import configure as configure_xdist
@@ -154,9 +155,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             from pytest_smendpoint.endpoints.xdist.session import finish
 
             finish(session)
-        from pytest_smendpoint.reporting.session_end import finish_report
+        settings = session.config.stash[SETTINGS_KEY]
+        if hasattr(session.config, "workeroutput") or has_report(settings, state):
+            from pytest_smendpoint.reporting.session_end import finish_report
 
-        finish_report(session, session.config.stash[SETTINGS_KEY], state)
+            finish_report(session, settings, state)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -164,10 +167,12 @@ def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
     """After the last test (endpoints torn down): the report as --junitxml properties. The
     junitxml plugin writes its file before our pytest_sessionfinish runs, so it is done here."""
     result = yield
-    from pytest_smendpoint.reporting.session_end import add_junit_properties
-
     config = session.config
-    add_junit_properties(session, config.stash[SETTINGS_KEY], config.stash[STATE_KEY])
+    settings, state = config.stash[SETTINGS_KEY], config.stash[STATE_KEY]
+    if has_report(settings, state):
+        from pytest_smendpoint.reporting.session_end import add_junit_properties
+
+        add_junit_properties(session, settings, state)
     return result
 
 

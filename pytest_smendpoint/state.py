@@ -17,7 +17,7 @@ from pytest_smendpoint.settings.options import Settings
 if TYPE_CHECKING:
     from pytest_smendpoint.aws.records import EndpointRecord
     from pytest_smendpoint.endpoints.provider import EndpointProvider
-    from pytest_smendpoint.endpoints.signals import SignalGuard
+    from pytest_smendpoint.endpoints.signal_hooks import SignalStop
 
 
 @dataclass
@@ -72,5 +72,6 @@ NO_MODEL_SOURCE = (
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
 STATE_KEY = pytest.StashKey[SessionState]()
-# The stop-signal guard (endpoints/signals.py), installed by sm_backend while resources are held.
-GUARD_KEY: pytest.StashKey[SignalGuard] = pytest.StashKey()
+# The stop-signal hooks; their guard (endpoints/signals.py), made and installed by sm_backend
+# while resources are held.
+GUARD_KEY: pytest.StashKey[SignalStop] = pytest.StashKey()

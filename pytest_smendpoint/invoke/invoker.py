@@ -37,12 +37,9 @@ from pytest_smendpoint.invoke.csv_payloads import (
 )
 from pytest_smendpoint.invoke.errors import (
     EndpointInvocationError,
-    FrameError,
     InvokeArgumentError,
     InvokeError,
     PredictionCountError,
-    ResponseFormatError,
-    RowTooLargeError,
     shown,
 )
 from pytest_smendpoint.invoke.frame_checks import FrameRules, prepare
@@ -53,15 +50,8 @@ from pytest_smendpoint.settings.options import InvokeSettings
 
 __all__ = [
     "PAYLOAD_CEILING_BYTES",
-    "EndpointInvocationError",
-    "FrameError",
     "InvocationStats",
-    "InvokeArgumentError",
-    "InvokeError",
     "Invoker",
-    "PredictionCountError",
-    "ResponseFormatError",
-    "RowTooLargeError",
     "make_runtime_client",
 ]
 

@@ -9,38 +9,16 @@ raises: the rest of the session end still runs.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_smendpoint.reporting.writers import Moment, Outlet, files_asked_for, registered
+from pytest_smendpoint.reporting.outlets import Moment, Outlet
+from pytest_smendpoint.reporting.writers import Recorded, has_report, registered
 
 if TYPE_CHECKING:
-    from pytest_smendpoint.aws.records import EndpointRecord
     from pytest_smendpoint.reporting.report import SessionReport
     from pytest_smendpoint.settings.options import Settings
-
-
-class Recorded(Protocol):
-    """What the session recorded for its report (the plugin's SessionState)."""
-
-    endpoints: list[EndpointRecord]
-    invocation_stats: dict[str, Any]
-    metrics: dict[str, float]
-    worker_payloads: list[dict[str, Any]]
-    comparisons: list[Any]
-    report: Any
-
-
-def has_report(settings: Settings, recorded: Recorded) -> bool:
-    """Anything to report: an endpoint, a metric, a worker's payload, a gate or a report file."""
-    return bool(
-        recorded.endpoints
-        or recorded.metrics
-        or recorded.worker_payloads
-        or settings.gates
-        or files_asked_for(settings)
-    )
 
 
 def session_report(

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pytest_smendpoint.aws.backends import kind_of
 from pytest_smendpoint.reporting.comparisons import ComparisonSummary
 
 LATENCY_KEYS = ("p50", "p95", "p99", "max")
@@ -50,8 +51,7 @@ def endpoint_table(endpoint: Any) -> Table:
         ("instance count", cell(endpoint.instance_count)),
         (
             "served by",
-            endpoint.serving_runtime
-            or ("SageMaker" if endpoint.backend == "aws" else "not recorded"),
+            endpoint.serving_runtime or kind_of(endpoint.backend).unrecorded_serving,
         ),
         ("deploy time (s)", f"{endpoint.deploy_seconds:.2f}"),
         ("invocations", cell(endpoint.invocations)),

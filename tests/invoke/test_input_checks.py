@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 from helpers.invoke_fakes import FakeRuntime
 
+from pytest_smendpoint import FrameError, InvokeArgumentError, InvokeError
 from pytest_smendpoint.errors import SmEndpointError
-from pytest_smendpoint.invoke.invoker import FrameError, InvokeArgumentError, InvokeError, Invoker
+from pytest_smendpoint.invoke.invoker import Invoker
 from pytest_smendpoint.settings.options import InvokeSettings
 
 

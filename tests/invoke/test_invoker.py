@@ -29,16 +29,11 @@ from helpers.invoke_fakes import (
     row_sums,
 )
 
+from pytest_smendpoint import EndpointInvocationError, PredictionCountError
 from pytest_smendpoint.invoke import invoker as invoker_module
 from pytest_smendpoint.invoke.csv_payloads import CsvEncoder
 from pytest_smendpoint.invoke.frame_checks import FrameRules, PreparedFrame, prepare
-from pytest_smendpoint.invoke.invoker import (
-    EndpointInvocationError,
-    InvocationStats,
-    Invoker,
-    PredictionCountError,
-    make_runtime_client,
-)
+from pytest_smendpoint.invoke.invoker import InvocationStats, Invoker, make_runtime_client
 from pytest_smendpoint.settings.options import InvokeSettings
 
 

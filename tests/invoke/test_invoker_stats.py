@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from helpers.invoke_fakes import Handle, LocalRuntimeServer, error_answer
 
-from pytest_smendpoint.invoke.invoker import EndpointInvocationError, Invoker
+from pytest_smendpoint import EndpointInvocationError
+from pytest_smendpoint.invoke.invoker import Invoker
 from pytest_smendpoint.settings.options import InvokeSettings
 
 

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from helpers.invoke_fakes import FakeRuntime
 
+from pytest_smendpoint import RowTooLargeError
 from pytest_smendpoint.invoke import csv_payloads
 from pytest_smendpoint.invoke.csv_payloads import (
     PAYLOAD_CEILING_BYTES,
@@ -15,7 +16,7 @@ from pytest_smendpoint.invoke.csv_payloads import (
     iter_payloads,
     line_ends,
 )
-from pytest_smendpoint.invoke.invoker import Invoker, RowTooLargeError
+from pytest_smendpoint.invoke.invoker import Invoker
 
 
 def whole_csv(df: pd.DataFrame) -> bytes:

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 from helpers.invoke_fakes import Answer, FakeRuntime, Rows, row_sums
 
-from pytest_smendpoint.invoke.invoker import Invoker, PredictionCountError, ResponseFormatError
+from pytest_smendpoint import PredictionCountError, ResponseFormatError
+from pytest_smendpoint.invoke.invoker import Invoker
 
 DF = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [10.0, 20.0, 30.0]}, index=["x", "y", "z"])
 SUMS = [11.0, 22.0, 33.0]

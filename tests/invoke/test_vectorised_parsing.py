@@ -14,8 +14,8 @@ import numpy.typing as npt
 import pandas as pd
 import pytest
 
+from pytest_smendpoint import ResponseFormatError
 from pytest_smendpoint.invoke import prediction_parsing
-from pytest_smendpoint.invoke.invoker import ResponseFormatError
 from pytest_smendpoint.invoke.prediction_parsing import OutputArrays, parse_predictions, to_pandas
 
 CSV, JSON, NPY = "text/csv", "application/json", "application/x-npy"

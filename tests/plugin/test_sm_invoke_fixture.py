@@ -67,7 +67,7 @@ def test_explicit_label_that_is_absent_is_named(
         """
         import pandas as pd
         import pytest
-        from pytest_smendpoint.invoke.invoker import FrameError
+        from pytest_smendpoint import FrameError
 
         def test_missing_label(sm_invoke):
             with pytest.raises(FrameError) as caught:

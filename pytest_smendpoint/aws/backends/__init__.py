@@ -60,6 +60,8 @@ class BackendKind(Protocol):
 
     # The region when neither --sm-region nor boto3 names one (None: boto3 must name one).
     region_fallback: str | None
+    # What the report says served an endpoint whose record names no runtime.
+    unrecorded_serving: str
 
     def open(self, settings: Settings) -> contextlib.AbstractContextManager[Backend]:
         """This process's backend, for the session (closed after its last endpoint)."""

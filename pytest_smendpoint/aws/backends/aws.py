@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 class AwsKind:
     region_fallback: str | None = None  # boto3 must name one (or --sm-region)
+    unrecorded_serving = "SageMaker"  # SageMaker's own containers serve the endpoints
 
     @contextlib.contextmanager
     def open(self, settings: Settings) -> Iterator[Backend]:

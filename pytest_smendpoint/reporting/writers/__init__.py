@@ -1,6 +1,8 @@
 """The session report's outputs, one module each behind one interface, with a registry.
 
-A writer is a module here with a `WRITER` object that has `write(report, outlet) -> report`.
+A writer is a module here with a `WRITER` object that has `write(report, outlet) -> report`
+(reporting/outlets.py: what it writes to). This module is the registry only, light enough for
+plugin.py to ask at every session's end whether there is a report at all (start-up cost).
 Session end (reporting/session_end.py) calls every registered writer at each of its moments
 (`Moment`); a writer does its part at the moments it serves and returns the report unchanged at
 the others, or when the run did not ask for its output. A failure to write is kept on the
@@ -10,37 +12,15 @@ in `WRITERS`.
 
 from __future__ import annotations
 
-import dataclasses
-import enum
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from pytest_smendpoint.reporting.report import SessionReport
+    from pytest_smendpoint.aws.records import EndpointRecord
+    from pytest_smendpoint.reporting.outlets import ReportWriter
     from pytest_smendpoint.settings.options import Settings
-
-
-class Moment(enum.Enum):
-    """When session end writes, each moment with pytest's own output at hand."""
-
-    TEST_LOOP_END = "test loop end"  # before junitxml writes its file: `outlet.junit_xml`
-    SESSION_FINISH = "session finish"  # gates checked; the report's files
-    TERMINAL_SUMMARY = "terminal summary"  # `outlet.terminal`, the terminal reporter
-    PYTEST_HTML = "pytest-html summary"  # `outlet.html_postfix`, pytest-html's section list
-
-
-@dataclass(frozen=True)
-class Outlet:
-    """What a writer may write to at this moment, and what the run asked for."""
-
-    moment: Moment
-    settings: Settings
-    exit_status: int
-    junit_xml: Any = None
-    terminal: Any = None
-    html_postfix: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -62,10 +42,6 @@ WRITERS = (
 )
 
 
-class ReportWriter(Protocol):
-    def write(self, report: SessionReport, outlet: Outlet) -> SessionReport: ...
-
-
 def registered() -> Iterator[ReportWriter]:
     """The writers of `WRITERS`, imported when session end first needs them."""
     for entry in WRITERS:
@@ -78,15 +54,23 @@ def files_asked_for(settings: Settings) -> bool:
     return any(getattr(settings, entry.path_setting) for entry in WRITERS if entry.path_setting)
 
 
-def with_document(
-    report: SessionReport, what: str, path: str, text: str, write: Callable[[str, str], None]
-) -> SessionReport:
-    """The report with `documents` recording that `what` was written to `path` (or why not)."""
-    entry: tuple[str, str, str | None]
-    try:
-        write(path, text)
-    except OSError as error:
-        entry = (what, path, f"{type(error).__name__}: {error}")
-    else:
-        entry = (what, path, None)
-    return dataclasses.replace(report, documents=(*report.documents, entry))
+class Recorded(Protocol):
+    """What the session recorded for its report (the plugin's SessionState)."""
+
+    endpoints: list[EndpointRecord]
+    invocation_stats: dict[str, Any]
+    metrics: dict[str, float]
+    worker_payloads: list[dict[str, Any]]
+    comparisons: list[Any]
+    report: Any
+
+
+def has_report(settings: Settings, recorded: Recorded) -> bool:
+    """Anything to report: an endpoint, a metric, a worker's payload, a gate or a report file."""
+    return bool(
+        recorded.endpoints
+        or recorded.metrics
+        or recorded.worker_payloads
+        or settings.gates
+        or files_asked_for(settings)
+    )

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pytest_smendpoint.reporting.documents import replace_text
 from pytest_smendpoint.reporting.html_report import html_page, html_section
+from pytest_smendpoint.reporting.outlets import Moment, Outlet, with_document
 from pytest_smendpoint.reporting.report import SessionReport
-from pytest_smendpoint.reporting.writers import Moment, Outlet, with_document
 
 HTML = "html report"
 

@@ -3,8 +3,8 @@ the end of the test loop: the junitxml plugin writes its file before pytest_sess
 
 from __future__ import annotations
 
+from pytest_smendpoint.reporting.outlets import Moment, Outlet
 from pytest_smendpoint.reporting.report import SessionReport
-from pytest_smendpoint.reporting.writers import Moment, Outlet
 
 
 class JunitProperties:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pytest_smendpoint.reporting.documents import append_text, replace_text
 from pytest_smendpoint.reporting.markdown import markdown_summary
+from pytest_smendpoint.reporting.outlets import Moment, Outlet, with_document
 from pytest_smendpoint.reporting.report import SessionReport
-from pytest_smendpoint.reporting.writers import Moment, Outlet, with_document
 
 MARKDOWN = "markdown summary"
 STEP_SUMMARY = "job summary"

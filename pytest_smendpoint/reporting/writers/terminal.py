@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from pytest_smendpoint.reporting.outlets import Moment, Outlet
 from pytest_smendpoint.reporting.report import SessionReport
-from pytest_smendpoint.reporting.writers import Moment, Outlet
 
 
 class TerminalSummary:

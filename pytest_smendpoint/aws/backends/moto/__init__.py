@@ -45,6 +45,8 @@ _ISOLATED_VARIABLES = (
 
 class MotoKind:
     region_fallback: str | None = MOTO_DEFAULT_REGION
+    # Every endpoint it deploys records its runtime: one without is an existing endpoint.
+    unrecorded_serving = "not recorded"
 
     @contextlib.contextmanager
     def open(self, settings: Settings) -> Iterator[Backend]:

@@ -1,0 +1,117 @@
+"""The library under the plugin, without pytest: `deploy()` from a plain script, on the moto
+default (real predictions) and on the aws code path (against a moto server on loopback), with
+the same cleanup guarantees as a session."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from helpers.aws_path import BUCKET, IMAGE, ROLE, MotoServer
+from helpers.container_setup import SKLEARN_ENV
+
+from pytest_smendpoint import DeployedEndpoint, SettingsError, deploy, make_settings
+
+
+def test_plain_script_deploys_predicts_for_real_and_tears_down(
+    sklearn_model_dir: Path, tmp_path: Path
+) -> None:
+    script = tmp_path / "score.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import joblib
+            import pandas as pd
+            from sklearn.datasets import load_iris
+
+            from pytest_smendpoint import deploy, make_settings, open_account
+
+            features, _ = load_iris(return_X_y=True, as_frame=True)
+            expected = joblib.load({str(sklearn_model_dir / "model.joblib")!r}).predict(features)
+            settings = make_settings(
+                model_data={str(sklearn_model_dir)!r}, image_uri={IMAGE!r}, env={SKLEARN_ENV!r}
+            )
+            with open_account(settings) as account:  # the mocked account outlives the endpoint
+                sagemaker = account.client("sagemaker")
+                with deploy(settings=settings, account=account) as endpoint:
+                    predictions = endpoint.invoke(features)
+                    listed = [e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]]
+                    assert listed == [endpoint.name], listed
+                assert sagemaker.list_endpoints()["Endpoints"] == []
+                assert sagemaker.list_endpoint_configs()["EndpointConfigs"] == []
+                assert sagemaker.list_models()["Models"] == []
+            assert (predictions.to_numpy().ravel() == expected).all()
+            assert list(predictions.index) == list(features.index)
+            print("scored", len(predictions), "rows on", endpoint.record.backend)
+            """
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "scored 150 rows on moto"
+
+
+def test_aws_path_deploys_and_deletes_what_it_created_and_uploaded(
+    moto_server: MotoServer, sklearn_model_dir: Path
+) -> None:
+    s3 = moto_server.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_object(Bucket=BUCKET, Key="users/own/model.tar.gz", Body=b"x")  # not the library's
+    statuses: list[str] = []
+    with deploy(
+        backend="aws",
+        model_data=str(sklearn_model_dir),
+        image_uri=IMAGE,
+        role=ROLE,
+        on_status=lambda status, _elapsed: statuses.append(status),
+    ) as endpoint:
+        assert isinstance(endpoint, DeployedEndpoint)
+        assert endpoint.record.owned and endpoint.record.backend == "aws"
+        sagemaker = moto_server.client("sagemaker")
+        described = sagemaker.describe_endpoint(EndpointName=endpoint.name)
+        assert described["EndpointStatus"] == "InService"
+        assert moto_server.inventory().models == endpoint.record.model_names
+    assert statuses and statuses[-1] == "InService"
+    assert moto_server.inventory().empty
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]]
+    assert keys == ["users/own/model.tar.gz"]
+
+
+def test_an_error_in_the_block_still_deletes_everything(
+    moto_server: MotoServer, sklearn_model_dir: Path
+) -> None:
+    with pytest.raises(ZeroDivisionError):
+        with deploy(backend="aws", model_data=str(sklearn_model_dir), image_uri=IMAGE, role=ROLE):
+            assert not moto_server.inventory().empty
+            1 / 0  # noqa: B018 - the user's code fails mid-block
+    assert moto_server.inventory().empty
+
+
+def test_settings_are_checked_by_the_options_rules() -> None:
+    settings = make_settings(instance_type="ml.c5.xlarge", env={"A": "1"}, label_column="y")
+    assert settings.instance_type == "ml.c5.xlarge"
+    assert dict(settings.env) == {"A": "1"}
+    assert settings.invoke.label == ("y",)
+    with pytest.raises(SettingsError) as bad:
+        make_settings(instance_type="m5.large")
+    assert str(bad.value) == (
+        "instance_type='m5.large' (pytest_smendpoint.make_settings()): "
+        "must be a SageMaker instance type such as ml.m5.large"
+    )
+    with pytest.raises(TypeError, match=r"^unknown option instance_typ; known: accept, "):
+        make_settings(instance_typ="ml.m5.large")
+
+
+def test_deploy_without_a_model_says_what_to_give() -> None:
+    with pytest.raises(SettingsError) as missing:
+        with deploy():
+            pass  # pragma: no cover - never reached
+    assert str(missing.value) == (
+        "deploy() needs a model: pass one, or a model source (model_data= with image_uri=, "
+        "training_job= or existing_endpoint=)"
+    )
