@@ -4,9 +4,9 @@ happens, nothing the session created is left and nothing else in the account is 
 from __future__ import annotations
 
 import signal
-from typing import TYPE_CHECKING
 
 import pytest
+from helpers.aws_path import MotoServer
 from helpers.faultkit import (
     EXPECTED_EXIT,
     FAULTS,
@@ -19,9 +19,6 @@ from helpers.faultkit import (
 )
 
 pytestmark = pytest.mark.slow  # 40 pytester runs
-
-if TYPE_CHECKING:
-    from conftest import MotoServer  # tests/conftest.py: the moto_server fixture's value
 
 
 @pytest.fixture

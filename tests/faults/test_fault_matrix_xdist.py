@@ -6,14 +6,10 @@ no temporary folder of the plugin stays behind."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from conftest import MotoServer  # tests/conftest.py: the moto_server fixture's value
-
 from pathlib import Path
 
 import pytest
+from helpers.aws_path import MotoServer
 from helpers.faultkit import (
     FAULTS,
     INNER_CONFTEST,

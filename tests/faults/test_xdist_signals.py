@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
@@ -29,8 +29,6 @@ from pytest_smendpoint.tempdirs import (
 )
 
 pytestmark = pytest.mark.slow  # real signals to pytest subprocesses
-if TYPE_CHECKING:
-    pass  # tests/conftest.py: the moto_server fixture's value
 
 # Every process of the run (controller and workers) writes each successful create and delete
 # to $SM_CALLS_FILE: moto's own trick, a handler in BUILTIN_HANDLERS reaches every client.

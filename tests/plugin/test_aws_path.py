@@ -4,13 +4,9 @@ what users run in CI against real SageMaker, with nothing but loopback traffic."
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
-from helpers.aws_path import BUCKET, ROLE, aws_args, create_endpoint, snapshot
-
-if TYPE_CHECKING:
-    from conftest import MotoServer  # tests/conftest.py: the moto_server fixture's value
+from helpers.aws_path import BUCKET, ROLE, MotoServer, aws_args, create_endpoint, snapshot
 
 
 def test_local_folder_is_packed_uploaded_deployed_and_torn_down(

@@ -4,13 +4,11 @@ words, and never deleted: a moto server would otherwise overwrite it, and teardo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
-from helpers.aws_path import ROLE, aws_args, create_endpoint, snapshot
+from helpers.aws_path import ROLE, MotoServer, aws_args, create_endpoint, snapshot
 
-if TYPE_CHECKING:
-    from conftest import MotoServer  # tests/conftest.py: the moto_server fixture's value
 ARN = "arn:aws:sagemaker:us-east-1:123456789012"
 CHECKED = (
     " (Checked before creating anything: pytest-smendpoint neither takes over nor deletes what "

@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
+from helpers.aws_path import MotoServer
 from test_sweep import OLD, ROLE, make
 
 from pytest_smendpoint.aws import sweep
 from pytest_smendpoint.aws.liveness import LEASE, LivenessMark, alive_until
 from pytest_smendpoint.settings.naming import TAG_ALIVE_UNTIL, TAG_CREATED, TAG_SESSION
 
-if TYPE_CHECKING:
-    from conftest import MotoServer  # tests/conftest.py: the moto_server fixture's value
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 SESSION = "20261201-120000-abcdef"
 

@@ -8,18 +8,16 @@ import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
+from helpers.aws_path import MotoServer
 
 from pytest_smendpoint.aws import sweep
 from pytest_smendpoint.settings.naming import TAG_CREATED, TAG_RUN_LABEL, TAG_SESSION
-
-if TYPE_CHECKING:
-    from conftest import MotoServer  # tests/conftest.py: the moto_server fixture's value
 
 
 class RawBody(io.BytesIO):

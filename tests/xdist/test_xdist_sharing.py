@@ -3,18 +3,14 @@ controller; a worker killed mid-deploy leaves nothing; the shared server serves 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from conftest import MotoServer  # tests/conftest.py: the moto_server fixture's value
-
 import io
 import tarfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers.aws_path import MotoServer
 from helpers.container_setup import SKLEARN_ENV, SKLEARN_ENV_ARGS, SKLEARN_IMAGE
 
 # Counts SageMaker calls in every process of the run (controller and workers): moto-style, a
