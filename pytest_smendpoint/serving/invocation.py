@@ -13,6 +13,10 @@ from typing import Any, Protocol
 # ProductionVariant.InitialVariantWeight when the config leaves it out (CreateEndpointConfig's
 # documented default).
 DEFAULT_VARIANT_WEIGHT = 1.0
+# The container's routes a caller may ask for: InvokeEndpoint and a transform job's
+# POST /invocations, and the transform agent's GET /execution-parameters (asked once, first).
+INVOCATIONS_PATH = "/invocations"
+EXECUTION_PARAMETERS_PATH = "/execution-parameters"
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,9 @@ class ContainerSpec:
     image: str | None = None
     # The variant's InstanceType: its memory bounds the model's processes (instance_memory.py).
     instance_type: str | None = None
+    # How many model processes serve it, when the caller decides (a transform job's concurrency);
+    # None: the container's own SAGEMAKER_MODEL_SERVER_WORKERS rule.
+    workers: int | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,11 @@ class InvokeRequest:
     accept: str | None = None
     custom_attributes: str | None = None
     target_variant: str | None = None
+    # INVOCATIONS_PATH (a POST with the body) or EXECUTION_PARAMETERS_PATH (a GET, no body).
+    path: str = INVOCATIONS_PATH
+    # The bound on the container's answer, counted from arrival; None: real-time's 60 s (a
+    # transform job's ModelClientConfig.InvocationsTimeoutInSeconds sets its own).
+    timeout: float | None = None
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from pytest_smendpoint.serving import forking, interrupt, reaping
 from pytest_smendpoint.serving.errors import InvocationError, ModelLoadError
 from pytest_smendpoint.serving.forking import EXIT_UNKNOWN, ForkedProcess
 from pytest_smendpoint.serving.frames import PipeClosed, read_frame, write_frame
-from pytest_smendpoint.serving.invocation import InvokeRequest, InvokeResult
+from pytest_smendpoint.serving.invocation import INVOCATIONS_PATH, InvokeRequest, InvokeResult
 from pytest_smendpoint.settings.limits import INVOCATION_TIMEOUT_SECONDS
 
 logger = logging.getLogger("pytest_smendpoint.serving")
@@ -303,22 +303,24 @@ class ModelProcesses:
 
     def invoke(self, request: InvokeRequest) -> InvokeResult:
         arrived = time.monotonic()
-        deadline = arrived + INVOKE_TIMEOUT  # SageMaker's bound counts from arrival
-        worker = self._take(arrived, deadline)
+        limit = INVOKE_TIMEOUT if request.timeout is None else request.timeout
+        deadline = arrived + limit  # SageMaker's bound counts from arrival
+        worker = self._take(arrived, deadline, limit)
         taken = time.monotonic()
         header = {
             "content_type": request.content_type,
             "accept": request.accept,
             "custom_attributes": request.custom_attributes,
+            "path": request.path,
         }
         try:
             reply, body = worker.call(header, request.body, deadline)
         except TimeoutError:
             worker.kill()
-            self._replace(worker, f"was stopped at the {INVOKE_TIMEOUT:g} s invocation limit")
+            self._replace(worker, f"was stopped at the {limit:g} s invocation limit")
             raise InvocationError(
                 500,
-                f"the model did not answer within {INVOKE_TIMEOUT:g} s" + _queued(taken - arrived),
+                f"the model did not answer within {limit:g} s" + _queued(taken - arrived),
             ) from None
         except (PipeClosed, OSError):
             how = how_it_ended(_exit_status(worker))
@@ -331,12 +333,13 @@ class ModelProcesses:
         status = int(reply.get("status", 500))
         if status >= 400:
             log = reply.get("log")
-            logger.error(
-                "model of endpoint %s answered %s%s",
-                self.launch.endpoint_name,
-                status,
-                f":\n{log}" if log else "",
-            )
+            if request.path == INVOCATIONS_PATH:  # a transform agent's probe's 404 is no news
+                logger.error(
+                    "model of endpoint %s answered %s%s",
+                    self.launch.endpoint_name,
+                    status,
+                    f":\n{log}" if log else "",
+                )
             raise InvocationError(status, body.decode("utf-8", "replace"))
         return InvokeResult(
             body=body,
@@ -344,7 +347,7 @@ class ModelProcesses:
             custom_attributes=reply.get("custom_attributes"),
         )
 
-    def _take(self, arrived: float, deadline: float) -> _Worker:
+    def _take(self, arrived: float, deadline: float, limit: float = INVOKE_TIMEOUT) -> _Worker:
         """A free worker, waiting in line until `deadline` at most."""
         with self._ready:
             while True:
@@ -358,7 +361,7 @@ class ModelProcesses:
                 if remaining <= 0:
                     raise InvocationError(
                         500,
-                        f"the model did not answer within {INVOKE_TIMEOUT:g} s: the request "
+                        f"the model did not answer within {limit:g} s: the request "
                         "waited that long for a free model process (SageMaker counts the "
                         "limit from the request's arrival)",
                     )

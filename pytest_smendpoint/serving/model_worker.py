@@ -24,7 +24,7 @@ from typing import Any
 
 from pytest_smendpoint.serving import reaping
 from pytest_smendpoint.serving.frames import PipeClosed, read_frame, write_frame
-from pytest_smendpoint.serving.profiles.base import Request, StartupFailure
+from pytest_smendpoint.serving.profiles.base import INVOCATIONS, Request, StartupFailure
 
 WATCHDOG_SECONDS = 0.5
 
@@ -104,6 +104,7 @@ def _serve(argv: list[str], watch: int | None) -> int:
             content_type=header.get("content_type"),
             accept=header.get("accept"),
             custom_attributes=header.get("custom_attributes"),
+            path=header.get("path") or INVOCATIONS,
         )
         try:
             reply = handler(request)

@@ -22,6 +22,7 @@ from typing import Any
 from pytest_smendpoint.serving import interrupt
 from pytest_smendpoint.serving.errors import InvocationError, ModelLoadError
 from pytest_smendpoint.serving.invocation import (
+    EXECUTION_PARAMETERS_PATH,
     ContainerSpec,
     InvokeRequest,
     InvokeResult,
@@ -157,14 +158,18 @@ class ByoServer:
             headers["Accept"] = request.accept
         if request.custom_attributes is not None:
             headers[CUSTOM_ATTRIBUTES] = request.custom_attributes
-        connection = http.client.HTTPConnection(LOOPBACK, self.port, timeout=INVOKE_TIMEOUT)
+        timeout = INVOKE_TIMEOUT if request.timeout is None else request.timeout
+        connection = http.client.HTTPConnection(LOOPBACK, self.port, timeout=timeout)
         try:
-            connection.request("POST", "/invocations", body=request.body, headers=headers)
+            if request.path == EXECUTION_PARAMETERS_PATH:
+                connection.request("GET", request.path)
+            else:
+                connection.request("POST", request.path, body=request.body, headers=headers)
             response = connection.getresponse()
             body = response.read()
         except OSError as error:
             raise InvocationError(
-                500, f"the serving process did not answer /invocations: {error}" + self.log_tail()
+                500, f"the serving process did not answer {request.path}: {error}" + self.log_tail()
             ) from None
         finally:
             connection.close()

@@ -58,7 +58,9 @@ def _start_profile(
         staged = stage_for(image)(given)
     except StartupFailure as failure:
         raise ModelLoadError(str(failure)) from None
-    workers = worker_count(spec.environment)
+    workers = worker_count(spec.environment)  # checked even when the caller decides
+    if spec.workers is not None:
+        workers = spec.workers
     try:
         runtime = choose(image, options.runtime)  # a one-off install, like the image's pull
     except UnknownImageTag as error:

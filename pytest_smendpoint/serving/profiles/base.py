@@ -14,6 +14,10 @@ CONTAINER_MODEL_DIR = "/opt/ml/model"
 # The framework containers' code folder (sagemaker-containers' `code_dir`).
 CONTAINER_CODE_DIR = "/opt/ml/code"
 CUSTOM_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
+# The routes a request may take (serving/invocation.py names them for callers): POST
+# /invocations, and the batch transform agent's GET /execution-parameters.
+INVOCATIONS = "/invocations"
+EXECUTION_PARAMETERS = "/execution-parameters"
 
 
 class StartupFailure(Exception):
@@ -54,6 +58,7 @@ class Request:
     content_type: str | None
     accept: str | None
     custom_attributes: str | None = None
+    path: str = INVOCATIONS
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,14 @@ INTERNAL_SERVER_ERROR_WERKZEUG_3 = (
     b"<p>The server encountered an internal error and was unable to complete your request. "
     b"Either the server is overloaded or there is an error in the application.</p>\n"
 )
+# werkzeug.exceptions.NotFound().get_body(): a route the app does not have (Werkzeug 0.15 and 2;
+# Werkzeug 3 starts with its own doctype, as for the 500 page).
+NOT_FOUND_TEXT = (
+    b"<title>404 Not Found</title>\n"
+    b"<h1>Not Found</h1>\n"
+    b"<p>The requested URL was not found on the server. If you entered the URL manually please "
+    b"check your spelling and try again.</p>\n"
+)
 HTML = "text/html"
 JSON = "application/json"
 # werkzeug.utils._charset_mimetypes: these, text/* and *+xml get "; charset=utf-8" appended.
@@ -43,6 +51,13 @@ def internal_server_error(werkzeug: int) -> tuple[bytes, str]:
     0.15 sends text/html without a charset, 2 and 3 with one."""
     body = INTERNAL_SERVER_ERROR_WERKZEUG_3 if werkzeug >= 3 else INTERNAL_SERVER_ERROR
     return body, (HTML if werkzeug == 0 else content_type(HTML))
+
+
+def not_found(werkzeug: int) -> tuple[bytes, str]:
+    """The body and Content-Type of Werkzeug `werkzeug`'s 404 page."""
+    head = INTERNAL_SERVER_ERROR_WERKZEUG_3 if werkzeug >= 3 else INTERNAL_SERVER_ERROR
+    doctype = head[: head.index(b"<title>")]
+    return doctype + NOT_FOUND_TEXT, (HTML if werkzeug == 0 else content_type(HTML))
 
 
 class InvalidResponse(TypeError):

@@ -23,6 +23,7 @@ from typing import Any
 from pytest_smendpoint.serving.profiles import toolkit_codecs as codecs
 from pytest_smendpoint.serving.profiles.base import (
     CUSTOM_ATTRIBUTES,
+    EXECUTION_PARAMETERS,
     Reply,
     Request,
     Staged,
@@ -35,6 +36,12 @@ NAME = "inference-toolkit"
 # What its model process imports anyway, imported once by the zygote (zygote.py) before forking.
 PRELOAD = ("numpy",)
 IMAGE_ENVIRONMENT = MappingProxyType({"PYTHONUNBUFFERED": "1"})
+# Multi Model Server's answer to a path it does not serve (it has no /execution-parameters
+# unless a plugin adds one).
+MMS_NOT_FOUND = (
+    b'{\n  "code": 404,\n  "type": "ResourceNotFoundException",\n  "message": "Requested '
+    b'resource is not found, please refer to API document."\n}\n'
+)
 PING_FAILED = (
     "The primary container for production variant {variant} did not pass the ping health "
     "check. Please check CloudWatch logs for this endpoint."
@@ -214,6 +221,8 @@ class ToolkitServer:
         return self._run(self.output_fn, prediction, accept)
 
     def __call__(self, request: Request) -> Reply:
+        if request.path == EXECUTION_PARAMETERS:
+            return Reply(404, MMS_NOT_FOUND, "application/json")
         properties: dict[str, str] = {}
         if request.content_type is not None:
             properties["Content-Type"] = request.content_type

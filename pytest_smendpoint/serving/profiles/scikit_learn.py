@@ -20,6 +20,7 @@ from pytest_smendpoint.serving.profiles import flask_responses
 from pytest_smendpoint.serving.profiles.base import (
     CONTAINER_CODE_DIR,
     CONTAINER_MODEL_DIR,
+    EXECUTION_PARAMETERS,
     Reply,
     Request,
     Staged,
@@ -208,6 +209,9 @@ class SklearnServer:
         self.input_fn, self.predict_fn, self.output_fn = functions
         self.default_accept = os.environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT", codecs.JSON)
         self.werkzeug = DEFAULT_WERKZEUG  # the image's Werkzeug major version (its 500 page)
+        # The entry script's execution_parameters_fn (serving.py's
+        # _user_module_execution_parameters_fn): the view of GET /execution-parameters.
+        self.execution_parameters_fn: Callable[[], Any] | None = None
 
     @classmethod
     def load(
@@ -245,9 +249,13 @@ class SklearnServer:
             ) from None
         default = defaults or (default_input_fn, default_predict_fn, default_output_fn)
         functions = (input_fn or default[0], predict_fn or default[1], output_fn or default[2])
-        return cls(model, transform_fn, functions)
+        server = cls(model, transform_fn, functions)
+        server.execution_parameters_fn = getattr(module, "execution_parameters_fn", None)
+        return server
 
     def __call__(self, request: Request) -> Reply:
+        if request.path == EXECUTION_PARAMETERS:
+            return self._execution_parameters()
         # worker.Request: ContentType defaults to JSON; Accept */* or none is the default.
         content_type = request.content_type or codecs.JSON
         accept = request.accept
@@ -258,6 +266,19 @@ class SklearnServer:
             content = request.body.decode("utf-8", "replace")  # werkzeug's get_data(as_text)
         try:
             status, body, media = self._transform(content, content_type, accept)
+        except Exception:
+            body, media = flask_responses.internal_server_error(self.werkzeug)
+            return Reply(500, body, media, log=traceback.format_exc())
+        return Reply(status, body, media)
+
+    def _execution_parameters(self) -> Reply:
+        """sagemaker-containers' Worker adds the route only for an execution_parameters_fn:
+        without one, Flask's 404 (the transform agent then uses its defaults)."""
+        if self.execution_parameters_fn is None:
+            body, media = flask_responses.not_found(self.werkzeug)
+            return Reply(404, body, media)
+        try:
+            status, body, media = flask_responses.make_response(self.execution_parameters_fn())
         except Exception:
             body, media = flask_responses.internal_server_error(self.werkzeug)
             return Reply(500, body, media, log=traceback.format_exc())

@@ -51,11 +51,13 @@ class ServerSideServing(MotoServing):
         self._clients: dict[str, Any] = {}
 
     def install(self) -> None:
-        """Load the models of every endpoint moto creates; invocations reach this through
-        ServingMiddleware, not botocore, so routing's dispatcher is left alone."""
-        from pytest_smendpoint.aws.backends.moto import hooks
+        """Load the models of every endpoint moto creates, and run its transform jobs;
+        invocations reach this through ServingMiddleware, not botocore, so routing's dispatcher
+        is left alone."""
+        from pytest_smendpoint.aws.backends.moto import hooks, transforms
 
         hooks.attach(self)
+        transforms.attach(self.transforms)
 
     def _s3(self, region: str) -> Any:
         # Overrides LocalServing._s3, whose default client would follow this process's own AWS

@@ -1,12 +1,13 @@
 """LocalServing attached to moto: the container emulator (serving/) serving the mocked account's
 endpoints, told of their creation by moto itself (hooks.py) and answering InvokeEndpoint in
-botocore (routing.py), with what each endpoint serves read from moto's state (state.py)."""
+botocore (routing.py), with what each endpoint serves read from moto's state (state.py); and
+running its transform jobs for real (transforms.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pytest_smendpoint.aws.backends.moto import hooks, routing
+from pytest_smendpoint.aws.backends.moto import hooks, routing, transforms
 from pytest_smendpoint.aws.backends.moto.state import MotoDeployments
 from pytest_smendpoint.serving.local_serving import LocalServing
 from pytest_smendpoint.serving.runtimes.selection import RuntimePolicy
@@ -33,6 +34,7 @@ class MotoServing(LocalServing):
             serve_directory=serve_directory,
             runtime_policy=runtime_policy,
         )
+        self.transforms = transforms.TransformJobs(self)
 
     def install(self) -> None:
         """Route InvokeEndpoint of every sagemaker-runtime client made from now on to this, and
@@ -40,9 +42,14 @@ class MotoServing(LocalServing):
         super().install()
         routing.attach(self)
         hooks.attach(self)
+        transforms.attach(self.transforms)
 
     def close(self) -> None:
         """Stop routing and loading, then unload everything; safe to call twice."""
         routing.detach(self)
         hooks.detach(self)
-        super().close()
+        transforms.detach(self.transforms)
+        try:
+            self.transforms.close()  # running jobs stop, and their model processes
+        finally:
+            super().close()

@@ -128,6 +128,19 @@ class AlgorithmSettings:
         )
 
 
+def execution_parameters() -> Reply:
+    """GET /execution-parameters as algorithm_mode/serve.py answers it (1.7-1 to 3.2-0): one
+    concurrent transform per CPU it sees (this machine's, offline; the instance's on SageMaker),
+    MULTI_RECORD, and MAX_CONTENT_LENGTH (default 6 MiB) in MiB."""
+    limit = int(os.environ.get("MAX_CONTENT_LENGTH", "6291456"))
+    parameters = {
+        "MaxConcurrentTransforms": os.cpu_count() or 1,  # multiprocessing.cpu_count()
+        "BatchStrategy": "MULTI_RECORD",
+        "MaxPayloadInMB": int(limit / (1024**2)),
+    }
+    return Reply(200, json.dumps(parameters).encode("utf-8"), "application/json")
+
+
 def is_algorithm_mode(environment: Mapping[str, str]) -> bool:
     """The image serves the built-in algorithm when SAGEMAKER_PROGRAM is not set at all (any
     value, even empty, means script mode)."""

@@ -18,6 +18,7 @@ from typing import Any
 from pytest_smendpoint.serving.errors import ModelLoadError
 from pytest_smendpoint.serving.profiles import containers_codecs, scikit_learn
 from pytest_smendpoint.serving.profiles.base import (
+    EXECUTION_PARAMETERS,
     Handler,
     Reply,
     Request,
@@ -87,6 +88,8 @@ def serve(model_dir: str, code_dir: str | None, settings: Mapping[str, Any]) -> 
             raise StartupFailure(f"{ping_failed} {error}") from None
 
         def answer(request: Request) -> Reply:
+            if request.path == EXECUTION_PARAMETERS:
+                return xgboost_algorithm.execution_parameters()
             return model.reply(request.body, request.content_type, request.accept)
 
         return answer
@@ -94,6 +97,8 @@ def serve(model_dir: str, code_dir: str | None, settings: Mapping[str, Any]) -> 
     defaults = (default_input_fn, default_predict_fn, scikit_learn.default_output_fn)
     server = scikit_learn.SklearnServer.load(module, model_dir, ping_failed, defaults)
     server.werkzeug = int(settings.get("werkzeug", 0))
+    # serving.main builds its Worker without an execution_parameters_fn: always a 404.
+    server.execution_parameters_fn = None
     return server
 
 
