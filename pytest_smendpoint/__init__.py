@@ -52,7 +52,47 @@ _LAZY = {
     "MissingExtraError": "extras",
     "Settings": "settings.options",
 }
-__all__ = sorted(_LAZY)
+# Spelled out, not sorted(_LAZY): type checkers read a literal __all__ to know what the root
+# re-exports (mypy --strict refuses `from pytest_smendpoint import X` otherwise).
+__all__ = [
+    "AwsCallError",
+    "Comparer",
+    "Comparison",
+    "ComparisonError",
+    "DeployError",
+    "DeployedEndpoint",
+    "EndpointFactory",
+    "EndpointInvocationError",
+    "EndpointPlan",
+    "EndpointRecord",
+    "ExistingEndpoint",
+    "FrameError",
+    "InvocationStats",
+    "InvokeArgumentError",
+    "InvokeError",
+    "Invoker",
+    "MetricRecorder",
+    "MissingExtraError",
+    "ModelResolutionError",
+    "ModelSpec",
+    "PredictionCountError",
+    "ResponseFormatError",
+    "RowTooLargeError",
+    "SessionStopped",
+    "Settings",
+    "SettingsError",
+    "SmEndpointError",
+    "TeardownError",
+    "TeardownStatus",
+    "TransformJobError",
+    "TransformOutput",
+    "TransformRecord",
+    "Transformer",
+    "deploy",
+    "make_invoker",
+    "make_settings",
+    "open_account",
+]
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load on first use
     from pytest_smendpoint.api import (

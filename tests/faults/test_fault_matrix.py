@@ -4,9 +4,9 @@ happens, nothing the session created is left and nothing else in the account is 
 from __future__ import annotations
 
 import signal
-from typing import Any
 
 import pytest
+from helpers.aws_path import MotoServer
 from helpers.faultkit import (
     EXPECTED_EXIT,
     FAULTS,
@@ -19,8 +19,6 @@ from helpers.faultkit import (
 )
 
 pytestmark = pytest.mark.slow  # 40 pytester runs
-
-MotoServer = Any
 
 
 @pytest.fixture

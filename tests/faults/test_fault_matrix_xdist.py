@@ -7,9 +7,9 @@ no temporary folder of the plugin stays behind."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
+from helpers.aws_path import MotoServer
 from helpers.faultkit import (
     FAULTS,
     INNER_CONFTEST,
@@ -22,7 +22,6 @@ from helpers.faultkit import (
 
 pytestmark = pytest.mark.slow  # 40 pytest -n 2 subprocess runs
 
-MotoServer = Any
 # The controller deletes what the workers deployed: teardown faults go into its own clients
 # (every client it makes copies botocore's builtin handlers), the rest into the workers'.
 CONTROLLER_FAULTS = r"""

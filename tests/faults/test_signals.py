@@ -127,7 +127,8 @@ def run(pytester: pytest.Pytester, sklearn_model_dir: Path) -> Any:
 
 
 def left_behind(marks: Path) -> list[str]:
-    return json.loads((marks / "left.json").read_text())
+    left: list[str] = json.loads((marks / "left.json").read_text())
+    return left
 
 
 def test_sigterm_during_the_wait_tears_down_and_a_second_one_does_not_abort_it(run: Any) -> None:

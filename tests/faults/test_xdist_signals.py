@@ -29,7 +29,6 @@ from pytest_smendpoint.tempdirs import (
 )
 
 pytestmark = pytest.mark.slow  # real signals to pytest subprocesses
-MotoServer = Any
 
 # Every process of the run (controller and workers) writes each successful create and delete
 # to $SM_CALLS_FILE: moto's own trick, a handler in BUILTIN_HANDLERS reaches every client.

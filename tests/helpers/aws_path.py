@@ -3,9 +3,13 @@ else made, and a snapshot of everything in the account (for before/after compari
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-MotoServer = Any  # tests/conftest.py's MotoServer fixture value
+if TYPE_CHECKING:
+    # tests/conftest.py's class: the moto_server fixture's value, named here for the tests' types.
+    from conftest import MotoServer as MotoServer
+else:
+    MotoServer = Any  # at run time only annotations name it, and they are not evaluated
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"
 ROLE = "arn:aws:iam::123456789012:role/ci-sagemaker"

@@ -19,6 +19,8 @@ from pytest_smendpoint.settings.options import InvokeSettings
 
 Rows = list[list[Any]]
 Answer = Callable[[Rows], tuple[bytes, str]]
+# A LocalRuntimeServer's handler: (request number, path, body) -> (status, headers, body).
+Handle = Callable[[int, str, bytes], tuple[int, dict[str, str], bytes]]
 
 
 def parse_csv_body(body: bytes) -> Rows:
@@ -51,7 +53,7 @@ class FakeRuntime:
     """A `sagemaker-runtime` stand-in: answers each request with `answer(rows)`; thread-safe."""
 
     def __init__(
-        self, answer: Answer = csv_lines, delay: Callable[[Rows], None] | None = None
+        self, answer: Answer = csv_lines, delay: Callable[[Rows], object] | None = None
     ) -> None:
         self.answer = answer
         self.delay = delay
@@ -80,7 +82,7 @@ class LocalRuntimeServer:
     """InvokeEndpoint over real HTTP on 127.0.0.1: `handle(number, path, body)` returns
     (status, headers, body) for the `number`-th request (from 0)."""
 
-    def __init__(self, handle: Callable[[int, str, bytes], tuple[int, dict[str, str], bytes]]):
+    def __init__(self, handle: Handle) -> None:
         self.handle = handle
         self.requests: list[bytes] = []
         self.lock = threading.Lock()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import subprocess
 import tarfile
 import textwrap
 from collections.abc import Mapping
@@ -13,6 +14,10 @@ import joblib
 import numpy as np
 
 from helpers.container_setup import MODEL_FN
+from pytest_smendpoint.aws.backends.moto.serving import MotoServing
+from pytest_smendpoint.serving.loader import LoadedEndpoint
+from pytest_smendpoint.serving.model_process import ModelProcesses
+from pytest_smendpoint.serving.modes.byo import ByoServer
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -95,3 +100,22 @@ def csv_rows(rows: np.ndarray) -> bytes:
 
 def csv_predictions(body: bytes) -> list[float]:
     return [float(line) for line in body.decode().splitlines()]
+
+
+def loaded_variants(serving: MotoServing, name: str, region: str = REGION) -> list[LoadedEndpoint]:
+    """The variants `serving` has loaded for endpoint `name` (the tests look inside the serving)."""
+    variants = serving._slots[(region, name)].variants
+    assert variants is not None, f"endpoint {name!r} is not loaded"
+    return variants.loaded
+
+
+def model_processes(item: LoadedEndpoint) -> ModelProcesses:
+    """The model processes (one per worker) that serve a variant of the container mode."""
+    assert isinstance(item.served, ModelProcesses)
+    return item.served
+
+
+def byo_process(item: LoadedEndpoint) -> subprocess.Popen[bytes]:
+    """The running server process of a variant served by a BYO serve command."""
+    assert isinstance(item.served, ByoServer) and item.served.process is not None
+    return item.served.process

@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from helpers.invoke_fakes import FakeRuntime, LocalRuntimeServer
+from helpers.invoke_fakes import FakeRuntime, Handle, LocalRuntimeServer
 
 
 @pytest.fixture
-def fake_runtime() -> Callable[..., FakeRuntime]:
+def fake_runtime() -> type[FakeRuntime]:
     return FakeRuntime
 
 
 @pytest.fixture
-def local_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., LocalRuntimeServer]]:
+def local_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Callable[[Handle], LocalRuntimeServer]]:
     """Start servers on 127.0.0.1 only; proxies and profiles from the environment are ignored."""
     for name in (
         "HTTP_PROXY",
@@ -33,9 +35,7 @@ def local_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Loca
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
     started: list[LocalRuntimeServer] = []
 
-    def start(
-        handle: Callable[[int, str, bytes], tuple[int, dict[str, str], bytes]],
-    ) -> LocalRuntimeServer:
+    def start(handle: Handle) -> LocalRuntimeServer:
         server = LocalRuntimeServer(handle)
         server.thread.start()
         started.append(server)

@@ -4,13 +4,14 @@ rows, so every figure has an exact expected value; both run at once with the sam
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 from helpers.invoke_fakes import FakeRuntime, Rows
 
-from pytest_smendpoint.invoke.compare import Comparer, ComparisonError, compare
+from pytest_smendpoint.invoke.compare import Comparer, Comparison, ComparisonError, compare
 from pytest_smendpoint.invoke.errors import FrameError
 from pytest_smendpoint.invoke.invoker import Invoker
 from pytest_smendpoint.reporting.comparisons import ComparisonSummary
@@ -57,12 +58,15 @@ def test_scores_cut_at_the_threshold_give_agreement_differences_metric_and_worst
     assert result.candidate_labels.tolist() == [False, False, True, True, False]
     assert result.baseline.tolist() == baseline.tolist()
     expected_abs = np.abs(np.array(X) - baseline)
+    assert result.abs_diff is not None and result.rel_diff is not None
     assert result.abs_diff.tolist() == expected_abs.tolist()
     scale = np.maximum(np.abs(X), np.abs(baseline))
     assert result.rel_diff.tolist() == (expected_abs / scale).tolist()
-    assert result.score_diff.max == expected_abs.max()
-    assert result.score_diff.mean == expected_abs.mean()
-    assert result.score_diff.p99 == np.percentile(expected_abs, 99)
+    score_diff = result.score_diff
+    assert score_diff is not None
+    assert score_diff.max == expected_abs.max()
+    assert score_diff.mean == expected_abs.mean()
+    assert score_diff.p99 == np.percentile(expected_abs, 99)
     # Accuracy of the thresholded labels against the label column, for each side.
     assert (result.candidate_metric, result.baseline_metric) == (1.0, 0.6)
     assert result.metric_delta == 1.0 - 0.6
@@ -116,6 +120,7 @@ def test_a_callable_metric_gets_the_label_column_and_each_sides_predictions() ->
     assert result.metric_name == "mean_score"
     figures = result.figures()
     assert figures["mean_score_candidate"] == float(np.mean(X))
+    assert result.candidate_metric is not None and result.baseline_metric is not None
     assert figures["mean_score_delta"] == result.candidate_metric - result.baseline_metric
     named = compare(*pair(), frame(), name="c", threshold=0.5, metric=lambda t, p: 1.0,
                     metric_name="auc")  # fmt: skip
@@ -148,6 +153,7 @@ def test_several_outputs_per_row_are_labelled_by_their_highest_score() -> None:
     assert result.candidate_labels.tolist() == [1, 1, 0, 0, 1]
     assert result.agreement == 0.0
     c = np.array([[x, 1 - x] for x in X])
+    assert result.abs_diff is not None
     assert result.abs_diff.tolist() == np.abs(c - c[:, ::-1]).max(axis=1).tolist()
     with pytest.raises(ComparisonError) as caught:
         compare(*pair(FakeRuntime(scores), FakeRuntime(swapped)), frame(), name="c",
@@ -184,7 +190,7 @@ def test_several_outputs_per_row_are_labelled_by_their_highest_score() -> None:
         ),
     ],
 )
-def test_bad_arguments_are_refused_with_their_reason(kwargs: dict, message: str) -> None:
+def test_bad_arguments_are_refused_with_their_reason(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ComparisonError) as caught:
         compare(*pair(), frame(), name="c", **kwargs)
     assert str(caught.value) == message
@@ -213,7 +219,7 @@ def test_a_frame_sm_invoke_refuses_is_refused_the_same_way() -> None:
 
 
 def test_comparer_names_each_comparison_and_hands_it_over() -> None:
-    kept = []
+    kept: list[Comparison] = []
     comparer = Comparer(*pair(), kept.append)
     first = comparer(frame(), threshold=0.5)
     second = comparer(frame(), threshold=0.5)

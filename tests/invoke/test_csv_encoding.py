@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pytest
+from helpers.invoke_fakes import FakeRuntime
 
 from pytest_smendpoint.invoke import csv_payloads
 from pytest_smendpoint.invoke.csv_payloads import CsvEncoder
@@ -40,7 +42,7 @@ def parse_floats(body: bytes) -> np.ndarray:
     return np.array([[float(v) for v in row] for row in csv.reader(io.StringIO(body.decode()))])
 
 
-def test_float64_round_trip_is_bit_exact(fake_runtime):
+def test_float64_round_trip_is_bit_exact(fake_runtime: type[FakeRuntime]) -> None:
     rng = np.random.default_rng(3)
     bits = rng.integers(0, 2**64, size=40_000, dtype=np.uint64).view(np.float64)
     randoms = bits[np.isfinite(bits)][: 4 * 9_000]
@@ -59,7 +61,7 @@ def test_float64_round_trip_is_bit_exact(fake_runtime):
     assert np.array_equal(again.view(np.uint64), values.view(np.uint64))
 
 
-def test_no_header_no_index_and_the_written_forms():
+def test_no_header_no_index_and_the_written_forms() -> None:
     df = pd.DataFrame({"x": [0.1, -0.0, 1e-300, 1 / 3, 2.0**53 + 2]}, index=[10, 20, 30, 40, 50])
     df["big"] = [2**63 - 1, -(2**63), 2**53 + 1, 0, 7]
     df["u"] = np.array([2**64 - 1, 0, 1, 2, 3], dtype=np.uint64)
@@ -72,7 +74,7 @@ def test_no_header_no_index_and_the_written_forms():
     )
 
 
-def test_narrow_floats_are_widened_exactly(fake_runtime):
+def test_narrow_floats_are_widened_exactly(fake_runtime: type[FakeRuntime]) -> None:
     # The model reads the frame's float32 value itself, as a local predict on the frame would.
     runtime = fake_runtime()
     df = pd.DataFrame(
@@ -84,7 +86,7 @@ def test_narrow_floats_are_widened_exactly(fake_runtime):
     assert runtime.bodies[0].startswith(b"0.10000000149011612,0.0999755859375\n")
 
 
-def test_nullable_and_arrow_backed_columns_are_sent(fake_runtime):
+def test_nullable_and_arrow_backed_columns_are_sent(fake_runtime: type[FakeRuntime]) -> None:
     runtime = fake_runtime()
     df = pd.DataFrame(
         {
@@ -98,7 +100,7 @@ def test_nullable_and_arrow_backed_columns_are_sent(fake_runtime):
     assert runtime.bodies == [b"1,0.5,0.25,2.5\n,,,3.5\n"]
 
 
-def test_text_is_quoted_whatever_it_holds(fake_runtime):
+def test_text_is_quoted_whatever_it_holds(fake_runtime: type[FakeRuntime]) -> None:
     texts = ["plain", "comma, inside", 'say "hi"', "line\nbreak", "cr\rhere", "", "é ü", " pad "]
     runtime = fake_runtime()
     df = pd.DataFrame({"t": texts, "n": range(len(texts))})
@@ -110,21 +112,23 @@ def test_text_is_quoted_whatever_it_holds(fake_runtime):
     assert [row[1] for row in rows] == [str(i) for i in range(len(texts))]
 
 
-def test_missing_text_is_an_empty_field_and_empty_text_is_quoted(fake_runtime):
+def test_missing_text_is_an_empty_field_and_empty_text_is_quoted(
+    fake_runtime: type[FakeRuntime],
+) -> None:
     runtime = fake_runtime()
     df = pd.DataFrame({"t": ["", None], "n": [1, 2]})
     Invoker(runtime, "ep")(df, allow_strings=True, allow_nan=True)
     assert runtime.bodies == [b'"",1\n,2\n']
 
 
-def test_text_categories_are_sent_as_their_values(fake_runtime):
+def test_text_categories_are_sent_as_their_values(fake_runtime: type[FakeRuntime]) -> None:
     runtime = fake_runtime()
     df = pd.DataFrame({"t": pd.Categorical(["b,c", "a"]), "n": [1.0, 2.0]})
     Invoker(runtime, "ep")(df, allow_strings=True)
     assert runtime.bodies == [b'"b,c",1\n"a",2\n']
 
 
-def test_long_double_falls_back_to_pandas_with_full_precision():
+def test_long_double_falls_back_to_pandas_with_full_precision() -> None:
     value = np.longdouble(1) / np.longdouble(3)
     df = pd.DataFrame({"a": np.array([value], dtype=np.longdouble), "b": [1.0]})
     encoder = CsvEncoder(df)
@@ -134,12 +138,12 @@ def test_long_double_falls_back_to_pandas_with_full_precision():
     assert np.longdouble(field) == value
 
 
-def test_plain_numbers_use_pyarrows_writer():
+def test_plain_numbers_use_pyarrows_writer() -> None:
     encoder = CsvEncoder(pd.DataFrame({"a": [1.0], "b": [2]}))
     assert (encoder.writer, encoder.fallback_reason) == ("pyarrow", None)
 
 
-def test_flat_and_table_layouts_write_the_same_bytes(monkeypatch):
+def test_flat_and_table_layouts_write_the_same_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
     """A few rows of one dtype are written as one flattened column, more through a table of
     columns; both must give the very same text for every value."""
     rng = np.random.default_rng(11)
@@ -156,13 +160,14 @@ def test_flat_and_table_layouts_write_the_same_bytes(monkeypatch):
         "int8": pd.DataFrame(rng.integers(-128, 127, size=(200, 4), dtype=np.int8)),
         "bool": pd.DataFrame(rng.random((200, 6)) < 0.5),
     }
-    flat_calls = []
+    flat_calls: list[int] = []
     original = csv_payloads.encode_flat
-    monkeypatch.setattr(
-        csv_payloads,
-        "encode_flat",
-        lambda values: flat_calls.append(len(values)) or original(values),
-    )
+
+    def counting(values: np.ndarray) -> bytes:
+        flat_calls.append(len(values))
+        return original(values)
+
+    monkeypatch.setattr(csv_payloads, "encode_flat", counting)
     for name, df in frames.items():
         frame = prepare(df, FrameRules(allow_nan=True)).frame  # bools become 0/1 as uint8
         encoder = CsvEncoder(frame)

@@ -7,6 +7,8 @@ import io
 import random
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 import boto3
 import botocore.retries.standard
@@ -16,12 +18,21 @@ import pytest
 from botocore.config import Config
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
-from helpers.invoke_fakes import csv_answer, error_answer, parse_csv_body, row_sums
+from helpers.invoke_fakes import (
+    FakeRuntime,
+    Handle,
+    LocalRuntimeServer,
+    Rows,
+    csv_answer,
+    error_answer,
+    parse_csv_body,
+    row_sums,
+)
 
 from pytest_smendpoint import EndpointInvocationError, PredictionCountError
 from pytest_smendpoint.invoke import invoker as invoker_module
 from pytest_smendpoint.invoke.csv_payloads import CsvEncoder
-from pytest_smendpoint.invoke.frame_checks import prepare
+from pytest_smendpoint.invoke.frame_checks import FrameRules, PreparedFrame, prepare
 from pytest_smendpoint.invoke.invoker import InvocationStats, Invoker, make_runtime_client
 from pytest_smendpoint.settings.options import InvokeSettings
 
@@ -31,7 +42,9 @@ def positions(n: int, start: int = 0) -> pd.DataFrame:
     return pd.DataFrame({"pos": np.arange(start, start + n, dtype=float), "one": 1.0})
 
 
-def test_results_follow_row_order_whatever_order_requests_finish(fake_runtime):
+def test_results_follow_row_order_whatever_order_requests_finish(
+    fake_runtime: type[FakeRuntime],
+) -> None:
     rng = random.Random(5)
     runtime = fake_runtime(
         delay=lambda rows: time.sleep(rng.random() * 0.02)  # sleep-ok: fake endpoint
@@ -44,10 +57,10 @@ def test_results_follow_row_order_whatever_order_requests_finish(fake_runtime):
     assert preds.tolist() == [p + 1.0 for p in range(2_000)]
 
 
-def test_requests_really_run_concurrently_up_to_the_limit(fake_runtime):
+def test_requests_really_run_concurrently_up_to_the_limit(fake_runtime: type[FakeRuntime]) -> None:
     in_flight, peak, lock = [0], [0], threading.Lock()
 
-    def delay(rows):
+    def delay(rows: Rows) -> None:
         with lock:
             in_flight[0] += 1
             peak[0] = max(peak[0], in_flight[0])
@@ -61,16 +74,18 @@ def test_requests_really_run_concurrently_up_to_the_limit(fake_runtime):
     assert peak[0] == 3
 
 
-def test_next_chunk_is_encoded_while_earlier_payloads_are_in_flight(fake_runtime, monkeypatch):
+def test_next_chunk_is_encoded_while_earlier_payloads_are_in_flight(
+    fake_runtime: type[FakeRuntime], monkeypatch: pytest.MonkeyPatch
+) -> None:
     encoded_rows: list[int] = []
     seen_at_first_call: list[int] = []
     original = CsvEncoder.encode
 
-    def counting(self, start, stop):
+    def counting(self: CsvEncoder, start: int, stop: int) -> bytes:
         encoded_rows.append(stop)
         return original(self, start, stop)
 
-    def delay(rows):
+    def delay(rows: Rows) -> None:
         if not seen_at_first_call:
             seen_at_first_call.append(max(encoded_rows))
         time.sleep(0.01)  # sleep-ok: a slow fake endpoint
@@ -82,7 +97,7 @@ def test_next_chunk_is_encoded_while_earlier_payloads_are_in_flight(fake_runtime
     assert seen_at_first_call[0] < len(df) // 2  # sending began long before encoding ended
 
 
-def test_rows_sends_one_record_per_request_without_newline(fake_runtime):
+def test_rows_sends_one_record_per_request_without_newline(fake_runtime: type[FakeRuntime]) -> None:
     runtime = fake_runtime()
     df = pd.DataFrame({"a": [1.0, 2.0, 3.0], "label": [0, 1, 0]}, index=[7, 8, 9])
     invoker = Invoker(runtime, "ep")
@@ -92,7 +107,7 @@ def test_rows_sends_one_record_per_request_without_newline(fake_runtime):
     assert (invoker.stats.requests, invoker.stats.rows) == (3, 3)
 
 
-def test_rows_reads_a_flat_list_as_one_rows_outputs(fake_runtime):
+def test_rows_reads_a_flat_list_as_one_rows_outputs(fake_runtime: type[FakeRuntime]) -> None:
     runtime = fake_runtime(
         answer=lambda rows: (f"[{rows[0][0]}, 0.5]".encode(), "application/json")
     )
@@ -100,14 +115,14 @@ def test_rows_reads_a_flat_list_as_one_rows_outputs(fake_runtime):
     assert preds.to_numpy().tolist() == [[1.0, 0.5], [2.0, 0.5]]
 
 
-def test_rows_refuses_bad_input_like_the_batch_path(fake_runtime):
+def test_rows_refuses_bad_input_like_the_batch_path(fake_runtime: type[FakeRuntime]) -> None:
     runtime = fake_runtime()
     with pytest.raises(ValueError, match="NaN or missing values in columns 'a'"):
         Invoker(runtime, "ep").rows(pd.DataFrame({"a": [1.0, np.nan]}))
     assert runtime.calls == []
 
 
-def test_stats_count_rows_requests_bytes_and_latencies(fake_runtime):
+def test_stats_count_rows_requests_bytes_and_latencies(fake_runtime: type[FakeRuntime]) -> None:
     runtime = fake_runtime(delay=lambda rows: time.sleep(0.005))  # sleep-ok: a slow fake endpoint
     invoker = Invoker(runtime, "ep")
     invoker(positions(100), max_rows_per_request=30)
@@ -116,17 +131,19 @@ def test_stats_count_rows_requests_bytes_and_latencies(fake_runtime):
     assert (stats.rows, stats.requests, stats.errors, stats.retries) == (103, 7, 0, 0)
     assert stats.bytes_sent == sum(len(body) for body in runtime.bodies)
     assert len(stats.latencies_ms) == 7 and min(stats.latencies_ms) >= 5.0
-    assert stats.p50 <= stats.p95 <= stats.p99 <= stats.max == max(stats.latencies_ms)
+    p50, p95, p99, top = stats.p50, stats.p95, stats.p99, stats.max
+    assert p50 is not None and p95 is not None and p99 is not None and top is not None
+    assert p50 <= p95 <= p99 <= top == max(stats.latencies_ms)
     assert stats.summary().startswith("7 requests, 103 rows, 0.0 MB sent, 0 errors, 0 retries; ")
 
 
-def test_stats_percentiles():
+def test_stats_percentiles() -> None:
     stats = InvocationStats(latencies_ms=[float(v) for v in range(1, 101)])
     assert (stats.p50, stats.p95, stats.p99, stats.max) == (50.5, 95.05, 99.01, 100.0)
     assert InvocationStats().p50 is None and InvocationStats().max is None
 
 
-def test_stats_count_failed_requests_as_errors(fake_runtime):
+def test_stats_count_failed_requests_as_errors(fake_runtime: type[FakeRuntime]) -> None:
     runtime = fake_runtime(answer=lambda rows: (b"1\n", "text/csv"))
     invoker = Invoker(runtime, "ep")
     with pytest.raises(PredictionCountError):
@@ -134,7 +151,7 @@ def test_stats_count_failed_requests_as_errors(fake_runtime):
     assert (invoker.stats.requests, invoker.stats.errors, invoker.stats.rows) == (1, 1, 0)
 
 
-def stubbed_client():
+def stubbed_client() -> tuple[Any, Stubber]:
     session = boto3.Session(
         aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
     )
@@ -142,7 +159,7 @@ def stubbed_client():
     return client, Stubber(client)
 
 
-def test_model_error_names_rows_and_the_containers_message():
+def test_model_error_names_rows_and_the_containers_message() -> None:
     client, stubber = stubbed_client()
     stubber.add_response(
         "invoke_endpoint",
@@ -174,7 +191,7 @@ def test_model_error_names_rows_and_the_containers_message():
     assert (invoker.stats.requests, invoker.stats.errors, invoker.stats.rows) == (2, 1, 2)
 
 
-def test_unknown_endpoint_error_is_wrapped_with_awss_reason():
+def test_unknown_endpoint_error_is_wrapped_with_awss_reason() -> None:
     client, stubber = stubbed_client()
     stubber.add_client_error(
         "invoke_endpoint",
@@ -190,7 +207,7 @@ def test_unknown_endpoint_error_is_wrapped_with_awss_reason():
     )
 
 
-def test_make_runtime_client_uses_standard_retries_and_a_big_enough_pool():
+def test_make_runtime_client_uses_standard_retries_and_a_big_enough_pool() -> None:
     session = boto3.Session(
         aws_access_key_id="testing", aws_secret_access_key="testing", region_name="eu-west-1"
     )
@@ -207,16 +224,18 @@ def test_make_runtime_client_uses_standard_retries_and_a_big_enough_pool():
 
 
 @pytest.fixture
-def no_backoff(monkeypatch):
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """Standard mode sleeps up to 1 s before retry 1: the test needs the retry, not the wait."""
     monkeypatch.setattr(
         botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda self, context: 0.0
     )
 
 
-def test_throttling_is_retried_by_standard_mode(local_server, no_backoff):
+def test_throttling_is_retried_by_standard_mode(
+    local_server: Callable[[Handle], LocalRuntimeServer], no_backoff: None
+) -> None:
     # Over real HTTP: botocore's Stubber answers before the retry loop, so it cannot show this.
-    def handle(number, path, body):
+    def handle(number: int, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
         if number < 2:
             return error_answer(400, "ThrottlingException", {"message": "Rate exceeded"})
         return csv_answer(body)
@@ -229,8 +248,10 @@ def test_throttling_is_retried_by_standard_mode(local_server, no_backoff):
     assert (invoker.stats.requests, invoker.stats.retries, invoker.stats.errors) == (1, 2, 0)
 
 
-def test_model_error_over_http_carries_the_containers_message(local_server):
-    def handle(number, path, body):
+def test_model_error_over_http_carries_the_containers_message(
+    local_server: Callable[[Handle], LocalRuntimeServer],
+) -> None:
+    def handle(number: int, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
         assert path == "/endpoints/my-ep/invocations"
         return error_answer(
             424,
@@ -255,14 +276,16 @@ def test_model_error_over_http_carries_the_containers_message(local_server):
     assert len(server.requests) == 1  # a ModelError is not retried
 
 
-def test_answers_out_of_order_over_http_keep_row_order(local_server):
+def test_answers_out_of_order_over_http_keep_row_order(
+    local_server: Callable[[Handle], LocalRuntimeServer],
+) -> None:
     """The first request is held until every later one has been answered."""
     total = 6
     later_answered = threading.Semaphore(0)
     finished: list[float] = []
     released = []
 
-    def handle(number, path, body):
+    def handle(number: int, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
         first_row = parse_csv_body(body)[0][0]
         if first_row == 0.0:
             released.append(all(later_answered.acquire(timeout=10) for _ in range(total - 1)))
@@ -282,7 +305,7 @@ def test_answers_out_of_order_over_http_keep_row_order(local_server):
     assert invoker.stats.requests == total
 
 
-def test_stats_are_a_plain_record_the_report_can_copy(fake_runtime):
+def test_stats_are_a_plain_record_the_report_can_copy(fake_runtime: type[FakeRuntime]) -> None:
     invoker = Invoker(fake_runtime(), "ep")
     invoker(positions(5), max_rows_per_request=2)
     copied = dataclasses.asdict(invoker.stats)
@@ -295,7 +318,7 @@ def test_stats_are_a_plain_record_the_report_can_copy(fake_runtime):
     assert len(copied["latencies_ms"]) == 3
 
 
-def test_a_single_request_is_made_on_the_callers_thread(fake_runtime):
+def test_a_single_request_is_made_on_the_callers_thread(fake_runtime: type[FakeRuntime]) -> None:
     """No thread pool for one request: starting one cost more than a small call's own work."""
     threads: list[threading.Thread] = []
     runtime = fake_runtime(delay=lambda rows: threads.append(threading.current_thread()))
@@ -308,15 +331,17 @@ def test_a_single_request_is_made_on_the_callers_thread(fake_runtime):
     assert len(threads) == 2 and all(t.name.startswith("sm-invoke") for t in threads)
 
 
-def test_client_overhead_is_each_calls_time_with_no_request_in_flight(fake_runtime, monkeypatch):
+def test_client_overhead_is_each_calls_time_with_no_request_in_flight(
+    fake_runtime: type[FakeRuntime], monkeypatch: pytest.MonkeyPatch
+) -> None:
     clock = [0.0]
     monkeypatch.setattr(time, "perf_counter", lambda: clock[0])
 
-    def slow_checks(df, rules):
+    def slow_checks(df: object, rules: FrameRules) -> PreparedFrame:
         clock[0] += 0.003  # 3 ms of client work before any request
         return prepare(df, rules)
 
-    def endpoint(rows):
+    def endpoint(rows: Rows) -> None:
         clock[0] += 0.050  # each request is in flight for 50 ms
 
     monkeypatch.setattr(invoker_module, "prepare", slow_checks)
@@ -337,7 +362,7 @@ def test_client_overhead_is_each_calls_time_with_no_request_in_flight(fake_runti
     assert dataclasses.asdict(stats)["client_ms"] == stats.client_ms
 
 
-def test_overlapping_requests_count_once_as_waiting():
+def test_overlapping_requests_count_once_as_waiting() -> None:
     covered = invoker_module._covered_ms
     assert covered([]) == 0.0
     assert covered([(0.0, 0.010), (0.005, 0.020), (0.030, 0.040)]) == pytest.approx(30.0)

@@ -4,10 +4,12 @@ latencies measure the bound, not the model)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import botocore.retries.standard
 import pandas as pd
 import pytest
-from helpers.invoke_fakes import error_answer
+from helpers.invoke_fakes import Handle, LocalRuntimeServer, error_answer
 
 from pytest_smendpoint import EndpointInvocationError
 from pytest_smendpoint.invoke.invoker import Invoker
@@ -19,13 +21,15 @@ def positions(n: int) -> pd.DataFrame:
 
 
 @pytest.fixture
-def no_backoff(monkeypatch):
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
         botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda self, context: 0.0
     )
 
 
-def test_retries_of_a_request_that_failed_in_the_end_are_counted(local_server, no_backoff):
+def test_retries_of_a_request_that_failed_in_the_end_are_counted(
+    local_server: Callable[[Handle], LocalRuntimeServer], no_backoff: None
+) -> None:
     server = local_server(
         lambda number, path, body: error_answer(
             400, "ThrottlingException", {"message": "Rate exceeded"}
@@ -40,8 +44,10 @@ def test_retries_of_a_request_that_failed_in_the_end_are_counted(local_server, n
     assert (stats.requests, stats.errors, stats.retries) == (1, 1, attempts - 1)
 
 
-def test_requests_cut_at_the_invocation_bound_are_counted_as_timeouts(local_server):
-    def handle(number, path, body):
+def test_requests_cut_at_the_invocation_bound_are_counted_as_timeouts(
+    local_server: Callable[[Handle], LocalRuntimeServer],
+) -> None:
+    def handle(number: int, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
         return error_answer(
             424,
             "ModelError",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.invoke_fakes import FakeRuntime
 
 from pytest_smendpoint import RowTooLargeError
 from pytest_smendpoint.invoke import csv_payloads
@@ -40,7 +41,7 @@ def numbers() -> pd.DataFrame:
     return pd.DataFrame(rng.normal(size=(5000, 6)) * 10.0 ** rng.integers(-5, 5, size=(5000, 6)))
 
 
-def test_byte_budget_gives_the_greedy_split_with_exact_sizes(numbers):
+def test_byte_budget_gives_the_greedy_split_with_exact_sizes(numbers: pd.DataFrame) -> None:
     budget = 20_000
     payloads = list(iter_payloads(CsvEncoder(numbers), numbers.index, Budget(budget)))
     data = whole_csv(numbers)
@@ -59,18 +60,22 @@ def test_byte_budget_gives_the_greedy_split_with_exact_sizes(numbers):
     assert payloads[-1].stop == len(numbers)
 
 
-def test_split_does_not_depend_on_the_encoding_chunk_size(numbers, monkeypatch):
+def test_split_does_not_depend_on_the_encoding_chunk_size(
+    numbers: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
     reference = [p.body for p in iter_payloads(CsvEncoder(numbers), numbers.index, Budget(9_999))]
     monkeypatch.setattr(csv_payloads, "_FIRST_CHUNK_ROWS", 7)
     again = [p.body for p in iter_payloads(CsvEncoder(numbers), numbers.index, Budget(9_999))]
     assert again == reference
 
 
-def test_chunks_are_encoded_whole_not_row_by_row(numbers, monkeypatch):
+def test_chunks_are_encoded_whole_not_row_by_row(
+    numbers: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls: list[int] = []
     original = CsvEncoder.encode
 
-    def counting(self, start, stop):
+    def counting(self: CsvEncoder, start: int, stop: int) -> bytes:
         calls.append(stop - start)
         return original(self, start, stop)
 
@@ -81,13 +86,13 @@ def test_chunks_are_encoded_whole_not_row_by_row(numbers, monkeypatch):
     assert min(calls[:-1]) > 100
 
 
-def test_row_budget_caps_rows_per_payload(numbers):
+def test_row_budget_caps_rows_per_payload(numbers: pd.DataFrame) -> None:
     payloads = list(iter_payloads(CsvEncoder(numbers), numbers.index, Budget(10**6, 1234)))
     assert [p.rows for p in payloads] == [1234, 1234, 1234, 1234, 64]
     assert b"".join(p.body for p in payloads) == whole_csv(numbers)
 
 
-def test_byte_and_row_budgets_together(numbers):
+def test_byte_and_row_budgets_together(numbers: pd.DataFrame) -> None:
     data = whole_csv(numbers)
     payloads = list(iter_payloads(CsvEncoder(numbers), numbers.index, Budget(30_000, 300)))
     assert [p.body for p in payloads] == greedy_split(data, 30_000, 300)
@@ -96,7 +101,7 @@ def test_byte_and_row_budgets_together(numbers):
 
 
 @pytest.mark.slow  # over 1.5 s: not in the quick loop
-def test_default_budget_stays_under_sagemakers_limit(fake_runtime):
+def test_default_budget_stays_under_sagemakers_limit(fake_runtime: type[FakeRuntime]) -> None:
     # About 30 MB of CSV through the default 5 MB budget and the 6 MiB ceiling.
     rng = np.random.default_rng(1)
     df = pd.DataFrame(rng.normal(size=(60_000, 25)))
@@ -112,7 +117,7 @@ def test_default_budget_stays_under_sagemakers_limit(fake_runtime):
     assert b"".join(runtime.bodies[len(sizes) :]) == whole_csv(df)
 
 
-def test_row_larger_than_the_budget_is_named(fake_runtime):
+def test_row_larger_than_the_budget_is_named(fake_runtime: type[FakeRuntime]) -> None:
     runtime = fake_runtime()
     df = pd.DataFrame({"text": ["short", "x" * 500, "short"]}, index=["a", "b", "c"])
     with pytest.raises(RowTooLargeError) as info:
@@ -125,19 +130,19 @@ def test_row_larger_than_the_budget_is_named(fake_runtime):
     assert runtime.calls == []
 
 
-def test_row_exactly_at_the_budget_fits():
+def test_row_exactly_at_the_budget_fits() -> None:
     df = pd.DataFrame({"a": [123456789, 1]})
     payloads = list(iter_payloads(CsvEncoder(df), df.index, Budget(10)))
     assert [p.body for p in payloads] == [b"123456789\n", b"1\n"]
 
 
-def test_single_record_payloads_drop_the_newline_and_may_use_the_whole_budget():
+def test_single_record_payloads_drop_the_newline_and_may_use_the_whole_budget() -> None:
     df = pd.DataFrame({"a": [123456789, 12]})
     payloads = list(iter_payloads(CsvEncoder(df), df.index, Budget(9, 1, single_record=True)))
     assert [p.body for p in payloads] == [b"123456789", b"12"]
 
 
-def test_newlines_inside_quoted_text_are_not_row_boundaries():
+def test_newlines_inside_quoted_text_are_not_row_boundaries() -> None:
     df = pd.DataFrame({"t": ["a\nb", 'q"\n"', "plain", "\n\n"], "n": [1, 2, 3, 4]})
     data = whole_csv(df)
     assert data == b'"a\nb",1\n"q""\n""",2\n"plain",3\n"\n\n",4\n'
@@ -148,15 +153,15 @@ def test_newlines_inside_quoted_text_are_not_row_boundaries():
 
 
 def test_a_row_too_wide_for_any_payload_is_refused_after_encoding_only_that_row(
-    fake_runtime, monkeypatch
-):
+    fake_runtime: type[FakeRuntime], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The first chunk is sized from the dtypes' widest text, so a too-large first row is found
     by encoding it alone, once (one 400,000-column row took minutes when the columns were
     visited one by one and whole chunks were encoded)."""
     encoded: list[tuple[int, int, int]] = []
     original = CsvEncoder.encode
 
-    def counting(self, start, stop):
+    def counting(self: CsvEncoder, start: int, stop: int) -> bytes:
         data = original(self, start, stop)
         encoded.append((start, stop, len(data)))
         return data
@@ -177,11 +182,15 @@ def test_a_row_too_wide_for_any_payload_is_refused_after_encoding_only_that_row(
     assert runtime.calls == []
 
 
-def test_first_chunk_is_sized_from_the_row_bound(numbers):
-    calls = []
-    encoder = CsvEncoder(numbers)
-    original = encoder.encode
-    encoder.encode = lambda start, stop: calls.append(stop - start) or original(start, stop)
+def test_first_chunk_is_sized_from_the_row_bound(numbers: pd.DataFrame) -> None:
+    calls: list[int] = []
+
+    class CountingEncoder(CsvEncoder):
+        def encode(self, start: int, stop: int) -> bytes:
+            calls.append(stop - start)
+            return super().encode(start, stop)
+
+    encoder = CountingEncoder(numbers)
     bound = csv_payloads.row_bytes_bound(numbers)
     assert bound == 6 * 33
     reference = list(iter_payloads(CsvEncoder(numbers), numbers.index, Budget(20_000)))

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-from helpers.invoke_fakes import row_sums
+from helpers.invoke_fakes import Answer, FakeRuntime, Rows, row_sums
 
 from pytest_smendpoint import PredictionCountError, ResponseFormatError
 from pytest_smendpoint.invoke.invoker import Invoker
@@ -17,15 +19,15 @@ DF = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [10.0, 20.0, 30.0]}, index=["x", "
 SUMS = [11.0, 22.0, 33.0]
 
 
-def answering(body_of, content_type):
+def answering(body_of: Callable[[Rows], bytes], content_type: str) -> Answer:
     return lambda rows: (body_of(rows), content_type)
 
 
-def jdump(value) -> bytes:
+def jdump(value: Any) -> bytes:
     return json.dumps(value).encode()
 
 
-def lines(values) -> bytes:
+def lines(values: Iterable[object]) -> bytes:
     return "".join(f"{v}\n" for v in values).encode()
 
 
@@ -50,7 +52,9 @@ SINGLE_OUTPUT = {
 
 
 @pytest.mark.parametrize("answer", SINGLE_OUTPUT.values(), ids=SINGLE_OUTPUT.keys())
-def test_one_output_per_row_gives_an_aligned_series(fake_runtime, answer):
+def test_one_output_per_row_gives_an_aligned_series(
+    fake_runtime: type[FakeRuntime], answer: Answer
+) -> None:
     preds = Invoker(fake_runtime(answer=answer), "ep")(DF)
     assert isinstance(preds, pd.Series)
     assert preds.index.equals(DF.index)
@@ -58,7 +62,7 @@ def test_one_output_per_row_gives_an_aligned_series(fake_runtime, answer):
     assert preds.dtype == np.float64
 
 
-def two(rows):
+def two(rows: Rows) -> list[list[float]]:
     return [[s, 2 * s] for s in row_sums(rows)]
 
 
@@ -77,14 +81,16 @@ MULTI_OUTPUT = {
 
 
 @pytest.mark.parametrize("answer", MULTI_OUTPUT.values(), ids=MULTI_OUTPUT.keys())
-def test_several_outputs_per_row_give_an_aligned_frame(fake_runtime, answer):
+def test_several_outputs_per_row_give_an_aligned_frame(
+    fake_runtime: type[FakeRuntime], answer: Answer
+) -> None:
     preds = Invoker(fake_runtime(answer=answer), "ep")(DF)
     assert isinstance(preds, pd.DataFrame)
     assert preds.index.equals(DF.index)
     assert preds.to_numpy().tolist() == [[s, 2 * s] for s in SUMS]
 
 
-def test_named_outputs_become_columns(fake_runtime):
+def test_named_outputs_become_columns(fake_runtime: type[FakeRuntime]) -> None:
     answer = answering(
         lambda r: jdump(
             {
@@ -101,7 +107,7 @@ def test_named_outputs_become_columns(fake_runtime):
     assert preds["predicted_label"].tolist() == [0, 1, 1]
 
 
-def test_one_named_output_is_a_series_with_that_name(fake_runtime):
+def test_one_named_output_is_a_series_with_that_name(fake_runtime: type[FakeRuntime]) -> None:
     answer = answering(
         lambda r: lines(json.dumps({"score": s}) for s in row_sums(r)), "application/jsonlines"
     )
@@ -110,20 +116,20 @@ def test_one_named_output_is_a_series_with_that_name(fake_runtime):
     assert (preds.name, preds.tolist()) == ("score", SUMS)
 
 
-def test_class_labels_stay_text(fake_runtime):
+def test_class_labels_stay_text(fake_runtime: type[FakeRuntime]) -> None:
     answer = answering(
         lambda r: lines("big" if s > 20 else "small" for s in row_sums(r)), "text/csv"
     )
     assert Invoker(fake_runtime(answer=answer), "ep")(DF).tolist() == ["small", "big", "big"]
 
 
-def test_integer_predictions_stay_integers(fake_runtime):
+def test_integer_predictions_stay_integers(fake_runtime: type[FakeRuntime]) -> None:
     answer = answering(lambda r: lines(int(s) for s in row_sums(r)), "text/csv")
     preds = Invoker(fake_runtime(answer=answer), "ep")(DF)
     assert preds.dtype == np.int64 and preds.tolist() == [11, 22, 33]
 
 
-def test_accept_is_asked_for_from_settings_or_argument(fake_runtime):
+def test_accept_is_asked_for_from_settings_or_argument(fake_runtime: type[FakeRuntime]) -> None:
     runtime = fake_runtime()
     invoker = Invoker(runtime, "ep")
     invoker(DF)
@@ -133,7 +139,7 @@ def test_accept_is_asked_for_from_settings_or_argument(fake_runtime):
     assert {c["EndpointName"] for c in runtime.calls} == {"ep"}
 
 
-def test_too_few_predictions_names_the_row_range(fake_runtime):
+def test_too_few_predictions_names_the_row_range(fake_runtime: type[FakeRuntime]) -> None:
     runtime = fake_runtime(answer=lambda rows: (lines(row_sums(rows)[:-1]), "text/csv"))
     df = pd.DataFrame({"a": np.arange(30_000, dtype=float)})
     with pytest.raises(PredictionCountError) as info:
@@ -147,8 +153,10 @@ def test_too_few_predictions_names_the_row_range(fake_runtime):
     )
 
 
-def test_count_error_names_the_failing_request_not_the_first(fake_runtime):
-    def answer(rows):
+def test_count_error_names_the_failing_request_not_the_first(
+    fake_runtime: type[FakeRuntime],
+) -> None:
+    def answer(rows: Rows) -> tuple[bytes, str]:
         sums = row_sums(rows)
         return lines(sums + [0.0] if rows[0][0] == 10_000 else sums), "text/csv"
 
@@ -161,7 +169,7 @@ def test_count_error_names_the_failing_request_not_the_first(fake_runtime):
     )
 
 
-def test_unreadable_json_is_a_clear_error(fake_runtime):
+def test_unreadable_json_is_a_clear_error(fake_runtime: type[FakeRuntime]) -> None:
     answer = answering(lambda r: b'{"predictions": [1, 2', "application/json")
     with pytest.raises(ResponseFormatError) as info:
         Invoker(fake_runtime(answer=answer), "ep")(DF)
@@ -172,20 +180,20 @@ def test_unreadable_json_is_a_clear_error(fake_runtime):
     assert str(info.value).endswith("it begins '{\"predictions\": [1, 2'")
 
 
-def test_mixed_widths_across_requests_are_refused(fake_runtime):
+def test_mixed_widths_across_requests_are_refused(fake_runtime: type[FakeRuntime]) -> None:
     answer = answering(lambda r: jdump([[1, 2]] if r[0][0] == 1.0 else [3]), "application/json")
     match = r"different numbers of outputs per row: \[1, 2\]"
     with pytest.raises(ResponseFormatError, match=match):
         Invoker(fake_runtime(answer=answer), "ep")(DF.iloc[:2], max_rows_per_request=1)
 
 
-def npy(array) -> bytes:
+def npy(array: Any) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, np.asarray(array))
     return buffer.getvalue()
 
 
-def test_npy_answers_are_read(fake_runtime):
+def test_npy_answers_are_read(fake_runtime: type[FakeRuntime]) -> None:
     one = answering(lambda r: npy(row_sums(r)), "application/x-npy")
     assert Invoker(fake_runtime(answer=one), "ep")(DF).tolist() == SUMS
     several = answering(lambda r: npy(two(r)), "application/x-npy")

@@ -6,8 +6,11 @@ from __future__ import annotations
 import io
 import json
 import struct
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pytest
 
@@ -32,7 +35,7 @@ EDGE_FLOATS = [
 ]
 
 
-def npy(array) -> bytes:
+def npy(array: npt.ArrayLike) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, np.asarray(array))
     return buffer.getvalue()
@@ -42,7 +45,9 @@ def read(body: bytes, content_type: str, rows: int) -> pd.Series | pd.DataFrame:
     return to_pandas([parse_predictions(body, content_type, rows, "test")], pd.RangeIndex(rows))
 
 
-def per_value(monkeypatch: pytest.MonkeyPatch, body: bytes, content_type: str, rows: int):
+def per_value(
+    monkeypatch: pytest.MonkeyPatch, body: bytes, content_type: str, rows: int
+) -> pd.Series | pd.DataFrame:
     """What the per-value path alone gives (the rules the vectorised one must keep)."""
     with monkeypatch.context() as patched:
         patched.setattr(prediction_parsing, "_csv_arrays", lambda *_: None)
@@ -51,11 +56,11 @@ def per_value(monkeypatch: pytest.MonkeyPatch, body: bytes, content_type: str, r
         return read(body, content_type, rows)
 
 
-def bits(values) -> list[bytes]:
+def bits(values: npt.ArrayLike) -> list[bytes]:
     return [struct.pack("<d", v) for v in np.asarray(values, dtype=np.float64)]
 
 
-def test_numeric_csv_is_held_as_one_array_per_output():
+def test_numeric_csv_is_held_as_one_array_per_output() -> None:
     parsed = parse_predictions(b"1,0.5\n0,0.25\n1,0.125\n", CSV, 3, "test")
     assert isinstance(parsed.rows, OutputArrays) and len(parsed.rows) == 3
     assert [a.dtype for a in parsed.rows.arrays] == [np.int64, np.float64]
@@ -76,7 +81,7 @@ def test_numeric_csv_is_held_as_one_array_per_output():
     ],
     ids=["csv lines", "csv one line", "json list", "json predictions of lists", "npy"],
 )
-def test_floats_parse_bit_exact(content_type, encode):
+def test_floats_parse_bit_exact(content_type: str, encode: Callable[[list[float]], bytes]) -> None:
     rng = np.random.default_rng(7)
     random = rng.integers(0, 2**63, 5_000, dtype=np.int64).view(np.float64)
     values = [float(v) for v in np.concatenate([EDGE_FLOATS, random[np.isfinite(random)]])]
@@ -120,7 +125,9 @@ CSV_BODIES = {
 
 
 @pytest.mark.parametrize("body,rows", CSV_BODIES.values(), ids=CSV_BODIES.keys())
-def test_csv_answers_read_as_the_per_value_rules_say(monkeypatch, body, rows):
+def test_csv_answers_read_as_the_per_value_rules_say(
+    monkeypatch: pytest.MonkeyPatch, body: bytes, rows: int
+) -> None:
     want = per_value(monkeypatch, body, CSV, rows)
     got = read(body, CSV, rows)
     assert type(got) is type(want)
@@ -134,7 +141,7 @@ def test_csv_answers_read_as_the_per_value_rules_say(monkeypatch, body, rows):
             assert bits(column) == bits(want_column)
 
 
-def test_the_vectorised_path_is_taken_for_plain_numbers_only():
+def test_the_vectorised_path_is_taken_for_plain_numbers_only() -> None:
     fast = {"integers", "integers and floats", "negative zero", "exponents", "nan and infinities"}
     fast |= {"spaced", "crlf and blank lines", "bare cr", "two outputs", "one line of values"}
     fast |= {"one line of integers", "negative zero in a second column"}
@@ -164,7 +171,9 @@ JSON_BODIES = {
 
 
 @pytest.mark.parametrize("items", JSON_BODIES.values(), ids=JSON_BODIES.keys())
-def test_json_answers_read_as_the_per_value_rules_say(monkeypatch, items):
+def test_json_answers_read_as_the_per_value_rules_say(
+    monkeypatch: pytest.MonkeyPatch, items: list[Any]
+) -> None:
     body = json.dumps({"predictions": items}).encode()
     want = per_value(monkeypatch, body, JSON, 3)
     got = read(body, JSON, 3)
@@ -186,7 +195,9 @@ def test_json_answers_read_as_the_per_value_rules_say(monkeypatch, items):
     ],
     ids=["float32", "int8", "uint32", "uint64", "bool", "rows of floats"],
 )
-def test_npy_answers_read_as_the_per_value_rules_say(monkeypatch, array):
+def test_npy_answers_read_as_the_per_value_rules_say(
+    monkeypatch: pytest.MonkeyPatch, array: np.ndarray
+) -> None:
     want = per_value(monkeypatch, npy(array), NPY, 3)
     got = read(npy(array), NPY, 3)
     if isinstance(want, pd.Series):
@@ -195,7 +206,7 @@ def test_npy_answers_read_as_the_per_value_rules_say(monkeypatch, array):
         pd.testing.assert_frame_equal(got, want, check_exact=True)
 
 
-def test_requests_mixing_vectorised_and_per_value_answers_assemble_as_before():
+def test_requests_mixing_vectorised_and_per_value_answers_assemble_as_before() -> None:
     parts = [
         parse_predictions(b"1\n2\n", CSV, 2, "test"),
         parse_predictions(b"0.5\n0.25\n", CSV, 2, "test"),
@@ -208,7 +219,7 @@ def test_requests_mixing_vectorised_and_per_value_answers_assemble_as_before():
     assert mixed.tolist() == [1, 2, 0.5, 0.25, "cat", 7]
 
 
-def test_ragged_csv_lines_keep_the_different_widths_error():
+def test_ragged_csv_lines_keep_the_different_widths_error() -> None:
     parsed = parse_predictions(b"1,2\n3\n", CSV, 2, "test")
     assert not isinstance(parsed.rows, OutputArrays)
     match = r"different numbers of outputs per row: \[1, 2\]"
@@ -221,7 +232,7 @@ TOKENS += [" 2", "3 ", "\t4", "007", ".5", "5.", "9223372036854775807", "9223372
 TOKENS += ["1e300", "", "+1", "a", "NA", "true"]
 
 
-def test_random_csv_bodies_read_as_the_per_value_rules_say(monkeypatch):
+def test_random_csv_bodies_read_as_the_per_value_rules_say(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(11)
     for _ in range(1_500):
         width, lines = int(rng.integers(1, 4)), int(rng.integers(1, 5))

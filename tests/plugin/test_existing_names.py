@@ -7,9 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from helpers.aws_path import ROLE, aws_args, create_endpoint, snapshot
+from helpers.aws_path import ROLE, MotoServer, aws_args, create_endpoint, snapshot
 
-MotoServer = Any  # tests/conftest.py's MotoServer fixture value
 ARN = "arn:aws:sagemaker:us-east-1:123456789012"
 CHECKED = (
     " (Checked before creating anything: pytest-smendpoint neither takes over nor deletes what "

@@ -103,7 +103,7 @@ def test_summary_json_and_junitxml_report_the_invokers_own_figures(
 
     suite = ET.parse(pytester.path / "junit.xml").getroot().find("testsuite")
     assert suite is not None
-    properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    properties = {p.attrib["name"]: p.attrib["value"] for p in suite.iter("property")}
     name = endpoint["name"]
     assert properties[f"smendpoint.{name}.teardown"] == "deleted"
     assert properties[f"smendpoint.{name}.invocations"] == "9"

@@ -113,7 +113,8 @@ def test_model_builder_without_a_role_on_aws_names_the_option(account: AwsContex
     assert str(raised.value) == "ModelBuilder has no role_arn: set role_arn=... or pass --sm-role"
     # The option supplies it.
     role = "arn:aws:iam::123456789012:role/from-option"
-    assert from_user_object(roleless, Settings(role=role), on_aws).role_arn == role
+    spec = from_user_object(roleless, Settings(role=role), on_aws)
+    assert isinstance(spec, ModelSpec) and spec.role_arn == role
 
 
 @pytest.mark.parametrize(

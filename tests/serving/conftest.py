@@ -44,7 +44,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """A fresh mocked account, with the passthrough URL local serving relies on."""
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
-    with moto.mock_aws(config=MOTO_CONFIG):
+    # moto types `config` as its DefaultConfig TypedDict; MOTO_CONFIG is a plain dict (the
+    # plugin's moto backend makes the same call).
+    with moto.mock_aws(config=MOTO_CONFIG):  # type: ignore[call-overload]
         boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
         yield
 

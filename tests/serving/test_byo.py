@@ -6,11 +6,24 @@ from __future__ import annotations
 import shlex
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from helpers.localsupport import BYO_IMAGE, FEATURES, REGION, csv_predictions, csv_rows
+from helpers.localsupport import (
+    BYO_IMAGE,
+    FEATURES,
+    Deployed,
+    byo_process,
+    csv_predictions,
+    csv_rows,
+    loaded_variants,
+)
+from sklearn.linear_model import LogisticRegression
+
+from pytest_smendpoint.aws.backends.moto.serving import MotoServing as LocalServing
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "byo" / "serve.py"
 PYTHON = shlex.quote(sys.executable)
@@ -20,11 +33,16 @@ BYO = {"image": BYO_IMAGE, "base_env": {}}
 
 
 @pytest.fixture
-def byo(make_serving):
+def byo(make_serving: Callable[..., LocalServing]) -> LocalServing:
     return make_serving(serve_command=SERVE, startup_timeout=30)
 
 
-def test_byo_server_gives_the_models_real_predictions(byo, runtime_after, deploy, classifier):
+def test_byo_server_gives_the_models_real_predictions(
+    byo: LocalServing,
+    runtime_after: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+) -> None:
     endpoint = deploy({"model.joblib": classifier}, env={"SOME_SETTING": "1"}, **BYO)
     byo.endpoint_created(endpoint.name)
     response = runtime_after.invoke_endpoint(
@@ -35,7 +53,12 @@ def test_byo_server_gives_the_models_real_predictions(byo, runtime_after, deploy
     assert response["InvokedProductionVariant"] == "AllTraffic"
 
 
-def test_byo_custom_attributes_are_forwarded_both_ways(byo, runtime_after, deploy, classifier):
+def test_byo_custom_attributes_are_forwarded_both_ways(
+    byo: LocalServing,
+    runtime_after: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+) -> None:
     endpoint = deploy({"model.joblib": classifier}, **BYO)
     byo.endpoint_created(endpoint.name)
     response = runtime_after.invoke_endpoint(
@@ -44,7 +67,12 @@ def test_byo_custom_attributes_are_forwarded_both_ways(byo, runtime_after, deplo
     assert response["CustomAttributes"] == "echo=id=7"
 
 
-def test_byo_error_status_is_a_model_error_with_that_status(byo, runtime_after, deploy, classifier):
+def test_byo_error_status_is_a_model_error_with_that_status(
+    byo: LocalServing,
+    runtime_after: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+) -> None:
     endpoint = deploy({"model.joblib": classifier}, **BYO)
     byo.endpoint_created(endpoint.name)
     for attributes, content_type, status, message in [
@@ -62,7 +90,12 @@ def test_byo_error_status_is_a_model_error_with_that_status(byo, runtime_after, 
         assert error["OriginalMessage"] == message
 
 
-def test_byo_env_port_and_model_dir_reach_the_process(make_serving, deploy, sagemaker, tmp_path):
+def test_byo_env_port_and_model_dir_reach_the_process(
+    make_serving: Callable[..., LocalServing],
+    deploy: Callable[..., Deployed],
+    sagemaker: Any,
+    tmp_path: Path,
+) -> None:
     out = tmp_path / "seen.txt"
     script = tmp_path / "show.py"
     script.write_text(
@@ -82,7 +115,9 @@ def test_byo_env_port_and_model_dir_reach_the_process(make_serving, deploy, sage
     assert setting == "blue"
 
 
-def test_command_that_exits_at_once_fails_quickly_with_its_output(make_serving, deploy, sagemaker):
+def test_command_that_exits_at_once_fails_quickly_with_its_output(
+    make_serving: Callable[..., LocalServing], deploy: Callable[..., Deployed], sagemaker: Any
+) -> None:
     make_serving(
         serve_command=f"{PYTHON} -c \"print('cannot find weights'); raise SystemExit(3)\"",
         startup_timeout=60,
@@ -98,8 +133,8 @@ def test_command_that_exits_at_once_fails_quickly_with_its_output(make_serving, 
 
 @pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_command_that_never_answers_ping_fails_after_startup_timeout(
-    make_serving, deploy, sagemaker
-):
+    make_serving: Callable[..., LocalServing], deploy: Callable[..., Deployed], sagemaker: Any
+) -> None:
     never = (
         f"{PYTHON} -c \"import time; print('warming up', flush=True); "
         'time.sleep(60)"'  # sleep-ok: a BYO server that never answers /ping
@@ -115,11 +150,13 @@ def test_command_that_never_answers_ping_fails_after_startup_timeout(
     assert "warming up" in described["FailureReason"]
 
 
-def test_byo_process_is_stopped_and_its_directory_removed_at_unload(byo, deploy, classifier):
+def test_byo_process_is_stopped_and_its_directory_removed_at_unload(
+    byo: LocalServing, deploy: Callable[..., Deployed], classifier: LogisticRegression
+) -> None:
     endpoint = deploy({"model.joblib": classifier}, **BYO)
     byo.endpoint_created(endpoint.name)
-    loaded = byo._slots[(REGION, endpoint.name)].variants.loaded[0]
-    process = loaded.served.process
+    loaded = loaded_variants(byo, endpoint.name)[0]
+    process = byo_process(loaded)
     assert process.poll() is None
     byo.endpoint_deleted(endpoint.name)
     assert process.poll() is not None
@@ -127,12 +164,16 @@ def test_byo_process_is_stopped_and_its_directory_removed_at_unload(byo, deploy,
 
 
 @pytest.mark.slow  # over 1.5 s: not in the quick loop
-def test_close_stops_every_byo_process(make_serving, deploy, classifier):
+def test_close_stops_every_byo_process(
+    make_serving: Callable[..., LocalServing],
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+) -> None:
     serving = make_serving(serve_command=SERVE, startup_timeout=30)
     processes = []
     for _ in range(2):
         endpoint = deploy({"model.joblib": classifier}, **BYO)
         serving.endpoint_created(endpoint.name)
-        processes.append(serving._slots[(REGION, endpoint.name)].variants.loaded[0].served.process)
+        processes.append(byo_process(loaded_variants(serving, endpoint.name)[0]))
     serving.close()
     assert all(p.poll() is not None for p in processes)

@@ -3,10 +3,16 @@ evicts them (an unpinned requirement otherwise stays at its first version foreve
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from pytest_smendpoint.serving import cache_cli
 
 
-def test_list_then_clear_the_caches(tmp_path, monkeypatch, capsys):
+def test_list_then_clear_the_caches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("PYTEST_SMENDPOINT_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("PYTEST_SMENDPOINT_RUNTIME_CACHE", str(tmp_path / "runtimes"))
     installed = tmp_path / "cache" / "requirements" / "0123abcd"
@@ -21,7 +27,7 @@ def test_list_then_clear_the_caches(tmp_path, monkeypatch, capsys):
     assert not installed.exists()
 
 
-def test_the_console_script_is_declared():
+def test_the_console_script_is_declared() -> None:
     from importlib.metadata import entry_points
 
     [script] = [e for e in entry_points(group="console_scripts") if e.name == "smendpoint-cache"]

@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +25,17 @@ from botocore.exceptions import ClientError
 from helpers.container_setup import SKLEARN_IMAGE
 from helpers.localsupport import (
     FEATURES,
-    REGION,
     TOOLKIT_IMAGE,
+    Deployed,
     csv_predictions,
     csv_rows,
+    loaded_variants,
+    model_processes,
     with_model,
 )
+from sklearn.linear_model import LogisticRegression
 
+from pytest_smendpoint.aws.backends.moto.serving import MotoServing as LocalServing
 from pytest_smendpoint.serving.profiles import rule_for
 
 TWO_ROWS = csv_rows(FEATURES[:2])
@@ -46,9 +51,11 @@ def described(sagemaker: Any, name: str) -> tuple[str, str]:
 
 
 def invoke(runtime: Any, name: str, body: bytes = TWO_ROWS, **kwargs: Any) -> bytes:
-    return runtime.invoke_endpoint(
+    response = runtime.invoke_endpoint(
         EndpointName=name, Body=body, ContentType=kwargs.pop("content_type", "text/csv"), **kwargs
-    )["Body"].read()
+    )
+    answer: bytes = response["Body"].read()
+    return answer
 
 
 def model_workers() -> list[int]:
@@ -110,12 +117,19 @@ ECR = "dkr.ecr.us-east-1.amazonaws.com"
         (f"123456789012.{ECR}/my-model:latest", "refusals", "bring_your_own"),
     ],
 )
-def test_the_image_repository_name_picks_the_profile(image, module, function):
+def test_the_image_repository_name_picks_the_profile(
+    image: str, module: str, function: str
+) -> None:
     rule = rule_for(image)
     assert (rule.module, rule.function) == (module, function)
 
 
-def test_a_pytorch_image_fails_naming_the_serve_command(serving, deploy, sagemaker, classifier):
+def test_a_pytorch_image_fails_naming_the_serve_command(
+    serving: LocalServing,
+    deploy: Callable[..., Deployed],
+    sagemaker: Any,
+    classifier: LogisticRegression,
+) -> None:
     image = f"763104351884.{ECR}/pytorch-inference:2.1.0-cpu-py310"
     endpoint = deploy(with_model(classifier), image=image)
     status, reason = described(sagemaker, endpoint.name)
@@ -125,7 +139,12 @@ def test_a_pytorch_image_fails_naming_the_serve_command(serving, deploy, sagemak
 
 
 @pytest.mark.slow  # over 1.5 s: not in the quick loop
-def test_an_unknown_image_needs_the_serve_command(serving, deploy, sagemaker, classifier):
+def test_an_unknown_image_needs_the_serve_command(
+    serving: LocalServing,
+    deploy: Callable[..., Deployed],
+    sagemaker: Any,
+    classifier: LogisticRegression,
+) -> None:
     endpoint = deploy(with_model(classifier), image="local/sklearn")
     status, reason = described(sagemaker, endpoint.name)
     assert status == "Failed"
@@ -137,8 +156,11 @@ def test_an_unknown_image_needs_the_serve_command(serving, deploy, sagemaker, cl
 
 
 def test_code_inside_the_model_without_submit_directory_is_not_found(
-    serving, deploy, sagemaker, classifier
-):
+    serving: LocalServing,
+    deploy: Callable[..., Deployed],
+    sagemaker: Any,
+    classifier: LogisticRegression,
+) -> None:
     endpoint = deploy(with_model(classifier), env={"SAGEMAKER_SUBMIT_DIRECTORY": None})
     status, reason = described(sagemaker, endpoint.name)
     assert status == "Failed"
@@ -152,8 +174,11 @@ def test_code_inside_the_model_without_submit_directory_is_not_found(
 
 
 def test_no_entry_script_at_all_fails_as_the_containers_ping(
-    serving, deploy, sagemaker, classifier
-):
+    serving: LocalServing,
+    deploy: Callable[..., Deployed],
+    sagemaker: Any,
+    classifier: LogisticRegression,
+) -> None:
     endpoint = deploy({"model.joblib": classifier}, base_env={})
     status, reason = described(sagemaker, endpoint.name)
     assert status == "Failed"
@@ -164,7 +189,12 @@ def test_no_entry_script_at_all_fails_as_the_containers_ping(
     assert "set SAGEMAKER_PROGRAM=inference.py" in reason
 
 
-def test_a_submit_directory_outside_the_container_fails(serving, deploy, sagemaker, classifier):
+def test_a_submit_directory_outside_the_container_fails(
+    serving: LocalServing,
+    deploy: Callable[..., Deployed],
+    sagemaker: Any,
+    classifier: LogisticRegression,
+) -> None:
     endpoint = deploy(with_model(classifier), env={"SAGEMAKER_SUBMIT_DIRECTORY": "/home/me/src"})
     status, reason = described(sagemaker, endpoint.name)
     assert status == "Failed"
@@ -175,7 +205,12 @@ def test_a_submit_directory_outside_the_container_fails(serving, deploy, sagemak
 
 
 @pytest.mark.slow  # over 1.5 s: not in the quick loop
-def test_imports_inside_handler_functions_work(serving, runtime, deploy, classifier):
+def test_imports_inside_handler_functions_work(
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+) -> None:
     script = """
         def output_fn(prediction, accept):
             import helper  # imported on every call, from the code folder
@@ -212,8 +247,12 @@ REPORTING = """
 
 
 def test_the_model_runs_in_its_own_process_with_the_containers_environment(
-    serving, runtime, deploy, classifier, monkeypatch
-):
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("SMENDPOINT_TEST_SECRET", "must not leak")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAREALKEY")
     endpoint = deploy(with_model(classifier, REPORTING), env={"MY_SETTING": "blue"})
@@ -227,7 +266,12 @@ def test_the_model_runs_in_its_own_process_with_the_containers_environment(
     assert seen["serving_module"] == "sagemaker_sklearn_container.serving:main"
 
 
-def test_model_server_workers_start_that_many_processes(serving, runtime, deploy, classifier):
+def test_model_server_workers_start_that_many_processes(
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+) -> None:
     script = """
         import os
 
@@ -235,20 +279,30 @@ def test_model_server_workers_start_that_many_processes(serving, runtime, deploy
             return str(os.getpid())
     """
     endpoint = deploy(with_model(classifier, script), env={"SAGEMAKER_MODEL_SERVER_WORKERS": "2"})
-    loaded = serving._slots[(REGION, endpoint.name)].variants.loaded[0]
-    assert len(loaded.served.pids) == 2
+    served = model_processes(loaded_variants(serving, endpoint.name)[0])
+    assert len(served.pids) == 2
     answered = {int(invoke(runtime, endpoint.name)) for _ in range(4)}
-    assert answered == set(loaded.served.pids)
+    assert answered == set(served.pids)
 
 
-def test_a_bad_worker_count_fails_the_endpoint(serving, deploy, sagemaker, classifier):
+def test_a_bad_worker_count_fails_the_endpoint(
+    serving: LocalServing,
+    deploy: Callable[..., Deployed],
+    sagemaker: Any,
+    classifier: LogisticRegression,
+) -> None:
     endpoint = deploy(with_model(classifier), env={"SAGEMAKER_MODEL_SERVER_WORKERS": "zero"})
     status, reason = described(sagemaker, endpoint.name)
     assert status == "Failed"
     assert "SAGEMAKER_MODEL_SERVER_WORKERS='zero' is not a positive whole number" in reason
 
 
-def test_a_failed_load_leaves_no_process_and_no_folder(serving, deploy, sagemaker, classifier):
+def test_a_failed_load_leaves_no_process_and_no_folder(
+    serving: LocalServing,
+    deploy: Callable[..., Deployed],
+    sagemaker: Any,
+    classifier: LogisticRegression,
+) -> None:
     script = "def model_fn(model_dir):\n    raise OSError('disk full')\n"
     endpoint = deploy({"code/inference.py": script}, env={"SAGEMAKER_MODEL_SERVER_WORKERS": "2"})
     status, reason = described(sagemaker, endpoint.name)
@@ -257,7 +311,12 @@ def test_a_failed_load_leaves_no_process_and_no_folder(serving, deploy, sagemake
     assert leftover_folders(endpoint.name) == []
 
 
-def test_deleting_the_endpoint_stops_its_processes(serving, deploy, sagemaker, classifier):
+def test_deleting_the_endpoint_stops_its_processes(
+    serving: LocalServing,
+    deploy: Callable[..., Deployed],
+    sagemaker: Any,
+    classifier: LogisticRegression,
+) -> None:
     endpoint = deploy(with_model(classifier), env={"SAGEMAKER_MODEL_SERVER_WORKERS": "2"})
     assert len(model_workers()) == 2
     sagemaker.delete_endpoint(EndpointName=endpoint.name)
@@ -300,7 +359,7 @@ with moto.mock_aws(config=MOTO_CONFIG):
 
 
 @pytest.mark.slow
-def test_model_processes_die_with_the_test_process(tmp_path):
+def test_model_processes_die_with_the_test_process(tmp_path: Path) -> None:
     script = tmp_path / "orphan.py"
     here = Path(__file__).parent
     script.write_text(ORPHAN_SCRIPT.format(tests=str(here), tests_root=str(here.parent)))
@@ -353,8 +412,13 @@ PROBE_SCRIPT = """
 
 @pytest.mark.slow
 def test_requirements_are_installed_into_a_cache_not_the_test_environment(
-    serving, runtime, deploy, classifier, tmp_path, monkeypatch
-):
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("PYTEST_SMENDPOINT_CACHE", str(tmp_path / "cache"))
     requirements = f"{probe_wheel(tmp_path)}\n"
     first = deploy(with_model(classifier, PROBE_SCRIPT, **{"code/requirements.txt": requirements}))
@@ -369,8 +433,13 @@ def test_requirements_are_installed_into_a_cache_not_the_test_environment(
 
 
 def test_requirements_that_cannot_install_fail_the_endpoint_with_pips_words(
-    serving, deploy, sagemaker, classifier, tmp_path, monkeypatch
-):
+    serving: LocalServing,
+    deploy: Callable[..., Deployed],
+    sagemaker: Any,
+    classifier: LogisticRegression,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("PYTEST_SMENDPOINT_CACHE", str(tmp_path / "cache"))
     missing = tmp_path / "nowhere" / "gone-1.0-py3-none-any.whl"
     endpoint = deploy(with_model(classifier, **{"code/requirements.txt": f"{missing}\n"}))
@@ -389,7 +458,12 @@ def test_requirements_that_cannot_install_fail_the_endpoint_with_pips_words(
 
 
 @pytest.mark.slow  # over 1.5 s: not in the quick loop
-def test_a_toolkit_error_keeps_its_status(serving, runtime, deploy, classifier):
+def test_a_toolkit_error_keeps_its_status(
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+) -> None:
     pytest.importorskip("sagemaker_inference")
     script = """
         from sagemaker_inference.errors import GenericInferenceToolkitError
@@ -406,7 +480,12 @@ def test_a_toolkit_error_keeps_its_status(serving, runtime, deploy, classifier):
     assert "Received client error (400)" in error["Error"]["Message"]
 
 
-def test_toolkit_unsupported_types_are_500_with_its_message(serving, runtime, deploy, classifier):
+def test_toolkit_unsupported_types_are_500_with_its_message(
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+) -> None:
     script = "def predict_fn(data, model):\n    return model.predict(data)\n"
     endpoint = deploy(with_model(classifier, script), image=TOOLKIT_IMAGE, base_env={})
     assert csv_predictions(invoke(runtime, endpoint.name, Accept="image/png, text/csv")) == (
@@ -421,7 +500,12 @@ def test_toolkit_unsupported_types_are_500_with_its_message(serving, runtime, de
     )
 
 
-def test_toolkit_model_without_model_fn_fails(serving, deploy, sagemaker, classifier):
+def test_toolkit_model_without_model_fn_fails(
+    serving: LocalServing,
+    deploy: Callable[..., Deployed],
+    sagemaker: Any,
+    classifier: LogisticRegression,
+) -> None:
     endpoint = deploy({"model.joblib": classifier}, image=TOOLKIT_IMAGE, base_env={})
     status, reason = described(sagemaker, endpoint.name)
     assert status == "Failed"
@@ -438,8 +522,12 @@ XGBOOST_IMAGE = f"683313688378.{ECR}/sagemaker-xgboost:1.7-1"
 
 
 def test_builtin_xgboost_model_is_served_by_the_algorithm(
-    serving, runtime, deploy, classifier, tmp_path
-):
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+    tmp_path: Path,
+) -> None:
     xgb = pytest.importorskip("xgboost")
     labels = (FEATURES[:, 0] > 1.5).astype(int)
     booster = xgb.train(
@@ -455,8 +543,11 @@ def test_builtin_xgboost_model_is_served_by_the_algorithm(
 
 @pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_xgboost_image_without_xgboost_fails_saying_what_to_install(
-    make_serving, deploy, sagemaker, monkeypatch
-):
+    make_serving: Callable[..., LocalServing],
+    deploy: Callable[..., Deployed],
+    sagemaker: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     make_serving(packages="test-env")  # an image runtime always has the image's xgboost
     real = importlib.util.find_spec
     monkeypatch.setattr(
@@ -469,8 +560,11 @@ def test_xgboost_image_without_xgboost_fails_saying_what_to_install(
 
 
 def test_a_model_setting_import_time_variables_gets_a_fresh_interpreter(
-    serving, runtime, deploy, classifier
-):
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+) -> None:
     script = """
         import os
 
@@ -478,15 +572,15 @@ def test_a_model_setting_import_time_variables_gets_a_fresh_interpreter(
             return os.environ["OMP_NUM_THREADS"]
     """
     endpoint = deploy(with_model(classifier, script), env={"OMP_NUM_THREADS": "1"})
-    [process] = serving._slots[(REGION, endpoint.name)].variants.loaded[0].served._all
+    [process] = model_processes(loaded_variants(serving, endpoint.name)[0])._all
     # Not forked from the zygote, whose numpy started its thread pools without the variable.
     assert isinstance(process.process, subprocess.Popen)
     assert invoke(runtime, endpoint.name) == b"1"
 
 
 def test_xgboost_script_mode_uses_the_entry_script_and_xgboosts_decoder(
-    serving, runtime, deploy, tmp_path
-):
+    serving: LocalServing, runtime: Any, deploy: Callable[..., Deployed], tmp_path: Path
+) -> None:
     xgb = pytest.importorskip("xgboost")
     labels = (FEATURES[:, 0] > 1.5).astype(int)
     booster = xgb.train(
@@ -516,8 +610,12 @@ def test_xgboost_script_mode_uses_the_entry_script_and_xgboosts_decoder(
 
 
 def test_a_model_slower_than_the_invocation_limit_gets_a_model_error(
-    serving, runtime, deploy, classifier, monkeypatch
-):
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from pytest_smendpoint.serving import model_process
 
     # SageMaker's limit is 60 s; the same code path with a 1 s bound keeps the test short.
@@ -554,8 +652,8 @@ def test_the_runtime_client_waits_longer_than_the_invocation_limit() -> None:
 
 @pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_a_model_fn_that_never_returns_is_bounded_by_the_startup_timeout(
-    make_serving, deploy, sagemaker
-):
+    make_serving: Callable[..., LocalServing], deploy: Callable[..., Deployed], sagemaker: Any
+) -> None:
     make_serving(startup_timeout=1)  # --sm-container-startup-health-check-timeout, made short
     script = (
         "import time\n\ndef model_fn(model_dir):\n"
@@ -572,7 +670,9 @@ def test_a_model_fn_that_never_returns_is_bounded_by_the_startup_timeout(
     assert model_workers() == []
 
 
-def test_sys_exit_in_the_entry_script_fails_the_endpoint_with_its_code(serving, deploy, sagemaker):
+def test_sys_exit_in_the_entry_script_fails_the_endpoint_with_its_code(
+    serving: LocalServing, deploy: Callable[..., Deployed], sagemaker: Any
+) -> None:
     script = "import sys\n\nsys.exit(3)\n\ndef model_fn(model_dir):\n    return None\n"
     endpoint = deploy({"code/inference.py": script})
     status, reason = described(sagemaker, endpoint.name)
@@ -581,7 +681,9 @@ def test_sys_exit_in_the_entry_script_fails_the_endpoint_with_its_code(serving, 
     assert "SystemExit: 3" not in reason  # not a bare SystemExit
 
 
-def test_model_folders_of_a_killed_run_are_removed_when_serving_starts(make_serving):
+def test_model_folders_of_a_killed_run_are_removed_when_serving_starts(
+    make_serving: Callable[..., LocalServing],
+) -> None:
     import subprocess
 
     from pytest_smendpoint.tempdirs import MODEL_PREFIX

@@ -12,12 +12,15 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from helpers.localsupport import with_model
+from helpers.localsupport import Deployed, with_model
+from sklearn.linear_model import LogisticRegression
 
+from pytest_smendpoint.aws.backends.moto.serving import MotoServing as LocalServing
 from pytest_smendpoint.serving import instance_memory, reaping, requirements, tethered_run
 
 STARTS_CHILDREN = """
@@ -67,8 +70,12 @@ def _zombie(pid: int) -> bool:
 
 
 def test_setsid_children_and_orphans_end_with_the_endpoint(
-    serving, runtime, deploy, sagemaker, classifier
-):
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    sagemaker: Any,
+    classifier: LogisticRegression,
+) -> None:
     endpoint = deploy(with_model(classifier, STARTS_CHILDREN))
     answer = runtime.invoke_endpoint(
         EndpointName=endpoint.name, Body=b"1,2,3\n4,5,6\n", ContentType="text/csv"
@@ -80,8 +87,11 @@ def test_setsid_children_and_orphans_end_with_the_endpoint(
 
 
 def test_a_predict_fn_over_the_instance_memory_fails_as_on_the_instance(
-    serving, runtime, deploy, classifier
-):
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+) -> None:
     endpoint = deploy(with_model(classifier, GREEDY))  # ml.m5.large: 8 GiB
     with pytest.raises(runtime.exceptions.ModelError) as raised:
         runtime.invoke_endpoint(
@@ -97,7 +107,9 @@ def test_a_predict_fn_over_the_instance_memory_fails_as_on_the_instance(
     assert answer["Body"].read()  # a new worker serves on
 
 
-def test_instance_memory_is_the_documented_size_and_unknown_types_are_logged(caplog):
+def test_instance_memory_is_the_documented_size_and_unknown_types_are_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     assert instance_memory.bound("ml.m5.large", "e") == 8 * 2**30
     assert instance_memory.bound("ml.c5.large", "e") == 4 * 2**30
     assert instance_memory.bound("ml.t2.medium", "e") == 4 * 2**30
@@ -134,8 +146,8 @@ def _cmdline(pid: int) -> bytes:
 
 
 def test_pip_runs_with_the_containers_environment_and_within_the_bound(
-    tmp_path, monkeypatch, silent_index
-):
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, silent_index: socket.socket
+) -> None:
     monkeypatch.setenv("PYTEST_SMENDPOINT_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("SMENDPOINT_ONLY_IN_PYTEST", "secret")
     server = silent_index
@@ -177,7 +189,9 @@ requirements.install(Path(sys.argv[1]), "requirements.txt", sys.executable, {})
 """
 
 
-def test_pip_ends_within_a_second_or_so_of_a_kill_9_of_pytest(tmp_path, silent_index):
+def test_pip_ends_within_a_second_or_so_of_a_kill_9_of_pytest(
+    tmp_path: Path, silent_index: socket.socket
+) -> None:
     server = silent_index
     path = hanging_requirements(tmp_path, server)
     env = {**os.environ, "PYTEST_SMENDPOINT_CACHE": str(tmp_path / "cache")}
@@ -195,7 +209,7 @@ def test_pip_ends_within_a_second_or_so_of_a_kill_9_of_pytest(tmp_path, silent_i
             session.kill()
 
 
-def test_a_tethered_run_is_bounded_and_kills_its_group(tmp_path):
+def test_a_tethered_run_is_bounded_and_kills_its_group(tmp_path: Path) -> None:
     started = time.monotonic()
     with pytest.raises(tethered_run.DeadlineExceeded):
         tethered_run.run(

@@ -8,23 +8,31 @@ from __future__ import annotations
 import io
 import json
 import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import boto3
 import numpy as np
 import pytest
 from botocore.exceptions import ClientError
+from helpers.container_setup import MODEL_FN
 from helpers.localsupport import (
     BUCKET,
     FEATURES,
     FLASK_3_500,
-    MODEL_FN,
     REGION,
+    Deployed,
     csv_predictions,
     csv_rows,
+    loaded_variants,
+    model_processes,
     pack,
     with_model,
 )
+from sklearn.linear_model import LinearRegression, LogisticRegression
+
+from pytest_smendpoint.aws.backends.moto.serving import MotoServing as LocalServing
 
 FLOAT32 = FEATURES.astype(np.float32)
 CSV_ANSWER = "text/csv; charset=utf-8"  # Werkzeug appends the charset to text/* mimetypes
@@ -36,12 +44,17 @@ def invoke(
     kwargs: dict[str, Any] = {"EndpointName": name, "Body": body, "ContentType": content_type}
     if accept is not None:
         kwargs["Accept"] = accept
-    response = runtime.invoke_endpoint(**kwargs)
+    response: dict[str, Any] = runtime.invoke_endpoint(**kwargs)
     response["Payload"] = response["Body"].read()
     return response
 
 
-def test_csv_rows_get_the_models_real_predictions(serving, runtime, deploy, regressor):
+def test_csv_rows_get_the_models_real_predictions(
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    regressor: LinearRegression,
+) -> None:
     endpoint = deploy(with_model(regressor))
     serving.endpoint_created(endpoint.name)
     response = invoke(runtime, endpoint.name, csv_rows(FEATURES), accept="text/csv")
@@ -51,7 +64,12 @@ def test_csv_rows_get_the_models_real_predictions(serving, runtime, deploy, regr
 
 
 @pytest.mark.slow  # over 1.5 s: not in the quick loop
-def test_missing_accept_answers_json_as_the_toolkit_does(serving, runtime, deploy, classifier):
+def test_missing_accept_answers_json_as_the_toolkit_does(
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+) -> None:
     endpoint = deploy(with_model(classifier))
     serving.endpoint_created(endpoint.name)
     for accept in (None, "*/*"):
@@ -61,8 +79,11 @@ def test_missing_accept_answers_json_as_the_toolkit_does(serving, runtime, deplo
 
 
 def test_default_accept_comes_from_sagemaker_default_invocations_accept(
-    serving, runtime, deploy, classifier
-):
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+) -> None:
     endpoint = deploy(
         with_model(classifier), env={"SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "text/csv"}
     )
@@ -75,8 +96,13 @@ def test_default_accept_comes_from_sagemaker_default_invocations_accept(
 @pytest.mark.parametrize("content_type", ["text/csv", "application/json", "application/x-npy"])
 @pytest.mark.parametrize("accept", ["text/csv", "application/json", "application/x-npy"])
 def test_every_default_content_type_and_accept_round_trips_exactly(
-    serving, runtime, deploy, regressor, content_type, accept
-):
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    regressor: LinearRegression,
+    content_type: str,
+    accept: str,
+) -> None:
     endpoint = deploy(with_model(regressor))
     serving.endpoint_created(endpoint.name)
     if content_type == "text/csv":
@@ -102,7 +128,12 @@ def test_every_default_content_type_and_accept_round_trips_exactly(
 
 
 @pytest.mark.slow  # over 1.5 s: not in the quick loop
-def test_an_accept_list_is_not_parsed_and_answers_500(serving, runtime, deploy, classifier):
+def test_an_accept_list_is_not_parsed_and_answers_500(
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+) -> None:
     endpoint = deploy(with_model(classifier))
     serving.endpoint_created(endpoint.name)
     with pytest.raises(ClientError) as raised:
@@ -121,8 +152,15 @@ def test_an_accept_list_is_not_parsed_and_answers_500(serving, runtime, deploy, 
 )
 @pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_unsupported_media_type_is_flasks_500_and_the_reason_is_logged(
-    serving, runtime, deploy, classifier, content_type, accept, named, caplog
-):
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+    content_type: str,
+    accept: str,
+    named: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     endpoint = deploy(with_model(classifier))
     serving.endpoint_created(endpoint.name)
     with pytest.raises(ClientError) as raised:
@@ -136,8 +174,12 @@ def test_unsupported_media_type_is_flasks_500_and_the_reason_is_logged(
 
 
 def test_one_csv_row_is_decoded_1d_and_the_model_refuses_it(
-    serving, runtime, deploy, classifier, caplog
-):
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     endpoint = deploy(with_model(classifier))
     serving.endpoint_created(endpoint.name)
     for body in (b"1,2,3", b"1,2,3\n"):
@@ -168,8 +210,11 @@ INFERENCE_ALL_FOUR = """
 
 
 def test_user_model_input_predict_and_output_fns_replace_the_defaults(
-    serving, runtime, deploy, regressor
-):
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    regressor: LinearRegression,
+) -> None:
     endpoint = deploy({"weights.bin": regressor, "code/inference.py": INFERENCE_ALL_FOUR})
     serving.endpoint_created(endpoint.name)
     body = json.dumps({"rows": FEATURES[:3].tolist()}).encode()
@@ -180,8 +225,11 @@ def test_user_model_input_predict_and_output_fns_replace_the_defaults(
 
 
 def test_only_predict_fn_defined_keeps_default_input_and_output(
-    serving, runtime, deploy, classifier
-):
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+) -> None:
     script = """
         def predict_fn(data, model):
             return model.predict_proba(data)[:, 1]
@@ -193,7 +241,12 @@ def test_only_predict_fn_defined_keeps_default_input_and_output(
 
 
 @pytest.mark.slow  # over 1.5 s: not in the quick loop
-def test_transform_fn_gets_the_raw_request(serving, runtime, deploy, classifier):
+def test_transform_fn_gets_the_raw_request(
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+) -> None:
     script = """
         def transform_fn(model, body, content_type, accept):
             return f"{type(model).__name__}|{len(body)}|{content_type}|{accept}"
@@ -208,7 +261,12 @@ def test_transform_fn_gets_the_raw_request(serving, runtime, deploy, classifier)
     assert response["ContentType"] == "text/html; charset=utf-8"
 
 
-def test_transform_fn_with_input_fn_fails_the_endpoint(serving, deploy, sagemaker, classifier):
+def test_transform_fn_with_input_fn_fails_the_endpoint(
+    serving: LocalServing,
+    deploy: Callable[..., Deployed],
+    sagemaker: Any,
+    classifier: LogisticRegression,
+) -> None:
     script = """
         def transform_fn(model, body, content_type, accept):
             return body
@@ -225,7 +283,12 @@ def test_transform_fn_with_input_fn_fails_the_endpoint(serving, deploy, sagemake
     )
 
 
-def test_sagemaker_program_names_another_script_in_code(serving, runtime, deploy, classifier):
+def test_sagemaker_program_names_another_script_in_code(
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+) -> None:
     files = {
         "model.joblib": classifier,
         "code/inference.py": "def predict_fn(data, model):\n    raise AssertionError('wrong')\n",
@@ -239,7 +302,12 @@ def test_sagemaker_program_names_another_script_in_code(serving, runtime, deploy
 
 
 @pytest.mark.slow  # over 1.5 s: not in the quick loop
-def test_submit_directory_in_s3_holds_the_entry_script(serving, runtime, deploy, classifier):
+def test_submit_directory_in_s3_holds_the_entry_script(
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+) -> None:
     boto3.client("s3", region_name=REGION).put_object(
         Bucket=BUCKET,
         Key="code/sourcedir.tar.gz",
@@ -259,8 +327,11 @@ def test_submit_directory_in_s3_holds_the_entry_script(serving, runtime, deploy,
 
 
 def test_submit_directory_opt_ml_model_code_is_the_unpacked_model(
-    serving, runtime, deploy, classifier
-):
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+) -> None:
     endpoint = deploy(
         {
             "model.joblib": classifier,
@@ -273,8 +344,11 @@ def test_submit_directory_opt_ml_model_code_is_the_unpacked_model(
 
 
 def test_two_endpoints_with_same_helper_module_do_not_share_it(
-    serving, runtime, deploy, classifier
-):
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+) -> None:
     names = []
     for tag in ("first", "second"):
         endpoint = deploy(
@@ -293,8 +367,12 @@ def test_two_endpoints_with_same_helper_module_do_not_share_it(
 
 
 def test_handlers_are_called_without_a_context_argument(
-    serving, runtime, deploy, classifier, caplog
-):
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     script = """
         def output_fn(prediction, accept, context):
             return "never"
@@ -309,8 +387,11 @@ def test_handlers_are_called_without_a_context_argument(
 
 @pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_no_custom_attributes_come_back_unless_the_script_sets_them(
-    serving, runtime, deploy, classifier
-):
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+) -> None:
     endpoint = deploy(with_model(classifier))
     serving.endpoint_created(endpoint.name)
     response = runtime.invoke_endpoint(
@@ -323,8 +404,8 @@ def test_no_custom_attributes_come_back_unless_the_script_sets_them(
 
 
 def test_model_fn_raising_marks_the_endpoint_failed_with_its_error(
-    serving, runtime, deploy, sagemaker
-):
+    serving: LocalServing, runtime: Any, deploy: Callable[..., Deployed], sagemaker: Any
+) -> None:
     script = "def model_fn(model_dir):\n    raise RuntimeError('weights are corrupt')\n"
     endpoint = deploy({"code/inference.py": script})
     serving.endpoint_created(endpoint.name)  # must not raise
@@ -337,8 +418,11 @@ def test_model_fn_raising_marks_the_endpoint_failed_with_its_error(
 
 
 def test_entry_script_without_model_fn_fails_with_the_containers_message(
-    serving, deploy, sagemaker, classifier
-):
+    serving: LocalServing,
+    deploy: Callable[..., Deployed],
+    sagemaker: Any,
+    classifier: LogisticRegression,
+) -> None:
     endpoint = deploy(
         {"model.joblib": classifier, "code/inference.py": "def predict_fn(d, m):\n    return d\n"}
     )
@@ -352,7 +436,12 @@ def test_entry_script_without_model_fn_fails_with_the_containers_message(
     assert "To fix: define model_fn(model_dir) in inference.py" in described["FailureReason"]
 
 
-def test_missing_sagemaker_program_fails_the_endpoint(serving, deploy, sagemaker, classifier):
+def test_missing_sagemaker_program_fails_the_endpoint(
+    serving: LocalServing,
+    deploy: Callable[..., Deployed],
+    sagemaker: Any,
+    classifier: LogisticRegression,
+) -> None:
     endpoint = deploy(with_model(classifier), env={"SAGEMAKER_PROGRAM": "nope.py"})
     serving.endpoint_created(endpoint.name)
     described = sagemaker.describe_endpoint(EndpointName=endpoint.name)
@@ -362,7 +451,12 @@ def test_missing_sagemaker_program_fails_the_endpoint(serving, deploy, sagemaker
 
 
 @pytest.mark.slow  # over 1.5 s: not in the quick loop
-def test_model_from_containers_list_is_served(serving, runtime, deploy, classifier):
+def test_model_from_containers_list_is_served(
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+) -> None:
     endpoint = deploy(with_model(classifier), containers=True)
     serving.endpoint_created(endpoint.name)
     response = invoke(runtime, endpoint.name, csv_rows(FEATURES), accept="text/csv")
@@ -370,13 +464,16 @@ def test_model_from_containers_list_is_served(serving, runtime, deploy, classifi
 
 
 def test_model_directory_is_removed_when_the_endpoint_is_deleted(
-    serving, deploy, classifier, tmp_path
-):
+    serving: LocalServing,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+    tmp_path: Path,
+) -> None:
     endpoint = deploy(with_model(classifier))
     serving.endpoint_created(endpoint.name)
-    loaded = serving._slots[(REGION, endpoint.name)].variants.loaded[0]
+    loaded = loaded_variants(serving, endpoint.name)[0]
     workdir = loaded.workdir
-    processes = [w.process for w in loaded.served._all]
+    processes = [w.process for w in model_processes(loaded)._all]
     assert (workdir / "model" / "model.joblib").is_file()
     assert all(p.poll() is None for p in processes)
     serving.endpoint_deleted(endpoint.name)
@@ -384,7 +481,12 @@ def test_model_directory_is_removed_when_the_endpoint_is_deleted(
     assert all(p.poll() is not None for p in processes)
 
 
-def test_large_csv_invoke_is_exact(serving, runtime, deploy, regressor):
+def test_large_csv_invoke_is_exact(
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    regressor: LinearRegression,
+) -> None:
     # Past containers_codecs.FAST_CSV_BYTES: decoded by pyarrow, to the container's values.
     rows = np.random.default_rng(1).normal(size=(20000, 3))
     endpoint = deploy(with_model(regressor))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -18,10 +19,12 @@ from helpers.localsupport import (
     FLASK_3_500,
     REGION,
     TOOLKIT_IMAGE,
+    Deployed,
     csv_predictions,
     csv_rows,
     with_model,
 )
+from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from pytest_smendpoint.aws.backends.moto.routing import _DISPATCHER, EVENT
 from pytest_smendpoint.aws.backends.moto.serving import MotoServing as LocalServing
@@ -32,7 +35,7 @@ from pytest_smendpoint.serving import LocalServingError
 ROWS = b"1,2,3\n4,5,6\n"
 
 
-def test_unknown_endpoint_is_sagemakers_validation_error(runtime):
+def test_unknown_endpoint_is_sagemakers_validation_error(runtime: Any) -> None:
     with pytest.raises(ClientError) as raised:
         runtime.invoke_endpoint(EndpointName="nope", Body=b"1", ContentType="text/csv")
     error = raised.value.response
@@ -43,8 +46,12 @@ def test_unknown_endpoint_is_sagemakers_validation_error(runtime):
 
 @pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_deleted_endpoint_is_not_found_even_without_endpoint_deleted(
-    serving, runtime, deploy, sagemaker, classifier
-):
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    sagemaker: Any,
+    classifier: LogisticRegression,
+) -> None:
     endpoint = deploy(with_model(classifier))
     serving.endpoint_created(endpoint.name)
     runtime.invoke_endpoint(EndpointName=endpoint.name, Body=ROWS, ContentType="text/csv")
@@ -59,8 +66,12 @@ def test_deleted_endpoint_is_not_found_even_without_endpoint_deleted(
 
 
 def test_endpoint_deleted_hook_unloads_and_invoke_says_not_found(
-    serving, runtime, deploy, sagemaker, classifier
-):
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    sagemaker: Any,
+    classifier: LogisticRegression,
+) -> None:
     endpoint = deploy(with_model(classifier))
     serving.endpoint_created(endpoint.name)
     sagemaker.delete_endpoint(EndpointName=endpoint.name)
@@ -71,8 +82,12 @@ def test_endpoint_deleted_hook_unloads_and_invoke_says_not_found(
 
 
 def test_handler_exception_is_a_model_error_with_the_original_message(
-    serving, runtime, deploy, classifier, caplog
-):
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     script = "def predict_fn(data, model):\n    raise ValueError('bad row 7')\n"
     endpoint = deploy(with_model(classifier, script))
     serving.endpoint_created(endpoint.name)
@@ -97,7 +112,7 @@ def test_handler_exception_is_a_model_error_with_the_original_message(
 @pytest.mark.parametrize(
     "operation", ["invoke_endpoint_async", "invoke_endpoint_with_response_stream"]
 )
-def test_async_and_streaming_invocations_are_refused_clearly(runtime, operation):
+def test_async_and_streaming_invocations_are_refused_clearly(runtime: Any, operation: str) -> None:
     kwargs: dict[str, Any] = {"EndpointName": "any"}
     if operation == "invoke_endpoint_async":
         kwargs["InputLocation"] = "s3://bucket/in.csv"
@@ -109,7 +124,12 @@ def test_async_and_streaming_invocations_are_refused_clearly(runtime, operation)
     assert "is not served locally by pytest-smendpoint" in str(raised.value)
 
 
-def test_variant_name_and_custom_attributes_come_back(serving, runtime, deploy, classifier):
+def test_variant_name_and_custom_attributes_come_back(
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+) -> None:
     # Handlers taking a context: an image built on the generic inference toolkit.
     script = """
         def predict_fn(data, model):
@@ -136,8 +156,11 @@ def test_variant_name_and_custom_attributes_come_back(serving, runtime, deploy, 
 
 
 def test_custom_attributes_over_1024_characters_are_the_apis_validation_error(
-    serving, runtime, deploy, classifier
-):
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+) -> None:
     endpoint = deploy(with_model(classifier))
     with pytest.raises(ClientError) as raised:
         runtime.invoke_endpoint(
@@ -159,8 +182,11 @@ def test_custom_attributes_over_1024_characters_are_the_apis_validation_error(
 
 @pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_endpoint_created_by_user_code_is_loaded_on_first_invoke(
-    serving, runtime, deploy, classifier
-):
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+) -> None:
     endpoint = deploy(with_model(classifier))  # no endpoint_created call
     body = runtime.invoke_endpoint(
         EndpointName=endpoint.name,
@@ -172,8 +198,8 @@ def test_endpoint_created_by_user_code_is_loaded_on_first_invoke(
 
 
 def test_lazy_load_failure_marks_failed_and_answers_with_the_reason(
-    serving, runtime, deploy, sagemaker
-):
+    serving: LocalServing, runtime: Any, deploy: Callable[..., Deployed], sagemaker: Any
+) -> None:
     endpoint = deploy({"code/inference.py": "def model_fn(d):\n    raise OSError('no gpu')\n"})
     with pytest.raises(ClientError) as raised:
         runtime.invoke_endpoint(EndpointName=endpoint.name, Body=b"1", ContentType="text/csv")
@@ -184,7 +210,9 @@ def test_lazy_load_failure_marks_failed_and_answers_with_the_reason(
 
 
 @pytest.mark.slow  # over 1.5 s: not in the quick loop
-def test_clients_from_new_sessions_and_default_session_are_served(serving, deploy, classifier):
+def test_clients_from_new_sessions_and_default_session_are_served(
+    serving: LocalServing, deploy: Callable[..., Deployed], classifier: LogisticRegression
+) -> None:
     endpoint = deploy(with_model(classifier))
     serving.endpoint_created(endpoint.name)
     boto3.setup_default_session(region_name=REGION)
@@ -203,7 +231,11 @@ def test_clients_from_new_sessions_and_default_session_are_served(serving, deplo
         assert csv_predictions(body) == classifier.predict(FEATURES[:2]).tolist()
 
 
-def test_default_session_made_before_install_is_served(make_serving, deploy, classifier):
+def test_default_session_made_before_install_is_served(
+    make_serving: Callable[..., LocalServing],
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+) -> None:
     boto3.setup_default_session(region_name=REGION)
     before = boto3.DEFAULT_SESSION
     serving = make_serving()
@@ -221,8 +253,8 @@ def test_default_session_made_before_install_is_served(make_serving, deploy, cla
 
 
 def test_client_without_the_handler_gets_motos_canned_answer_not_the_network(
-    serving, deploy, classifier
-):
+    serving: LocalServing, deploy: Callable[..., Deployed], classifier: LogisticRegression
+) -> None:
     endpoint = deploy(with_model(classifier))
     serving.endpoint_created(endpoint.name)
     session = botocore.session.get_session()
@@ -232,7 +264,11 @@ def test_client_without_the_handler_gets_motos_canned_answer_not_the_network(
     assert response["Body"].read() == b"body"  # moto's canned answer
 
 
-def test_after_close_clients_get_motos_canned_answer(make_serving, deploy, classifier):
+def test_after_close_clients_get_motos_canned_answer(
+    make_serving: Callable[..., LocalServing],
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+) -> None:
     serving = make_serving()
     endpoint = deploy(with_model(classifier))
     serving.endpoint_created(endpoint.name)
@@ -249,16 +285,21 @@ def test_after_close_clients_get_motos_canned_answer(make_serving, deploy, class
 
 @pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_moto_never_parses_a_request_that_was_answered(
-    serving, runtime, deploy, classifier, monkeypatch
-):
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
-    calls = []
-    monkeypatch.setattr(
-        SageMakerRuntimeResponse,
-        "invoke_endpoint",
-        lambda self: calls.append(1) or (200, {}, "body"),
-    )
+    calls: list[int] = []
+
+    def invoke_endpoint(self: SageMakerRuntimeResponse) -> tuple[int, dict[str, str], str]:
+        calls.append(1)
+        return 200, {}, "body"
+
+    monkeypatch.setattr(SageMakerRuntimeResponse, "invoke_endpoint", invoke_endpoint)
     endpoint = deploy(with_model(classifier))
     serving.endpoint_created(endpoint.name)
     runtime.invoke_endpoint(EndpointName=endpoint.name, Body=ROWS, ContentType="text/csv")
@@ -267,13 +308,15 @@ def test_moto_never_parses_a_request_that_was_answered(
     assert calls == []
 
 
-def test_a_second_installed_serving_is_refused(make_serving):
+def test_a_second_installed_serving_is_refused(make_serving: Callable[..., LocalServing]) -> None:
     make_serving()
     with pytest.raises(LocalServingError, match="another LocalServing is installed"):
         make_serving()
 
 
-def test_dispatcher_is_registered_once_however_often_installed(make_serving):
+def test_dispatcher_is_registered_once_however_often_installed(
+    make_serving: Callable[..., LocalServing],
+) -> None:
     from botocore.handlers import BUILTIN_HANDLERS
 
     for _ in range(3):
@@ -282,8 +325,11 @@ def test_dispatcher_is_registered_once_however_often_installed(make_serving):
 
 
 def test_concurrent_invocations_from_many_threads_all_get_right_answers(
-    make_serving, deploy, classifier, regressor
-):
+    make_serving: Callable[..., LocalServing],
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+    regressor: LinearRegression,
+) -> None:
     # Two endpoints created before the serving exists: the first calls race on the lazy load.
     endpoints = [deploy(with_model(classifier)), deploy(with_model(regressor))]
     serving = make_serving()
@@ -319,7 +365,9 @@ def test_concurrent_invocations_from_many_threads_all_get_right_answers(
     assert all(serving._slots[(REGION, e.name)].variants is not None for e in endpoints)
 
 
-def test_endpoint_created_loads_once_per_endpoint(serving, deploy, classifier):
+def test_endpoint_created_loads_once_per_endpoint(
+    serving: LocalServing, deploy: Callable[..., Deployed], classifier: LogisticRegression
+) -> None:
     endpoint = deploy(with_model(classifier))
     serving.endpoint_created(endpoint.name)
     first = serving._slots[(REGION, endpoint.name)].variants
@@ -327,13 +375,15 @@ def test_endpoint_created_loads_once_per_endpoint(serving, deploy, classifier):
     assert serving._slots[(REGION, endpoint.name)].variants is first
 
 
-def test_endpoint_created_for_a_missing_endpoint_raises(serving):
+def test_endpoint_created_for_a_missing_endpoint_raises(serving: LocalServing) -> None:
     with pytest.raises(LocalServingError, match="Endpoint ghost of account"):
         serving.endpoint_created("ghost")
 
 
 @pytest.mark.slow  # over 1.5 s: not in the quick loop
-def test_sdk_v2_predictor_gets_real_predictions(serving, deploy, classifier):
+def test_sdk_v2_predictor_gets_real_predictions(
+    serving: LocalServing, deploy: Callable[..., Deployed], classifier: LogisticRegression
+) -> None:
     sagemaker = pytest.importorskip("sagemaker")
     if not hasattr(sagemaker, "predictor"):
         pytest.skip("SageMaker SDK v3 installed")
@@ -353,7 +403,9 @@ def test_sdk_v2_predictor_gets_real_predictions(serving, deploy, classifier):
     assert [float(v) for v in got.splitlines()] == expected
 
 
-def test_sdk_v3_endpoint_invoke_gets_real_predictions(serving, deploy, classifier):
+def test_sdk_v3_endpoint_invoke_gets_real_predictions(
+    serving: LocalServing, deploy: Callable[..., Deployed], classifier: LogisticRegression
+) -> None:
     pytest.importorskip("sagemaker.core.resources")
     from sagemaker.core.resources import Endpoint
 
@@ -371,6 +423,6 @@ def test_sdk_v3_endpoint_invoke_gets_real_predictions(serving, deploy, classifie
     assert csv_predictions(response.body.read()) == classifier.predict(FEATURES).tolist()
 
 
-def test_serving_is_a_local_serving_of_the_configured_account(serving):
+def test_serving_is_a_local_serving_of_the_configured_account(serving: LocalServing) -> None:
     assert isinstance(serving, LocalServing)
     assert (serving.region, serving.account_id) == (REGION, ACCOUNT)

@@ -8,11 +8,21 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from helpers.localsupport import FEATURES, REGION, csv_rows, with_model
+from helpers.localsupport import (
+    FEATURES,
+    Deployed,
+    csv_rows,
+    loaded_variants,
+    model_processes,
+    with_model,
+)
+from sklearn.linear_model import LogisticRegression
 
+from pytest_smendpoint.aws.backends.moto.serving import MotoServing as LocalServing
 from pytest_smendpoint.serving import forking, model_process
 
 TWO_ROWS = csv_rows(FEATURES[:2])
@@ -48,9 +58,9 @@ def ordered(order: float) -> bytes:
 
 
 def invoke(runtime: Any, name: str, body: bytes = TWO_ROWS) -> bytes:
-    return runtime.invoke_endpoint(EndpointName=name, Body=body, ContentType="text/csv")[
-        "Body"
-    ].read()
+    response = runtime.invoke_endpoint(EndpointName=name, Body=body, ContentType="text/csv")
+    answer: bytes = response["Body"].read()
+    return answer
 
 
 def model_error(runtime: Any, name: str, body: bytes) -> str:
@@ -67,25 +77,39 @@ def model_error(runtime: Any, name: str, body: bytes) -> str:
     ids=["os._exit", "SIGSEGV"],
 )  # fmt: skip
 def test_a_dead_worker_is_replaced_and_says_how_it_died(
-    serving, runtime, deploy, classifier, order, words
-):
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+    order: float,
+    words: str,
+) -> None:
     endpoint = deploy(with_model(classifier, DIRECTED))
     assert model_error(runtime, endpoint.name, ordered(order)).startswith(words)
     served = [invoke(runtime, endpoint.name) for _ in range(8)]
     assert len(served) == 8  # the single worker was replaced: every later call answers
 
 
-def test_with_two_workers_every_later_call_is_served(serving, runtime, deploy, classifier):
+def test_with_two_workers_every_later_call_is_served(
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+) -> None:
     endpoint = deploy(with_model(classifier, DIRECTED), env={"SAGEMAKER_MODEL_SERVER_WORKERS": "2"})
     model_error(runtime, endpoint.name, ordered(-2))
     assert len([invoke(runtime, endpoint.name) for _ in range(8)]) == 8
-    loaded = serving._slots[(REGION, endpoint.name)].variants.loaded[0]
-    assert len(loaded.served.pids) == 2
+    loaded = loaded_variants(serving, endpoint.name)[0]
+    assert len(model_processes(loaded).pids) == 2
 
 
 def test_a_worker_cut_at_the_invocation_limit_is_replaced(
-    serving, runtime, deploy, classifier, monkeypatch
-):
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(model_process, "INVOKE_TIMEOUT", 1.0)
     endpoint = deploy(with_model(classifier, DIRECTED))
     assert "did not answer within 1 s" in model_error(runtime, endpoint.name, ordered(30))
@@ -93,8 +117,11 @@ def test_a_worker_cut_at_the_invocation_limit_is_replaced(
 
 
 def test_a_worker_that_cannot_be_restarted_fails_later_calls_with_the_reason(
-    serving, runtime, deploy, classifier
-):
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+) -> None:
     script = FRAGILE_MODEL_FN + DIRECTED
     endpoint = deploy(with_model(classifier, script))
     assert "exited with code 3" in model_error(runtime, endpoint.name, ordered(-3))
@@ -108,11 +135,14 @@ def test_a_worker_that_cannot_be_restarted_fails_later_calls_with_the_reason(
 
 
 def test_a_killed_zygote_leaves_workers_serving_and_replaceable(
-    serving, runtime, deploy, classifier
-):
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+) -> None:
     endpoint = deploy(with_model(classifier, DIRECTED))
-    loaded = serving._slots[(REGION, endpoint.name)].variants.loaded[0]
-    [worker] = loaded.served._all
+    loaded = loaded_variants(serving, endpoint.name)[0]
+    [worker] = model_processes(loaded)._all
     assert isinstance(worker.process, forking.ForkedProcess)
     zygote = worker.process.zygote
     os.kill(zygote.process.pid, signal.SIGKILL)
@@ -124,8 +154,12 @@ def test_a_killed_zygote_leaves_workers_serving_and_replaceable(
 
 
 def test_the_invocation_limit_counts_time_queued_for_a_worker(
-    serving, runtime, deploy, classifier, monkeypatch
-):
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(model_process, "INVOKE_TIMEOUT", 1.5)
     endpoint = deploy(with_model(classifier, DIRECTED))
     first = threading.Thread(target=invoke, args=(runtime, endpoint.name, ordered(1.2)))
@@ -141,8 +175,12 @@ def test_the_invocation_limit_counts_time_queued_for_a_worker(
 
 
 def test_requests_queued_past_the_limit_are_answered_at_the_limit(
-    serving, runtime, deploy, classifier, monkeypatch
-):
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(model_process, "INVOKE_TIMEOUT", 1.0)
     endpoint = deploy(with_model(classifier, DIRECTED))
     errors: list[str] = []

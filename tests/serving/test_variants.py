@@ -8,14 +8,15 @@ import itertools
 import json
 import random
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from helpers.localsupport import ACCOUNT, BUCKET, REGION, ROLE, pack
+from helpers.localsupport import ACCOUNT, BUCKET, REGION, ROLE, loaded_variants, pack
 
+from pytest_smendpoint.aws.backends.moto.serving import MotoServing as LocalServing
 from pytest_smendpoint.serving.variants import ROUTING_SEED, VariantPicker
 
 # A realistic scikit-learn framework image, with the entry script inside model.tar.gz as the
@@ -111,7 +112,7 @@ def expected_routing(weights: Mapping[str, float], calls: int) -> list[str]:
     return sequence
 
 
-def test_picker_never_picks_a_zero_weight_and_gives_none_when_all_are_zero():
+def test_picker_never_picks_a_zero_weight_and_gives_none_when_all_are_zero() -> None:
     picker = VariantPicker()
     assert {picker.pick([0.0, 1.0, 0.0]) for _ in range(200)} == {1}
     assert picker.pick([0.0, 0.0]) is None
@@ -119,7 +120,7 @@ def test_picker_never_picks_a_zero_weight_and_gives_none_when_all_are_zero():
     assert picker.pick([2.0]) == 0
 
 
-def test_picker_draws_are_the_seeded_sequence():
+def test_picker_draws_are_the_seeded_sequence() -> None:
     picker, rng = VariantPicker(), random.Random(ROUTING_SEED)
     picks = [picker.pick([1.0, 1.0]) for _ in range(50)]
     assert picks == [0 if rng.random() * 2 < 1 else 1 for _ in range(50)]
@@ -131,8 +132,8 @@ def s3(aws: None) -> Any:
 
 
 def test_calls_are_spread_by_weight_reproducibly_and_each_variant_answers_with_its_own_model(
-    serving, runtime, sagemaker, s3
-):
+    serving: LocalServing, runtime: Any, sagemaker: Any, s3: Any
+) -> None:
     weights = {"A": 3.0, "B": 1.0}
     variants = {"A": (answering("a"), 3.0), "B": (answering("b"), 1.0)}
     first, second = (create_endpoint(sagemaker, s3, variants) for _ in range(2))
@@ -150,8 +151,8 @@ def test_calls_are_spread_by_weight_reproducibly_and_each_variant_answers_with_i
 
 @pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_target_variant_is_answered_by_that_variant_without_shifting_the_weighted_sequence(
-    serving, runtime, sagemaker, s3
-):
+    serving: LocalServing, runtime: Any, sagemaker: Any, s3: Any
+) -> None:
     name = create_endpoint(sagemaker, s3, {"A": (answering("a"), 3.0), "B": (answering("b"), 1.0)})
     routed = []
     for _ in range(20):
@@ -161,7 +162,9 @@ def test_target_variant_is_answered_by_that_variant_without_shifting_the_weighte
     assert routed == expected_routing({"A": 3.0, "B": 1.0}, 20)
 
 
-def test_unknown_target_variant_is_sagemakers_validation_error(serving, runtime, sagemaker, s3):
+def test_unknown_target_variant_is_sagemakers_validation_error(
+    serving: LocalServing, runtime: Any, sagemaker: Any, s3: Any
+) -> None:
     name = create_endpoint(sagemaker, s3, {"A": (answering("a"), 1.0)})
     with pytest.raises(ClientError) as raised:
         call(runtime, name, TargetVariant="Nope")
@@ -173,15 +176,17 @@ def test_unknown_target_variant_is_sagemakers_validation_error(serving, runtime,
     assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
-def test_variant_without_weight_has_weight_one(serving, runtime, sagemaker, s3):
+def test_variant_without_weight_has_weight_one(
+    serving: LocalServing, runtime: Any, sagemaker: Any, s3: Any
+) -> None:
     name = create_endpoint(sagemaker, s3, {"A": (answering("a"), None), "B": (answering("b"), 1.0)})
     routed = [call(runtime, name)[0] for _ in range(40)]
     assert routed == expected_routing({"A": 1.0, "B": 1.0}, 40)
 
 
 def test_weight_zero_variant_gets_no_traffic_but_answers_when_targeted(
-    serving, runtime, sagemaker, s3
-):
+    serving: LocalServing, runtime: Any, sagemaker: Any, s3: Any
+) -> None:
     # moto drops a weight of 0 from the endpoint's CurrentWeight: the config's 0 must still hold.
     name = create_endpoint(sagemaker, s3, {"A": (answering("a"), 0.0), "B": (answering("b"), 2.0)})
     assert {call(runtime, name)[0] for _ in range(30)} == {"B"}
@@ -189,7 +194,9 @@ def test_weight_zero_variant_gets_no_traffic_but_answers_when_targeted(
 
 
 @pytest.mark.slow  # over 1.5 s: not in the quick loop
-def test_all_weights_zero_refuses_untargeted_calls(serving, runtime, sagemaker, s3):
+def test_all_weights_zero_refuses_untargeted_calls(
+    serving: LocalServing, runtime: Any, sagemaker: Any, s3: Any
+) -> None:
     name = create_endpoint(sagemaker, s3, {"A": (answering("a"), 0.0), "B": (answering("b"), 0.0)})
     with pytest.raises(ClientError) as raised:
         call(runtime, name)
@@ -201,7 +208,9 @@ def test_all_weights_zero_refuses_untargeted_calls(serving, runtime, sagemaker, 
     assert call(runtime, name, TargetVariant="B") == ("B", ["b"])
 
 
-def test_update_endpoint_weights_moves_the_traffic(serving, runtime, sagemaker, s3):
+def test_update_endpoint_weights_moves_the_traffic(
+    serving: LocalServing, runtime: Any, sagemaker: Any, s3: Any
+) -> None:
     name = create_endpoint(sagemaker, s3, {"A": (answering("a"), 1.0), "B": (answering("b"), 0.0)})
     assert {call(runtime, name)[0] for _ in range(10)} == {"A"}
     sagemaker.update_endpoint_weights_and_capacities(
@@ -215,8 +224,8 @@ def test_update_endpoint_weights_moves_the_traffic(serving, runtime, sagemaker, 
 
 
 def test_one_variant_that_cannot_load_fails_the_endpoint_at_create_naming_it(
-    serving, runtime, sagemaker, s3
-):
+    serving: LocalServing, runtime: Any, sagemaker: Any, s3: Any
+) -> None:
     name = create_endpoint(sagemaker, s3, {"A": (answering("a"), 1.0), "B": (broken(), 1.0)})
     # Right after CreateEndpoint: no endpoint_created, no call made.
     described = sagemaker.describe_endpoint(EndpointName=name)
@@ -237,8 +246,8 @@ def test_one_variant_that_cannot_load_fails_the_endpoint_at_create_naming_it(
 
 @pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_plain_boto3_endpoint_whose_model_cannot_load_is_failed_right_after_create(
-    serving, sagemaker, s3
-):
+    serving: LocalServing, sagemaker: Any, s3: Any
+) -> None:
     name = create_endpoint(sagemaker, s3, {"AllTraffic": (broken(), None)})
     described = sagemaker.describe_endpoint(EndpointName=name)
     assert described["EndpointStatus"] == "Failed"
@@ -246,22 +255,26 @@ def test_plain_boto3_endpoint_whose_model_cannot_load_is_failed_right_after_crea
     assert "no weights in this model" in described["FailureReason"]
 
 
-def test_endpoint_in_another_region_is_loaded_at_create_too(serving, s3):
+def test_endpoint_in_another_region_is_loaded_at_create_too(serving: LocalServing, s3: Any) -> None:
     west = boto3.client("sagemaker", region_name="us-west-2")
     name = create_endpoint(west, s3, {"AllTraffic": (broken(), None)})
     assert west.describe_endpoint(EndpointName=name)["EndpointStatus"] == "Failed"
 
 
-def test_plain_boto3_delete_unloads_at_once(serving, runtime, sagemaker, s3):
+def test_plain_boto3_delete_unloads_at_once(
+    serving: LocalServing, runtime: Any, sagemaker: Any, s3: Any
+) -> None:
     name = create_endpoint(sagemaker, s3, {"A": (answering("a"), 1.0), "B": (answering("b"), 1.0)})
-    workdirs = [item.workdir for item in serving._slots[(REGION, name)].variants.loaded]
+    workdirs = [item.workdir for item in loaded_variants(serving, name)]
     assert all(path.is_dir() for path in workdirs)
     sagemaker.delete_endpoint(EndpointName=name)  # no endpoint_deleted, no call
     assert (REGION, name) not in serving._slots
     assert not any(path.exists() for path in workdirs)
 
 
-def test_close_restores_motos_create_endpoint(make_serving, sagemaker, s3):
+def test_close_restores_motos_create_endpoint(
+    make_serving: Callable[..., LocalServing], sagemaker: Any, s3: Any
+) -> None:
     from moto.sagemaker.models import SageMakerModelBackend
 
     original = SageMakerModelBackend.create_endpoint

@@ -10,13 +10,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from helpers.aws_path import MotoServer
 from test_sweep import OLD, ROLE, make
 
 from pytest_smendpoint.aws import sweep
 from pytest_smendpoint.aws.liveness import LEASE, LivenessMark, alive_until
 from pytest_smendpoint.settings.naming import TAG_ALIVE_UNTIL, TAG_CREATED, TAG_SESSION
 
-MotoServer = Any
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 SESSION = "20261201-120000-abcdef"
 

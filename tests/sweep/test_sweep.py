@@ -14,11 +14,10 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
+from helpers.aws_path import MotoServer
 
 from pytest_smendpoint.aws import sweep
 from pytest_smendpoint.settings.naming import TAG_CREATED, TAG_RUN_LABEL, TAG_SESSION
-
-MotoServer = Any
 
 
 class RawBody(io.BytesIO):

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from contextlib import AbstractContextManager
 from pathlib import Path
 from types import MappingProxyType
 
 import pytest
 from helpers.container_setup import SKLEARN_ENV_ARGS, SKLEARN_IMAGE
 
+from pytest_smendpoint.aws.records import EndpointRecord
 from pytest_smendpoint.aws.resolve import ModelSpec
 from pytest_smendpoint.endpoints.factory import EndpointFactory
+from pytest_smendpoint.endpoints.overrides import DeploymentSettings
 from pytest_smendpoint.endpoints.xdist.worker import configuration_suffix
 from pytest_smendpoint.settings.options import Settings
 
@@ -161,7 +164,11 @@ def test_configuration_suffix_is_equal_for_equal_configurations_even_for_new_mod
     suffix = configuration_suffix(
         Backend("moto", "us-east-1", session, NoServing()), SessionIdentity.new()
     )
-    factory = EndpointFactory(Settings(), lambda config: None, name_base="ep", base_dir=tmp_path)
+
+    def never_opened(config: DeploymentSettings) -> AbstractContextManager[EndpointRecord]:
+        raise AssertionError("only configurations are named here: nothing is deployed")
+
+    factory = EndpointFactory(Settings(), never_opened, name_base="ep", base_dir=tmp_path)
 
     def of(**overrides: object) -> str:
         return suffix(factory.configure(overrides))

@@ -6,9 +6,11 @@ from __future__ import annotations
 import io
 import tarfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers.aws_path import MotoServer
 from helpers.container_setup import SKLEARN_ENV, SKLEARN_ENV_ARGS, SKLEARN_IMAGE
 
 # Counts SageMaker calls in every process of the run (controller and workers): moto-style, a
@@ -72,7 +74,9 @@ def test_endpoint(sm_endpoint, n):
 
 
 @pytest.fixture
-def project(pytester: pytest.Pytester, sklearn_model_dir: Path, monkeypatch: pytest.MonkeyPatch):
+def project(
+    pytester: pytest.Pytester, sklearn_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[str], list[str]]:
     monkeypatch.setenv("SM_MODEL_FILE", str(sklearn_model_dir / "model.joblib"))
     monkeypatch.setenv("SM_CALLS_FILE", str(pytester.path / "calls.txt"))
     monkeypatch.setenv("SM_NAMES_FILE", str(pytester.path / "names.txt"))
@@ -86,7 +90,7 @@ def project(pytester: pytest.Pytester, sklearn_model_dir: Path, monkeypatch: pyt
 
 
 def test_four_workers_share_one_endpoint_created_and_deleted_once(
-    pytester: pytest.Pytester, sklearn_model_dir: Path, project
+    pytester: pytest.Pytester, sklearn_model_dir: Path, project: Callable[[str], list[str]]
 ) -> None:
     pytester.makeconftest(COUNTING_CONFTEST)
     pytester.makepyfile(test_shared=PREDICTION_TESTS.format(count=8))
@@ -111,7 +115,10 @@ def test_four_workers_share_one_endpoint_created_and_deleted_once(
 
 
 def test_worker_killed_mid_deploy_leaves_nothing_and_another_takes_over(
-    pytester: pytest.Pytester, sklearn_model_dir: Path, project, moto_server
+    pytester: pytest.Pytester,
+    sklearn_model_dir: Path,
+    project: Callable[[str], list[str]],
+    moto_server: MotoServer,
 ) -> None:
     pytester.makeconftest(COUNTING_CONFTEST + KILLING_CONFTEST)
     pytester.makepyfile(test_shared=ENDPOINT_TESTS)

@@ -18,6 +18,7 @@ import os
 import pickle
 import sys
 import tempfile
+from typing import Any
 
 import numpy as np
 
@@ -28,7 +29,7 @@ for _name in ("Mapping", "MutableMapping", "Sequence", "Iterable"):
     setattr(collections, _name, getattr(collections.abc, _name))
 
 
-def summary(value):
+def summary(value: object) -> dict[str, Any]:
     """What the tests compare: type, dtype, shape, and every value as repr."""
     if isinstance(value, np.ndarray):
         return {
@@ -40,11 +41,11 @@ def summary(value):
     return {"type": type(value).__name__, "values": repr(value)}
 
 
-def failure(error):
+def failure(error: BaseException) -> dict[str, str]:
     return {"error": type(error).__name__, "message": str(error)}
 
 
-def decode(case):
+def decode(case: dict[str, Any]) -> dict[str, Any]:
     from sagemaker_containers import _content_types, _encoders
 
     data = base64.b64decode(case["body"])
@@ -59,7 +60,7 @@ def decode(case):
     return summary(result)
 
 
-def encode(case):
+def encode(case: dict[str, Any]) -> dict[str, Any]:
     from sagemaker_containers import _encoders
 
     prediction = pickle.loads(base64.b64decode(case["prediction"]))
@@ -71,7 +72,7 @@ def encode(case):
     return {"body": base64.b64encode(raw).decode()}
 
 
-def request(case):
+def request(case: dict[str, Any]) -> dict[str, Any]:
     """One POST /invocations to the container's own Flask worker (Transformer + serving.py)."""
     import types
 
@@ -80,12 +81,12 @@ def request(case):
 
     model = pickle.loads(base64.b64decode(case["model"]))
     module = types.ModuleType("inference")
-    module.model_fn = lambda model_dir: model
+    module.__dict__["model_fn"] = lambda model_dir: model
     exec(case.get("script", ""), module.__dict__)  # the entry script's other handlers
     transformer = serving._user_module_transformer(module)
     transformer.initialize()
     app = _worker.Worker(transform_fn=transformer.transform, module_name="inference")
-    headers = {}
+    headers: dict[str, str] = {}
     if case.get("content_type") is not None:
         headers["Content-Type"] = case["content_type"]
     if case.get("accept") is not None:
@@ -100,7 +101,7 @@ def request(case):
     }
 
 
-def main():
+def main() -> None:
     cases = json.load(sys.stdin)
     operations = {"decode": decode, "encode": encode, "request": request}
     out = io.StringIO()

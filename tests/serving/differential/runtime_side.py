@@ -12,6 +12,7 @@ import io
 import json
 import pickle
 import sys
+from typing import Any
 
 import numpy as np
 import oracle_sklearn
@@ -19,7 +20,7 @@ import oracle_sklearn
 from pytest_smendpoint.serving.profiles import containers_codecs, scikit_learn
 
 
-def prediction(case):
+def prediction(case: dict[str, Any]) -> Any:
     kind, data = case["kind"], base64.b64decode(case["data"])
     if kind == "pickle":
         return pickle.loads(data)
@@ -27,9 +28,9 @@ def prediction(case):
     return array[()] if kind == "npy-scalar" else array
 
 
-def ours_decode(case):
+def ours_decode(case: dict[str, Any]) -> dict[str, Any]:
     body, content_type = base64.b64decode(case["body"]), case["content_type"]
-    content = body
+    content: bytes | str = body
     if content_type in containers_codecs.UTF8_TYPES:
         content = body.decode("utf-8", "replace")
     try:
@@ -38,7 +39,7 @@ def ours_decode(case):
         return oracle_sklearn.failure(error)
 
 
-def ours_encode(value, accept):
+def ours_encode(value: object, accept: str) -> dict[str, Any]:
     try:
         body = containers_codecs.encode(value, accept)
     except Exception as error:
@@ -47,7 +48,7 @@ def ours_encode(value, accept):
     return {"body": base64.b64encode(raw).decode()}
 
 
-def answer(case):
+def answer(case: dict[str, Any]) -> dict[str, Any]:
     if case["op"] == "decode":
         return {"ours": ours_decode(case), "theirs": oracle_sklearn.decode(case)}
     value = prediction(case)
@@ -56,7 +57,7 @@ def answer(case):
     return {"ours": ours_encode(value, case["accept"]), "theirs": theirs}
 
 
-def main():
+def main() -> None:
     cases = json.load(sys.stdin)
     json.dump([answer(case) for case in cases], sys.stdout)
 

@@ -173,7 +173,9 @@ def encoded_by_the_container() -> dict[tuple[str, str], dict[str, Any]]:
 
 
 @pytest.mark.parametrize("case", list(DECODE_CASES))
-def test_default_input_fn_decodes_as_the_container(case, decoded_by_the_container):
+def test_default_input_fn_decodes_as_the_container(
+    case: str, decoded_by_the_container: dict[str, dict[str, Any]]
+) -> None:
     body, content_type = DECODE_CASES[case]
     content: Any = body
     if content_type in containers_codecs.UTF8_TYPES:
@@ -187,7 +189,11 @@ def test_default_input_fn_decodes_as_the_container(case, decoded_by_the_containe
 
 @pytest.mark.parametrize("accept", ACCEPTS)
 @pytest.mark.parametrize("prediction", list(PREDICTIONS))
-def test_encoder_writes_what_the_container_writes(prediction, accept, encoded_by_the_container):
+def test_encoder_writes_what_the_container_writes(
+    prediction: str,
+    accept: str,
+    encoded_by_the_container: dict[tuple[str, str], dict[str, Any]],
+) -> None:
     try:
         body = containers_codecs.encode(PREDICTIONS[prediction], accept)
         raw = body.encode("utf-8") if isinstance(body, str) else body
@@ -306,8 +312,8 @@ def answered_by_the_container() -> dict[str, dict[str, Any]]:
 
 @pytest.mark.parametrize("case", list(REQUESTS))
 def test_a_request_gets_the_containers_status_content_type_and_body(
-    case, answered_by_the_container
-):
+    case: str, answered_by_the_container: dict[str, dict[str, Any]]
+) -> None:
     model, script, body, content_type, accept = REQUESTS[case]
     namespace: dict[str, Any] = {}
     exec(script, namespace)

@@ -31,7 +31,7 @@ def _npy(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-DECODE_CASES: dict[str, tuple[Any, str]] = {
+DECODE_CASES: dict[str, tuple[Any, str | None]] = {
     "csv-ints": ("1,2,3\n4,5,6\n", CSV),
     "csv-one-row": ("1,2,3", CSV),
     "csv-floats": ("0.1,0.2\n0.3,0.4", CSV),
@@ -81,7 +81,7 @@ def _outcome(call: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("case", list(DECODE_CASES))
-def test_decoder_decodes_as_the_toolkit(case):
+def test_decoder_decodes_as_the_toolkit(case: str) -> None:
     data, content_type = DECODE_CASES[case]
     assert _outcome(lambda: toolkit_codecs.decode(data, content_type)) == _outcome(
         lambda: decoder.decode(data, content_type)
@@ -89,7 +89,7 @@ def test_decoder_decodes_as_the_toolkit(case):
 
 
 @pytest.mark.parametrize(("prediction", "accept"), itertools.product(PREDICTIONS, ACCEPTS))
-def test_default_output_encodes_as_the_toolkit(prediction, accept):
+def test_default_output_encodes_as_the_toolkit(prediction: str, accept: str) -> None:
     value = PREDICTIONS[prediction]
     handler = sagemaker_inference.default_inference_handler.DefaultInferenceHandler()
     assert _outcome(lambda: toolkit_codecs.default_output(value, accept)) == _outcome(
@@ -189,7 +189,11 @@ _MODULES = itertools.count(1)
 
 
 def _reference(
-    script: str, body: bytes, content_type: str | None, accept: str | None, monkeypatch: Any
+    script: str,
+    body: bytes,
+    content_type: str | None,
+    accept: str | None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> dict[str, Any]:
     name = f"smendpoint_toolkit_case_{next(_MODULES)}"
     spec = importlib.util.spec_from_loader(name, loader=None)
@@ -245,7 +249,9 @@ def _ours(script: str, body: bytes, content_type: str | None, accept: str | None
 
 
 @pytest.mark.parametrize("case", list(REQUESTS))
-def test_a_request_gets_the_toolkits_status_body_and_content_type(case, monkeypatch):
+def test_a_request_gets_the_toolkits_status_body_and_content_type(
+    case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     script, body, content_type, accept = REQUESTS[case]
     assert _ours(script, body, content_type, accept) == _reference(
         script, body, content_type, accept, monkeypatch

@@ -27,7 +27,7 @@ from pytest_smendpoint.serving.profiles.xgboost import algorithm as xgboost_algo
 from pytest_smendpoint.serving.profiles.xgboost import codecs as xgboost_codecs  # noqa: E402
 
 FEATURES = 3
-OBJECTIVES = {
+OBJECTIVES: dict[str, dict[str, str | int]] = {
     "binary": {"objective": "binary:logistic"},
     "regression": {"objective": "reg:squarederror"},
     "softprob": {"objective": "multi:softprob", "num_class": 3},
@@ -119,7 +119,7 @@ ACCEPTS = [
     "application/x-npy",
     "text/plain",
 ]
-ENVIRONMENTS = [
+ENVIRONMENTS: list[dict[str, str]] = [
     {},
     {"SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "application/json"},
     {"SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "application/x-npy"},
@@ -174,13 +174,16 @@ def model_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return dirs
 
 
+# What emulated() and referenced() take: model folder, body, Content-Type, Accept, environment.
+Call = tuple[Path, bytes, str | None, str | None, dict[str, str]]
+
 _LOADED: dict[
     tuple[Path, tuple[tuple[str, str], ...]], xgboost_algorithm.XGBoostAlgorithmModel
 ] = {}
 
 
 def emulated(
-    model_dir: Path, body: bytes, content_type: str | None, accept: str | None, env: dict
+    model_dir: Path, body: bytes, content_type: str | None, accept: str | None, env: dict[str, str]
 ) -> tuple[int, bytes, str]:
     key = (model_dir, tuple(sorted(env.items())))
     if key not in _LOADED:
@@ -193,7 +196,7 @@ def emulated(
 
 
 def referenced(
-    model_dir: Path, body: bytes, content_type: str | None, accept: str | None, env: dict
+    model_dir: Path, body: bytes, content_type: str | None, accept: str | None, env: dict[str, str]
 ) -> tuple[int, bytes, str]:
     status, answer, answer_type = reference.invocations(
         str(model_dir), body, content_type, accept, env
@@ -208,7 +211,7 @@ def referenced(
 def test_csv_bodies_answer_as_the_container(
     model_dirs: dict[str, Path], model: str, body: bytes
 ) -> None:
-    args = (model_dirs[model], body, "text/csv", "text/csv", {})
+    args: Call = (model_dirs[model], body, "text/csv", "text/csv", {})
     assert emulated(*args) == referenced(*args)
 
 
@@ -217,7 +220,7 @@ def test_csv_bodies_answer_as_the_container(
 def test_libsvm_bodies_answer_as_the_container(
     model_dirs: dict[str, Path], model: str, body: bytes
 ) -> None:
-    args = (model_dirs[model], body, "text/libsvm", "application/json", {})
+    args: Call = (model_dirs[model], body, "text/libsvm", "application/json", {})
     assert emulated(*args) == referenced(*args)
 
 
@@ -226,7 +229,7 @@ def test_libsvm_bodies_answer_as_the_container(
 def test_content_types_match_as_in_the_container(
     model_dirs: dict[str, Path], model: str, content_type: str | None
 ) -> None:
-    args = (model_dirs[model], b"0.1,0.2,0.3", content_type, "text/csv", {})
+    args: Call = (model_dirs[model], b"0.1,0.2,0.3", content_type, "text/csv", {})
     assert emulated(*args) == referenced(*args)
 
 
@@ -236,9 +239,9 @@ def test_content_types_match_as_in_the_container(
     ids=repr,
 )
 def test_accept_and_environment_encode_as_in_the_container(
-    model_dirs: dict[str, Path], model: str, accept: str | None, env: dict
+    model_dirs: dict[str, Path], model: str, accept: str | None, env: dict[str, str]
 ) -> None:
-    args = (model_dirs[model], b"0.1,0.2,0.3\n0.9,0.8,0.7", "text/csv", accept, env)
+    args: Call = (model_dirs[model], b"0.1,0.2,0.3\n0.9,0.8,0.7", "text/csv", accept, env)
     assert emulated(*args) == referenced(*args)
 
 
@@ -247,7 +250,7 @@ def test_an_ensemble_answers_the_mean_as_in_the_container(
 ) -> None:
     for name in ("binary-booster", "binary-pickle"):
         (tmp_path / f"{name}-model").write_bytes((model_dirs[name] / "xgboost-model").read_bytes())
-    args = (tmp_path, b"0.1,0.2,0.3\n0.9,0.8,0.7", "text/csv", "application/json", {})
+    args: Call = (tmp_path, b"0.1,0.2,0.3\n0.9,0.8,0.7", "text/csv", "application/json", {})
     assert emulated(*args) == referenced(*args)
 
 
@@ -292,5 +295,5 @@ def test_large_numeric_bodies_parse_to_the_containers_numbers(
     assert xgboost_codecs._plain_numbers(text) is not None  # pyarrow's path, not a fallback
     containers = np.array([row.split(",") for row in rows]).astype(float)
     assert xgboost_codecs.csv_matrix(text).tobytes() == containers.tobytes()
-    args = (model_dirs[model], text.encode(), "text/csv", "application/json", {})
+    args: Call = (model_dirs[model], text.encode(), "text/csv", "application/json", {})
     assert emulated(*args) == referenced(*args)
