@@ -124,7 +124,11 @@ class TransformJobs:
         job.stop.set()
         loaded = job.loaded
         if loaded is not None:
-            loaded.served.close()  # in-flight calls end now; the run sees the stop
+            # In-flight calls end now (the run sees the stop), without holding up the caller
+            # while the processes exit; the job's thread closes the model again, idempotently.
+            threading.Thread(
+                target=loaded.served.close, name=f"smendpoint-stop-{name}", daemon=True
+            ).start()
 
     def wait(self, region: str, name: str, timeout: float | None = None) -> bool:
         """For tests: block until the job has ended (True) or `timeout` passed."""
