@@ -25,6 +25,7 @@ _LAZY = {
     "SettingsError": "errors",
     "SmEndpointError": "errors",
     "TeardownError": "errors",
+    "TransformJobError": "errors",
     "ExistingEndpoint": "aws.resolve",
     "ModelSpec": "aws.resolve",
     "EndpointPlan": "aws.records",
@@ -45,6 +46,9 @@ _LAZY = {
     "SessionStopped": "endpoints.signals",
     "InvocationStats": "invoke.invoker",
     "MetricRecorder": "reporting.gates",
+    "TransformOutput": "transform.runner",
+    "Transformer": "transform.runner",
+    "TransformRecord": "aws.records",
     "MissingExtraError": "extras",
     "Settings": "settings.options",
 }
@@ -58,7 +62,12 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load on f
         make_settings,
         open_account,
     )
-    from pytest_smendpoint.aws.records import EndpointPlan, EndpointRecord, TeardownStatus
+    from pytest_smendpoint.aws.records import (
+        EndpointPlan,
+        EndpointRecord,
+        TeardownStatus,
+        TransformRecord,
+    )
     from pytest_smendpoint.aws.resolve import ExistingEndpoint, ModelSpec
     from pytest_smendpoint.endpoints.factory import EndpointFactory
     from pytest_smendpoint.endpoints.signals import SessionStopped
@@ -69,6 +78,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load on f
         SettingsError,
         SmEndpointError,
         TeardownError,
+        TransformJobError,
     )
     from pytest_smendpoint.extras import MissingExtraError
     from pytest_smendpoint.invoke.compare import Comparer, Comparison, ComparisonError
@@ -84,6 +94,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load on f
     from pytest_smendpoint.invoke.invoker import InvocationStats, Invoker
     from pytest_smendpoint.reporting.gates import MetricRecorder
     from pytest_smendpoint.settings.options import Settings
+    from pytest_smendpoint.transform.runner import Transformer, TransformOutput
 
 
 def __getattr__(name: str) -> Any:

@@ -57,16 +57,16 @@ def make_settings(base: Settings | None = None, /, **options: Any) -> Settings:
     except ValueError as error:
         raise SettingsError(str(error)) from None
     changes: dict[str, Any] = {}
-    invoke_changes: dict[str, Any] = {}
+    grouped: dict[str, dict[str, Any]] = {}
     for name in raw:
         for target in OPTIONS_BY_NAME[name].fills:
             group, _, field = target.rpartition(".")
-            if group == "invoke":
-                invoke_changes[field] = getattr(checked.invoke, field)
+            if group:  # a field of a settings group: Settings.invoke, Settings.transform
+                grouped.setdefault(group, {})[field] = getattr(getattr(checked, group), field)
             else:
                 changes[field] = getattr(checked, field)
-    if invoke_changes:
-        changes["invoke"] = dataclasses.replace(base.invoke, **invoke_changes)
+    for group, values in grouped.items():
+        changes[group] = dataclasses.replace(getattr(base, group), **values)
     return dataclasses.replace(base, **changes)
 
 

@@ -40,6 +40,21 @@ class DeployError(SmEndpointError):
         super().__init__(message)
 
 
+class TransformJobError(SmEndpointError):
+    """A Batch Transform job did not complete: SageMaker's FailureReason (or the timeout), and
+    what the job's log and the cleanup said."""
+
+    def __init__(self, job_name: str, status: str, reason: str, details: str = "") -> None:
+        self.job_name = job_name
+        self.status = status
+        self.reason = reason
+        self.details = details
+        message = f"transform job {job_name!r} ended {status}: {reason}"
+        if details:
+            message += f"\n{details}"
+        super().__init__(message)
+
+
 class TeardownError(SmEndpointError):
     """Some resources could not be deleted; the message holds the commands to finish by hand."""
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from pytest_smendpoint.invoke.compare import Comparer
     from pytest_smendpoint.invoke.invoker import Invoker
     from pytest_smendpoint.reporting.gates import MetricRecorder
+    from pytest_smendpoint.transform.runner import Transformer
 
 
 @pytest.fixture(scope="session")
@@ -162,6 +163,32 @@ def sm_endpoint_factory(
     )
     with state.holding() as stack:
         yield stack.enter_context(factory)
+
+
+@pytest.fixture(scope="session")
+def sm_transform(
+    request: pytest.FixtureRequest,
+    pytestconfig: pytest.Config,
+    sm_settings: Settings,
+    sm_backend: Backend,
+) -> Iterator[Transformer]:
+    """`sm_transform(df_or_files_or_s3_prefix, **overrides)`: the session's model over a data set
+    of any size, as a Batch Transform job; predictions aligned with the input, as sm_invoke's.
+    Deploys no endpoint; the jobs' model and data are deleted at the session's end."""
+    from pytest_smendpoint.transform.runner import Transformer
+
+    state = pytestconfig.stash[STATE_KEY]
+    transformer = Transformer(
+        sm_backend,
+        sm_settings,
+        state.identity,
+        lambda: request.getfixturevalue("sm_model"),
+        state.transforms,
+        base_dir=pytestconfig.invocation_params.dir,
+    )
+    with state.holding() as stack:
+        stack.callback(transformer.close)
+        yield transformer
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,9 @@ FIXTURES_MODULE = "pytest_smendpoint.fixtures"
 pytest_plugins = [FIXTURES_MODULE]
 
 BASELINE_FIXTURE_NAMES = frozenset({"sm_baseline_endpoint", "sm_baseline_invoke", "sm_compare"})
-ENDPOINT_FIXTURES = frozenset({"sm_model", "sm_endpoint", "sm_predictor", "sm_invoke"})
+ENDPOINT_FIXTURES = frozenset(
+    {"sm_model", "sm_endpoint", "sm_predictor", "sm_invoke", "sm_transform"}
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

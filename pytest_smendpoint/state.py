@@ -36,6 +36,8 @@ class SessionState:
     worker_payloads: list[dict[str, Any]] = field(default_factory=list)  # from xdist workers
     # sm_compare calls (pytest_smendpoint.reporting.comparisons.ComparisonSummary).
     comparisons: list[Any] = field(default_factory=list)
+    # sm_transform calls (pytest_smendpoint.aws.records.TransformRecord).
+    transforms: list[Any] = field(default_factory=list)
     report: Any = None  # pytest_smendpoint.reporting.report.SessionReport, built at session end
 
     @contextlib.contextmanager

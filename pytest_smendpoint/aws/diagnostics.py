@@ -1,5 +1,6 @@
-"""Why a deploy failed, in the error itself: instance and image, and the last lines the container
-wrote to CloudWatch (`/aws/sagemaker/Endpoints/{name}`), so nobody has to open the console."""
+"""Why a deploy (or a transform job) failed, in the error itself: instance and image, and the last
+lines the container wrote to CloudWatch (`/aws/sagemaker/Endpoints/{name}`,
+`/aws/sagemaker/TransformJobs`), so nobody has to open the console."""
 
 from __future__ import annotations
 
@@ -21,13 +22,30 @@ def log_group(endpoint_name: str) -> str:
     return f"/aws/sagemaker/Endpoints/{endpoint_name}"
 
 
-def last_log_lines(logs: Any, endpoint_name: str, lines: int = LOG_LINES) -> list[str]:
-    """The newest stream's last lines, or one line saying why they cannot be read."""
-    group = log_group(endpoint_name)
+# Where SageMaker sends a transform job's output: per instance, the container's stream
+# `{job name}/{instance id}` and the agent's `{job name}/{instance id}/data-log`.
+TRANSFORM_LOG_GROUP = "/aws/sagemaker/TransformJobs"
+
+
+def last_log_lines(
+    logs: Any, endpoint_name: str, lines: int = LOG_LINES, *, job_name: str | None = None
+) -> list[str]:
+    """The newest stream's last lines (a transform job's: its agent's data log, which says
+    which object and record failed, else its first instance's), or one line saying why they
+    cannot be read."""
+    group = log_group(endpoint_name) if job_name is None else TRANSFORM_LOG_GROUP
     try:
-        streams = logs.describe_log_streams(
-            logGroupName=group, orderBy="LastEventTime", descending=True, limit=1
-        ).get("logStreams", [])
+        if job_name is None:
+            streams = logs.describe_log_streams(
+                logGroupName=group, orderBy="LastEventTime", descending=True, limit=1
+            ).get("logStreams", [])
+        else:  # CloudWatch orders a name prefix's streams by name only
+            streams = sorted(
+                logs.describe_log_streams(
+                    logGroupName=group, logStreamNamePrefix=f"{job_name}/"
+                ).get("logStreams", []),
+                key=lambda stream: not stream["logStreamName"].endswith("data-log"),
+            )
         if not streams:
             return [f"CloudWatch {group}: no log stream yet (the container never started?)"]
         stream = streams[0]["logStreamName"]

@@ -1,5 +1,12 @@
 """Create model, endpoint config and endpoint with boto3, wait for InService, and delete exactly
-what was created, in reverse, whatever happened in between."""
+what was created, in reverse, whatever happened in between.
+
+Each kind is created and deleted by its own module (models.py, endpoints.py) over the
+resource-kind table (resources.py) and the generic waiter (waiting.py); this module is the one
+place that orders them, holds signals while a call runs, keeps what it created marked alive
+(liveness.py) and gathers the diagnostics of a failed deploy. A transform job would be one more
+module beside those two, composed here (or beside this) the same way.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +16,20 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
-from pytest_smendpoint.aws.deletion import confirm_gone, delete_endpoint
+from pytest_smendpoint.aws.endpoints import (
+    attach,
+    confirm_gone,
+    create_endpoint,
+    create_endpoint_config,
+    delete_endpoint,
+    delete_endpoint_config,
+    models_in_config,
+)
 from pytest_smendpoint.aws.liveness import LivenessMark
+from pytest_smendpoint.aws.models import create_model, delete_model
 from pytest_smendpoint.aws.records import EndpointPlan, EndpointRecord, TeardownStatus
-from pytest_smendpoint.aws.redaction import mask_also
 from pytest_smendpoint.aws.resolve import ExistingEndpoint, ModelSpec
 from pytest_smendpoint.aws.resources import (
     ENDPOINT,
@@ -22,13 +37,14 @@ from pytest_smendpoint.aws.resources import (
     MODEL,
     ResourceKind,
     carries_session_tag,
+    delete,
+    describe,
     error_reason,
     is_gone,
 )
 from pytest_smendpoint.aws.signal_holding import hold_signals
 from pytest_smendpoint.aws.waiting import DEFAULT_BACKOFF, Backoff, wait_in_service
 from pytest_smendpoint.errors import AwsCallError, DeployError, TeardownError
-from pytest_smendpoint.settings.environment import as_environment
 
 
 class ServingHooks(Protocol):
@@ -39,6 +55,11 @@ class ServingHooks(Protocol):
     def endpoint_deleted(self, endpoint_name: str) -> None: ...
 
     def runtime_description(self, endpoint_name: str) -> str | None: ...
+
+    def job_ended(self, job_name: str, seconds: float) -> bool | None:
+        """Wait up to `seconds` for a transform job this backend runs to end: True once it has,
+        False if it still runs, None when the backend cannot tell (then the waiter polls)."""
+        ...
 
 
 class NoServing:
@@ -51,6 +72,9 @@ class NoServing:
         return None
 
     def runtime_description(self, endpoint_name: str) -> str | None:
+        return None
+
+    def job_ended(self, job_name: str, seconds: float) -> bool | None:
         return None
 
 
@@ -106,36 +130,7 @@ class Lifecycle:
     @contextlib.contextmanager
     def attached(self, existing: ExistingEndpoint) -> Iterator[EndpointRecord]:
         """Use an endpoint that exists already: read it, never change or delete it."""
-        described = self._call(
-            "DescribeEndpoint",
-            f"endpoint {existing.name}",
-            self.sagemaker.describe_endpoint,
-            EndpointName=existing.name,
-        )
-        if described["EndpointStatus"] != "InService":
-            raise DeployError(
-                existing.name,
-                described["EndpointStatus"],
-                "the existing endpoint is not InService: "
-                + (described.get("FailureReason") or "wait for it or pick another"),
-            )
-        config_name = described["EndpointConfigName"]
-        models: tuple[str, ...] = ()
-        with contextlib.suppress(ClientError):  # reading the config is a courtesy, not required
-            config = self.sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
-            models = tuple(v["ModelName"] for v in config["ProductionVariants"])
-        record = EndpointRecord(
-            name=existing.name,
-            config_name=config_name,
-            model_names=models,
-            region=self.region,
-            backend=self.backend,
-            deploy_seconds=0.0,
-            owned=False,
-            source=f"existing endpoint {existing.name}",
-            teardown=TeardownStatus.NOT_OWNED,
-        )
-        yield record
+        yield attach(self.sagemaker, existing, region=self.region, backend=self.backend)
 
     @contextlib.contextmanager
     def deployed(
@@ -149,11 +144,17 @@ class Lifecycle:
             # A signal held until each create returns: a cut-short CreateEndpoint leaves an
             # endpoint that nobody recorded (signal_holding.py).
             with hold_signals():
-                self._hold(held, self._create_model(model, plan, created), "ModelArn")
+                response = create_model(self.sagemaker, model, plan.model_name, self._tags(plan))
+                created.models.append(plan.model_name)
+                self._hold(held, response, MODEL.arn_key)
             with hold_signals():
-                self._hold(held, self._create_config(plan, created), "EndpointConfigArn")
+                response = create_endpoint_config(self.sagemaker, plan, self._tags(plan))
+                created.config = plan.config_name
+                self._hold(held, response, ENDPOINT_CONFIG.arn_key)
             with hold_signals():
-                self._hold(held, self._create_endpoint(plan, created), "EndpointArn")
+                response = create_endpoint(self.sagemaker, plan, self._tags(plan))
+                created.endpoint = plan.endpoint_name
+                self._hold(held, response, ENDPOINT.arn_key)
             self.serving.endpoint_created(plan.endpoint_name)
             wait_in_service(
                 self.sagemaker,
@@ -237,12 +238,13 @@ class Lifecycle:
             if plan.session_id in name:  # generated from this session's unique id
                 continue
             try:
-                described = getattr(self.sagemaker, kind.describe)(**{kind.name_parameter: name})
+                described = describe(self.sagemaker, kind, name)
             except ClientError as error:
                 if is_gone(error):
                     continue
-                operation = "Describe" + kind.delete_operation.removeprefix("Delete")
-                raise AwsCallError(operation, f"{kind.label} {name}", error_reason(error)) from None
+                raise AwsCallError(
+                    kind.describe_operation, f"{kind.label} {name}", error_reason(error)
+                ) from None
             operation, wording = self._EXISTING[kind]
             raise AwsCallError(
                 operation,
@@ -252,63 +254,6 @@ class Lifecycle:
                 "pytest-smendpoint neither takes over nor deletes what it did not create; "
                 "choose another name, or use --sm-existing-endpoint to test an endpoint as it is)",
             )
-
-    def _create_model(self, model: ModelSpec, plan: EndpointPlan, created: _Created) -> Any:
-        container: dict[str, Any] = {"Image": model.image_uri}
-        if model.model_data_url:
-            container["ModelDataUrl"] = model.model_data_url
-        if model.environment:
-            environment = as_environment(model.environment)
-            mask_also(environment.values())  # the request body and DescribeModel carry them
-            container["Environment"] = environment.request_value()
-        response = self._call(
-            "CreateModel",
-            f"model {plan.model_name}",
-            self.sagemaker.create_model,
-            ModelName=plan.model_name,
-            PrimaryContainer=container,
-            ExecutionRoleArn=model.role_arn,
-            Tags=self._tags(plan),
-        )
-        created.models.append(plan.model_name)
-        return response
-
-    def _create_config(self, plan: EndpointPlan, created: _Created) -> Any:
-        variant: dict[str, Any] = {
-            "VariantName": plan.variant_name,
-            "ModelName": plan.model_name,
-            "InitialInstanceCount": plan.instance_count,
-            "InstanceType": plan.instance_type,
-            "InitialVariantWeight": 1.0,
-        }
-        if plan.model_data_download_timeout is not None:
-            variant["ModelDataDownloadTimeoutInSeconds"] = plan.model_data_download_timeout
-        if plan.container_startup_health_check_timeout is not None:
-            variant["ContainerStartupHealthCheckTimeoutInSeconds"] = (
-                plan.container_startup_health_check_timeout
-            )
-        response = self._call(
-            "CreateEndpointConfig",
-            f"endpoint config {plan.config_name}",
-            self.sagemaker.create_endpoint_config,
-            EndpointConfigName=plan.config_name,
-            ProductionVariants=[variant],
-            Tags=self._tags(plan),
-        )
-        created.config = plan.config_name
-        return response
-
-    def _create_endpoint(self, plan: EndpointPlan, created: _Created) -> Any:
-        response = self._call(
-            "CreateEndpoint",
-            f"endpoint {plan.endpoint_name}",
-            self.sagemaker.create_endpoint,
-            EndpointName=plan.endpoint_name,
-            EndpointConfigName=plan.config_name,
-            Tags=self._tags(plan),
-        )
-        created.endpoint = plan.endpoint_name
-        return response
 
     # -- teardown ---------------------------------------------------------------------------
 
@@ -339,7 +284,7 @@ class Lifecycle:
         # party attached are deleted only when they carry this session's tag.
         extra = [
             name
-            for name in self._models_in_config(created.config)
+            for name in models_in_config(self.sagemaker, created.config)
             if name not in created.models
             and carries_session_tag(self.sagemaker, MODEL, name, plan.session_id)
         ]
@@ -372,12 +317,7 @@ class Lifecycle:
         first: str | None = None
         for _attempt in range(2):
             try:
-                if kind is ENDPOINT:
-                    delete_endpoint(
-                        self.sagemaker, name, self.deletable_wait, self.sleep, self.clock
-                    )
-                else:
-                    getattr(self.sagemaker, kind.delete)(**{kind.name_parameter: name})
+                self._delete_call(kind, name)
                 return None
             except ClientError as error:
                 if is_gone(error):
@@ -389,14 +329,17 @@ class Lifecycle:
                 first = first or f"{kind.delete_operation} {kind.label} {name}: {error}"
         return first
 
-    def _models_in_config(self, config_name: str | None) -> list[str]:
-        if not config_name:
-            return []
-        try:
-            config = self.sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
-        except ClientError:
-            return []  # already gone: the models we created are still in our own list
-        return [v["ModelName"] for v in config.get("ProductionVariants", [])]
+    def _delete_call(self, kind: ResourceKind, name: str) -> None:
+        """Each kind through its own module; an endpoint waits out a state SageMaker refuses
+        to delete in (endpoints.py)."""
+        if kind is ENDPOINT:
+            delete_endpoint(self.sagemaker, name, self.deletable_wait, self.sleep, self.clock)
+        elif kind is ENDPOINT_CONFIG:
+            delete_endpoint_config(self.sagemaker, name)
+        elif kind is MODEL:
+            delete_model(self.sagemaker, name)
+        else:
+            delete(self.sagemaker, kind, name)
 
     def delete_for_session(
         self, endpoint: str | None, config: str | None, models: Sequence[str], session_id: str
@@ -412,11 +355,3 @@ class Lifecycle:
 
     def _command(self, kind: ResourceKind, name: str) -> str:
         return f"aws sagemaker {kind.cli} {name} --region {self.region}"
-
-    def _call(self, operation: str, resource: str, call: Callable[..., Any], **kwargs: Any) -> Any:
-        try:
-            return call(**kwargs)
-        except ClientError as error:
-            raise AwsCallError(operation, resource, error_reason(error)) from None
-        except BotoCoreError as error:  # parameter validation, connection and credential errors
-            raise AwsCallError(operation, resource, f"{type(error).__name__}: {error}") from None

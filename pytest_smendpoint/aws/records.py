@@ -59,3 +59,24 @@ class EndpointRecord:
     deletion_confirmed: bool | None = None
     # Under moto: the Python and packages that served the model (None: SageMaker served it).
     serving_runtime: str | None = None
+
+
+@dataclass
+class TransformRecord:
+    """One sm_transform call, for the session report."""
+
+    job_name: str
+    source: str
+    instance_type: str
+    instance_count: int
+    rows: int = 0
+    objects: int = 0
+    status: str = "NotStarted"
+    job_seconds: float = 0.0  # CreateTransformJob to Completed
+    call_seconds: float = 0.0  # the whole call: upload, job, read back
+    failure: str | None = None
+    output_uri: str = ""
+
+    @property
+    def rows_per_second(self) -> float | None:
+        return self.rows / self.call_seconds if self.call_seconds > 0 and self.rows else None

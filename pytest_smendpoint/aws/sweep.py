@@ -1,7 +1,7 @@
-"""Find and delete what crashed sessions left: endpoints, endpoint configs and models that carry
-the plugin's session tag and are older than an age. Untagged resources are never touched, and
-neither is anything of a session that is still alive (its liveness mark, aws/liveness.py, has
-not lapsed), whatever its age.
+"""Find and delete what crashed sessions left: transform jobs still running (stopped),
+endpoints, endpoint configs and models that carry the plugin's session tag and are older than an
+age. Untagged resources are never touched, and neither is anything of a session that is still
+alive (its liveness mark, aws/liveness.py, has not lapsed), whatever its age.
 
 The same code serves `pytest --sm-sweep[=AGE] [--sm-sweep-delete]` and the `smendpoint-sweep`
 console script; a dry run (list only) is the default.
@@ -19,7 +19,13 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pytest_smendpoint.aws.liveness import LEASE, alive_until
-from pytest_smendpoint.aws.resources import KINDS, ResourceKind, error_reason, is_gone
+from pytest_smendpoint.aws.resources import (
+    KINDS,
+    TRANSFORM_JOB,
+    ResourceKind,
+    error_reason,
+    is_gone,
+)
 from pytest_smendpoint.aws.uploads import (
     UPLOAD_PREFIX,
     OldUpload,
@@ -28,6 +34,9 @@ from pytest_smendpoint.aws.uploads import (
 )
 from pytest_smendpoint.settings.ages import DEFAULT_SWEEP_AGE, parse_age
 from pytest_smendpoint.settings.naming import TAG_CREATED, TAG_RUN_LABEL, TAG_SESSION
+
+# In sweep order: a running transform job is stopped before the model it runs is deleted.
+SWEPT_KINDS = (TRANSFORM_JOB, *KINDS)
 
 
 @dataclass(frozen=True)
@@ -76,7 +85,7 @@ def survey(
     now = now or datetime.now(timezone.utc)
     old: list[Leftover] = []
     marks: dict[str, datetime] = {}
-    for kind in KINDS:
+    for kind in SWEPT_KINDS:
         for item in _listed(sagemaker, kind):
             tag_list = sagemaker.list_tags(ResourceArn=item[kind.arn_key]).get("Tags", [])
             tags = {t["Key"]: t["Value"] for t in tag_list}
@@ -267,7 +276,9 @@ def _upload_session(uri: str) -> str | None:
 
 
 def _listed(sagemaker: Any, kind: ResourceKind) -> Iterator[dict[str, Any]]:
-    for page in sagemaker.get_paginator(kind.paginator).paginate():
+    # A transform job that ended holds nothing (it cannot be deleted): only running ones count.
+    filters = {"StatusEquals": "InProgress"} if kind is TRANSFORM_JOB else {}
+    for page in sagemaker.get_paginator(kind.paginator).paginate(**filters):
         yield from page.get(kind.list_items, [])
 
 

@@ -1,4 +1,6 @@
-"""Wait for an endpoint to leave its transitional states: poll with backoff, under a deadline.
+"""Wait for a SageMaker resource to leave its transitional states: poll with backoff, under a
+deadline. One waiter for every kind that has statuses (resources.py's table says which key,
+which status means done and which pass); `wait_in_service` is the endpoint's instance of it.
 
 botocore's `endpoint_in_service` waiter polls at a fixed delay (30 s by default) and counts
 attempts, not seconds; a deploy wants a short first poll that backs off, a deadline in seconds
@@ -14,10 +16,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from pytest_smendpoint.aws.resources import ENDPOINT, ResourceKind, describe
 from pytest_smendpoint.aws.signal_holding import stopping
 from pytest_smendpoint.errors import AwsCallError, DeployError, SmEndpointError
-
-TRANSITIONAL = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack"})
 
 
 @dataclass(frozen=True)
@@ -39,15 +40,75 @@ DEFAULT_BACKOFF = Backoff()
 
 
 class WaitStopped(SmEndpointError):
-    """A stop signal ended the wait for InService (on a deploy thread: the signal itself went
-    to the main thread). The deploy's own cleanup then deletes what it created."""
+    """A stop signal ended a wait (on a deploy thread: the signal itself went to the main
+    thread). The deploy's own cleanup then deletes what it created."""
 
-    def __init__(self, endpoint_name: str, status: str) -> None:
-        self.endpoint_name = endpoint_name
+    def __init__(self, name: str, status: str, label: str = "endpoint") -> None:
+        self.name = name
         super().__init__(
-            f"endpoint {endpoint_name!r} still {status}: the session is stopping (a signal "
+            f"{label} {name!r} still {status}: the session is stopping (a signal "
             "arrived), so the deploy stops waiting and deletes what it created"
         )
+
+
+def wait_for(
+    sagemaker: Any,
+    kind: ResourceKind,
+    name: str,
+    timeout: float,
+    *,
+    backoff: Backoff = DEFAULT_BACKOFF,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    on_status: Callable[[str, float], None] | None = None,
+    timeout_option: str = "--sm-deploy-timeout",
+    failed: Callable[[str, str, str], Exception] = DeployError,
+) -> dict[str, Any]:
+    """Return the describe response once the resource reaches its kind's success status; raise
+    `failed(name, status, reason)` when it settles elsewhere (SageMaker's FailureReason) or is
+    still passing at the deadline, naming `timeout_option`.
+
+    Under moto the first describe already says done, so nothing sleeps. A stop signal
+    (signal_holding.stopping) ends the wait at its next poll, or at once during a real sleep.
+    """
+    statuses = kind.statuses
+    if statuses is None:
+        raise ValueError(f"a {kind.label} has no status to wait for")
+    started = clock()
+    delays = backoff.delays()
+    while True:
+        try:
+            described = describe(sagemaker, kind, name)
+        except ClientError as error:
+            info = error.response.get("Error", {})
+            raise AwsCallError(
+                kind.describe_operation,
+                f"{kind.label} {name}",
+                f"{info.get('Code')}: {info.get('Message')}",
+            ) from None
+        status = described[statuses.key]
+        elapsed = clock() - started
+        if on_status is not None:
+            on_status(status, elapsed)
+        if status == statuses.success:
+            return described
+        if status not in statuses.transitional:
+            reason = described.get("FailureReason") or "(SageMaker gave no FailureReason)"
+            raise failed(name, status, reason)
+        remaining = timeout - elapsed
+        if remaining <= 0:
+            raise failed(
+                name,
+                status,
+                f"still {status} after {elapsed:.0f} s ({timeout_option}={timeout:g})",
+            )
+        pause = min(next(delays), remaining)
+        if sleep is time.sleep:
+            stopping.wait(pause)  # the same pause, but a stop ends it at once
+        else:
+            sleep(pause)
+        if stopping.is_set():
+            raise WaitStopped(name, status, kind.label)
 
 
 def wait_in_service(
@@ -60,43 +121,14 @@ def wait_in_service(
     sleep: Callable[[float], None] = time.sleep,
     on_status: Callable[[str, float], None] | None = None,
 ) -> dict[str, Any]:
-    """Return the describe_endpoint response once InService; raise DeployError otherwise.
-
-    Under moto the first describe already says InService, so nothing sleeps. A stop signal
-    (signal_holding.stopping) ends the wait at its next poll, or at once during a real sleep.
-    """
-    started = clock()
-    delays = backoff.delays()
-    while True:
-        try:
-            described = sagemaker.describe_endpoint(EndpointName=endpoint_name)
-        except ClientError as error:
-            info = error.response.get("Error", {})
-            raise AwsCallError(
-                "DescribeEndpoint",
-                f"endpoint {endpoint_name}",
-                f"{info.get('Code')}: {info.get('Message')}",
-            ) from None
-        status = described["EndpointStatus"]
-        elapsed = clock() - started
-        if on_status is not None:
-            on_status(status, elapsed)
-        if status == "InService":
-            return dict(described)
-        if status not in TRANSITIONAL:
-            reason = described.get("FailureReason") or "(SageMaker gave no FailureReason)"
-            raise DeployError(endpoint_name, status, reason)
-        remaining = timeout - elapsed
-        if remaining <= 0:
-            raise DeployError(
-                endpoint_name,
-                status,
-                f"still {status} after {elapsed:.0f} s (--sm-deploy-timeout={timeout:g})",
-            )
-        pause = min(next(delays), remaining)
-        if sleep is time.sleep:
-            stopping.wait(pause)  # the same pause, but a stop ends it at once
-        else:
-            sleep(pause)
-        if stopping.is_set():
-            raise WaitStopped(endpoint_name, status)
+    """Return the describe_endpoint response once InService; raise DeployError otherwise."""
+    return wait_for(
+        sagemaker,
+        ENDPOINT,
+        endpoint_name,
+        timeout,
+        backoff=backoff,
+        clock=clock,
+        sleep=sleep,
+        on_status=on_status,
+    )

@@ -35,13 +35,10 @@ def open_baseline(
     """The baseline, attached (owned=False): must be InService; nothing is ever deleted."""
     from pytest_smendpoint.aws.resolve import ExistingEndpoint
     from pytest_smendpoint.endpoints.deployment import open_endpoint
+    from pytest_smendpoint.endpoints.plan import Deployment
 
     if settings.baseline_endpoint is None:
         raise BaselineError(NO_BASELINE)
-    with open_endpoint(
-        ExistingEndpoint(settings.baseline_endpoint),
-        settings=settings,
-        backend=backend,
-        identity=identity,
-    ) as record:
+    baseline = ExistingEndpoint(settings.baseline_endpoint)
+    with open_endpoint(Deployment(baseline, settings, backend, identity)) as record:
         yield record

@@ -1,9 +1,13 @@
-"""One endpoint for the session: from a resolved model to a record, and back to nothing."""
+"""One endpoint for the session: from a resolved model to a record, and back to nothing.
+
+`open_endpoint(deployment)` is the one deploy entry: the fixtures (through a provider), the
+xdist worker, the baseline and the benchmarks all hand it a `plan.Deployment`.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from pytest_smendpoint.aws.backends import Backend
@@ -13,10 +17,9 @@ from pytest_smendpoint.aws.records import EndpointPlan, EndpointRecord
 from pytest_smendpoint.aws.resolve import AwsContext, ExistingEndpoint, ModelSpec
 from pytest_smendpoint.aws.sdk_objects import from_user_object
 from pytest_smendpoint.aws.uploads import session_key_prefix
+from pytest_smendpoint.endpoints.plan import Deployment, planned
 from pytest_smendpoint.settings.naming import SessionIdentity
 from pytest_smendpoint.settings.options import Settings
-
-Adjust = Callable[[ModelSpec, EndpointPlan], "tuple[ModelSpec, EndpointPlan] | None"]
 
 
 def aws_context(backend: Backend, identity: SessionIdentity, sagemaker: Any) -> AwsContext:
@@ -49,36 +52,28 @@ def plan_for(model: ModelSpec, settings: Settings, identity: SessionIdentity) ->
 
 
 @contextlib.contextmanager
-def open_endpoint(
-    model_object: Any,
-    *,
-    settings: Settings,
-    backend: Backend,
-    identity: SessionIdentity,
-    adjust: Adjust | None = None,
-    on_status: Callable[[str, float], None] | None = None,
-) -> Iterator[EndpointRecord]:
-    """Deploy what `sm_model` gave (or attach to an existing endpoint); clean up on exit."""
+def open_endpoint(deployment: Deployment) -> Iterator[EndpointRecord]:
+    """Deploy what `sm_model` gave (or attach to an existing endpoint); clean up on exit.
+    The plan goes through the deployment's steps, in order, before anything is created."""
+    backend, settings = deployment.backend, deployment.settings
     sagemaker = backend.client("sagemaker")
     lifecycle = Lifecycle(
         sagemaker,
         region=backend.region,
         backend=backend.name,
         serving=backend.serving,
-        on_status=on_status,
+        on_status=deployment.on_status,
         diagnose=deploy_diagnostics(lambda: backend.client("logs")),  # made only on failure
         liveness=backend.liveness,
     )
-    target = from_user_object(model_object, settings, aws_context(backend, identity, sagemaker))
-    if isinstance(target, ExistingEndpoint):
+    context = aws_context(backend, deployment.identity, sagemaker)
+    target = from_user_object(deployment.model, settings, context)
+    if isinstance(target, ExistingEndpoint):  # attached as it is: no plan, no steps
         with lifecycle.attached(target) as record:
             yield record
         return
-    plan = plan_for(target, settings, identity)
-    if adjust is not None:
-        adjusted = adjust(target, plan)
-        if adjusted is not None:
-            target, plan = adjusted
+    plan = plan_for(target, settings, deployment.identity)
+    target, plan = planned(deployment.steps, target, plan)
     lifecycle.refuse_existing(plan)  # nothing is created over a name someone else holds
     with lifecycle.deployed(target, plan, keep=settings.keep_endpoint) as record:
         yield record

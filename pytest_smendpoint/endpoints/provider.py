@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # imported at collection: nothing that brings botocore in
     from pytest_smendpoint.aws.backends import Backend
-    from pytest_smendpoint.aws.records import EndpointPlan, EndpointRecord
-    from pytest_smendpoint.aws.resolve import AwsContext, ModelSpec
+    from pytest_smendpoint.aws.records import EndpointRecord
     from pytest_smendpoint.endpoints.overrides import DeploymentSettings
+    from pytest_smendpoint.endpoints.plan import Deployment, PlanStep
     from pytest_smendpoint.settings.naming import SessionIdentity
     from pytest_smendpoint.settings.options import Settings
 
@@ -34,9 +34,10 @@ SESSION_MODEL_KEY = "model"
 
 @dataclass(frozen=True)
 class DeployHooks:
-    """What the session does around each deployment (its pytest hooks, its summary)."""
+    """What the session does around each deployment: the steps its plan goes through (its
+    pytest hook, its progress line), and its summary and hooks once an endpoint is open."""
 
-    adjust: Callable[[Any, EndpointPlan], Any] | None = None
+    steps: tuple[PlanStep, ...] = ()
     on_status: Callable[[str, float], None] | None = None
     listed: Callable[[EndpointRecord], None] | None = None  # in use here (deployed or shared)
     deployed: Callable[[EndpointRecord], None] | None = None  # deployed by this process
@@ -46,10 +47,9 @@ class DeployHooks:
     def of(cls, config: Any, listed: Callable[[EndpointRecord], None]) -> DeployHooks:
         """The plugin's own hooks and its summary list, for every deployment alike.
         (No progress line: several deploys at once would overwrite each other's.)"""
-        hook = config.hook
+        from pytest_smendpoint.endpoints.plan import BeforeDeployHook
 
-        def adjust(model: Any, plan: EndpointPlan) -> Any:
-            return hook.pytest_smendpoint_before_deploy(config=config, model=model, plan=plan)
+        hook = config.hook
 
         def deployed(record: EndpointRecord) -> None:
             hook.pytest_smendpoint_after_deploy(config=config, endpoint=record)
@@ -57,18 +57,20 @@ class DeployHooks:
         def tearing_down(record: EndpointRecord) -> None:
             hook.pytest_smendpoint_before_teardown(config=config, endpoint=record)
 
-        return cls(adjust=adjust, listed=listed, deployed=deployed, tearing_down=tearing_down)
+        return cls(
+            steps=(BeforeDeployHook(config),),
+            listed=listed,
+            deployed=deployed,
+            tearing_down=tearing_down,
+        )
 
     def with_progress(self, progress: Any) -> DeployHooks:
         """The same hooks, reporting to a progress line (the session's own endpoint has one)."""
-        adjust = self.adjust
+        from pytest_smendpoint.endpoints.plan import Described
 
-        def adjust_and_describe(model: Any, plan: EndpointPlan) -> Any:
-            adjusted = adjust(model, plan) if adjust is not None else None
-            progress.describe((adjusted or (model, plan))[1])  # what is actually deployed
-            return adjusted
-
-        return dataclasses.replace(self, adjust=adjust_and_describe, on_status=progress)
+        return dataclasses.replace(
+            self, steps=(*self.steps, Described(progress)), on_status=progress
+        )
 
 
 @dataclass(frozen=True)
@@ -89,16 +91,7 @@ class EndpointProvider(Protocol):
 
     def resolved_model(self, resolve: Callable[[], Any], key: str) -> Any: ...
 
-    def open(
-        self,
-        model: Any,
-        *,
-        settings: Settings,
-        backend: Backend,
-        identity: SessionIdentity,
-        adjust: Callable[[Any, Any], Any] | None,
-        on_status: Callable[[str, float], None] | None,
-    ) -> contextlib.AbstractContextManager[Opened]: ...
+    def open(self, deployment: Deployment) -> contextlib.AbstractContextManager[Opened]: ...
 
     def name_base(self, settings: Settings, identity: SessionIdentity) -> str: ...
 
@@ -126,26 +119,10 @@ class InProcessProvider:
         return resolve()
 
     @contextlib.contextmanager
-    def open(
-        self,
-        model: Any,
-        *,
-        settings: Settings,
-        backend: Backend,
-        identity: SessionIdentity,
-        adjust: Callable[[Any, Any], Any] | None,
-        on_status: Callable[[str, float], None] | None,
-    ) -> Iterator[Opened]:
+    def open(self, deployment: Deployment) -> Iterator[Opened]:
         from pytest_smendpoint.endpoints.deployment import open_endpoint
 
-        with open_endpoint(
-            model,
-            settings=settings,
-            backend=backend,
-            identity=identity,
-            adjust=adjust,
-            on_status=on_status,
-        ) as record:
+        with open_endpoint(deployment) as record:
             yield Opened(record, deployed_here=True, torn_down_here=True)
 
     def name_base(self, settings: Settings, identity: SessionIdentity) -> str:
@@ -187,6 +164,7 @@ def opener(
     def open_configured(config: DeploymentSettings) -> Iterator[EndpointRecord]:
         from pytest_smendpoint.aws.resolve import resolve_from_settings
         from pytest_smendpoint.endpoints.deployment import aws_context
+        from pytest_smendpoint.endpoints.plan import Deployment, Overridden
 
         session_default = not config.overrides
         aws = aws_context(serial, identity, serial.client("sagemaker"))
@@ -201,22 +179,16 @@ def opener(
                 lambda: resolve_from_settings(config.settings, aws), key
             )
 
-        def adjust(target: ModelSpec, plan: EndpointPlan) -> Any:
-            target = _overridden(target, config, aws)
-            adjusted = hooks.adjust(target, plan) if hooks.adjust is not None else None
-            return adjusted if adjusted is not None else (target, plan)
-
+        deployment = Deployment(
+            model,
+            config.settings,
+            serial,
+            identity,
+            steps=(Overridden(config, aws), *hooks.steps),  # overrides first, then the hook
+            on_status=hooks.on_status,
+        )
         with contextlib.ExitStack() as stack:
-            opened = stack.enter_context(
-                provider.open(
-                    model,
-                    settings=config.settings,
-                    backend=serial,
-                    identity=identity,
-                    adjust=adjust,
-                    on_status=hooks.on_status,
-                )
-            )
+            opened = stack.enter_context(provider.open(deployment))
             if opened.torn_down_here and hooks.tearing_down is not None:
                 stack.callback(hooks.tearing_down, opened.record)
             if hooks.listed is not None:
@@ -257,20 +229,3 @@ class _SerialSession:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._session, name)
-
-
-def _overridden(target: ModelSpec, config: DeploymentSettings, aws: AwsContext) -> ModelSpec:
-    """Image, environment and role overrides apply to any model, even one from `sm_model`."""
-    from pytest_smendpoint.aws.resolve import role_arn
-
-    overrides = config.overrides
-    changes: dict[str, Any] = {}
-    if "image_uri" in overrides:
-        changes["image_uri"] = overrides["image_uri"]
-    if "env" in overrides:
-        from pytest_smendpoint.settings.environment import ContainerEnvironment
-
-        changes["environment"] = ContainerEnvironment(target.environment) | overrides["env"]
-    if "role" in overrides:
-        changes["role_arn"] = role_arn(overrides["role"], aws)
-    return dataclasses.replace(target, **changes) if changes else target

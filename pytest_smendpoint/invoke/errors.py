@@ -45,15 +45,18 @@ class RowTooLargeError(FrameError):
 
 
 class PredictionCountError(InvokeError):
-    """The endpoint answered a different number of predictions than rows it was sent."""
+    """The endpoint (or a transform job) answered a different number of predictions than rows
+    it was sent."""
 
-    def __init__(self, endpoint_name: str, rows: str, sent: int, received: int) -> None:
+    def __init__(
+        self, endpoint_name: str, rows: str, sent: int, received: int, *, what: str = "endpoint"
+    ) -> None:
         self.endpoint_name = endpoint_name
         self.rows = rows
         self.sent = sent
         self.received = received
         super().__init__(
-            f"endpoint {endpoint_name!r} answered {received} predictions for {rows} "
+            f"{what} {endpoint_name!r} answered {received} predictions for {rows} "
             f"({sent} rows sent)"
         )
 

@@ -14,12 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from pytest_smendpoint.invoke.errors import FrameError, shown
+from pytest_smendpoint.invoke.errors import FrameError, InvokeArgumentError, shown
+
+if TYPE_CHECKING:
+    from pytest_smendpoint.settings.options import InvokeSettings
 
 _SHOWN_COLUMNS = 20
 _FLOAT64 = np.dtype(np.float64)
@@ -43,6 +47,33 @@ class PreparedFrame:
     frame: pd.DataFrame
     dropped_labels: tuple[Hashable, ...]
     text_columns: tuple[Hashable, ...]
+
+
+def frame_rules(
+    settings: InvokeSettings,
+    label: Hashable | Sequence[Hashable] | None,
+    features: Sequence[str] | int | None,
+    allow_nan: bool,
+    allow_strings: bool,
+) -> FrameRules:
+    """The rules of one call: its keywords over the settings (sm_invoke's and sm_transform's)."""
+    labels: tuple[Hashable, ...]
+    if label is None:
+        # An InvokeSettings built by hand may leave label empty: that means the default.
+        explicit = settings.label_explicit
+        labels = tuple(settings.label) if explicit or settings.label else ("label",)
+    elif isinstance(label, str) or not isinstance(label, Sequence):
+        labels, explicit = (label,), True
+    else:
+        labels, explicit = tuple(label), True
+    wanted: tuple[str, ...] | int | None = settings.features
+    if isinstance(features, str):
+        wanted = (features,)
+    elif features is not None:
+        wanted = features if isinstance(features, int) else tuple(features)
+    if isinstance(wanted, int) and (isinstance(wanted, bool) or wanted <= 0):
+        raise InvokeArgumentError(f"features={wanted!r}: a feature count must be positive")
+    return FrameRules(labels, explicit, wanted, allow_nan, allow_strings)
 
 
 def names(items: Sequence[object]) -> str:

@@ -42,7 +42,7 @@ from pytest_smendpoint.invoke.errors import (
     PredictionCountError,
     shown,
 )
-from pytest_smendpoint.invoke.frame_checks import FrameRules, prepare
+from pytest_smendpoint.invoke.frame_checks import FrameRules, frame_rules, prepare
 from pytest_smendpoint.invoke.prediction_parsing import Predictions, parse_predictions, to_pandas
 from pytest_smendpoint.reporting.percentiles import percentile
 from pytest_smendpoint.settings.limits import CLIENT_READ_TIMEOUT_SECONDS
@@ -275,22 +275,7 @@ class Invoker:
         single_record: bool,
     ) -> _Plan:
         settings = self.settings
-        labels: tuple[Hashable, ...]
-        if label is None:
-            # An InvokeSettings built by hand may leave label empty: that means the default.
-            explicit = settings.label_explicit
-            labels = tuple(settings.label) if explicit or settings.label else ("label",)
-        elif isinstance(label, str) or not isinstance(label, Sequence):
-            labels, explicit = (label,), True
-        else:
-            labels, explicit = tuple(label), True
-        wanted: tuple[str, ...] | int | None = settings.features
-        if isinstance(features, str):
-            wanted = (features,)
-        elif features is not None:
-            wanted = features if isinstance(features, int) else tuple(features)
-        if isinstance(wanted, int) and (isinstance(wanted, bool) or wanted <= 0):
-            raise InvokeArgumentError(f"features={wanted!r}: a feature count must be positive")
+        rules = frame_rules(settings, label, features, allow_nan, allow_strings)
         max_bytes = _choose(max_payload_bytes, settings.max_payload_bytes)
         if not 0 < max_bytes <= PAYLOAD_CEILING_BYTES:
             raise InvokeArgumentError(
@@ -303,7 +288,7 @@ class Invoker:
         concurrency = _choose(max_concurrency, settings.max_concurrency)
         _check_count("max_concurrency", concurrency)
         return _Plan(
-            rules=FrameRules(labels, explicit, wanted, allow_nan, allow_strings),
+            rules=rules,
             budget=Budget(max_bytes, max_rows, single_record),
             accept=accept or settings.accept,
             concurrency=concurrency,

@@ -150,6 +150,8 @@ def _never_recorded(metric: str) -> str:
         return f"{metric} was never measured: no test called sm_invoke"
     if metric in COMPARISON_FIGURES:
         return f"{metric} was never measured: no test called sm_compare"
+    if metric in ("transform_rows_per_s", "transform_errors"):
+        return f"{metric} was never measured: no test called sm_transform"
     if metric.endswith(COMPARISON_METRIC_SUFFIXES):
         return (
             f"{metric} was never recorded: no sm_compare on a frame with a label column, "

@@ -16,6 +16,7 @@ from pytest_smendpoint.reporting.tables import (
     gates_table,
     headline,
     metrics_table,
+    transforms_table,
 )
 
 SECTION_ID = "smendpoint"
@@ -55,6 +56,9 @@ def html_section(report: Any, exit_status: int | None = None) -> str:
     metrics = metrics_table(report)
     if metrics is not None:
         parts.append(table_html(metrics))
+    transforms = transforms_table(report)
+    if transforms is not None:
+        parts.append(table_html(transforms))
     for comparison in report.comparisons:
         tables = comparison_tables(comparison)
         parts.append(table_html(tables[0]))

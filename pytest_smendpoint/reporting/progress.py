@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from pytest_smendpoint.aws.waiting import TRANSITIONAL
+from pytest_smendpoint.aws.resources import ENDPOINT_STATUSES
 
 CI_INTERVAL_SECONDS = 30.0
 
@@ -87,7 +87,8 @@ class DeployProgress:
 
     def _show(self, status: str, elapsed: float) -> None:
         assert self.writer is not None
-        settled = status not in TRANSITIONAL  # InService, Failed, OutOfService, ...
+        # Settled: InService, Failed, OutOfService, ...
+        settled = status not in ENDPOINT_STATUSES.transitional
         text = self.line(status, elapsed)
         if self.tty:
             if not self._line_open:

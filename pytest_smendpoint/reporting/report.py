@@ -18,11 +18,12 @@ from pytest_smendpoint.aws.records import TeardownStatus
 from pytest_smendpoint.reporting.comparisons import POINTS_KEY, ComparisonSummary
 from pytest_smendpoint.reporting.gates import COUNT_FIGURES, GateResult, Observed, evaluate, missed
 from pytest_smendpoint.reporting.percentiles import percentile
+from pytest_smendpoint.reporting.transforms import TransformReport, transform_figures
 from pytest_smendpoint.settings.options import Gate
 
 # 2: endpoint entries have a fixed set of keys (ENDPOINT_JSON_KEYS); 3: client_ms, comparisons;
-# 4: serving_runtime per endpoint, image_packages for the session.
-SCHEMA_VERSION = 4
+# 4: serving_runtime per endpoint, image_packages for the session; 5: transforms (sm_transform).
+SCHEMA_VERSION = 5
 WORKER_LATENCIES = "_latencies_ms"  # in an xdist worker's payload only
 WORKER_CLIENT_MS = "_client_ms"  # likewise: each call's client overhead
 PERCENTILES = (("p50", 50), ("p95", 95), ("p99", 99))
@@ -247,6 +248,7 @@ class SessionReport:
     # --sm-image-packages: "image", or "test-env" (every result is then marked as not the
     # image's packages).
     image_packages: str = "image"
+    transforms: tuple[TransformReport, ...] = ()  # sm_transform's jobs, in order
 
     @property
     def packages_warning(self) -> str | None:
@@ -289,6 +291,8 @@ class SessionReport:
                 observed.setdefault(name, []).append(
                     Observed(value, f"comparison {comparison.name}")
                 )
+        for name, values in transform_figures(self.transforms).items():
+            observed[name] = [Observed(value, origin) for value, origin in values]
         return observed
 
     def with_gates(self, gates: Iterable[Gate]) -> SessionReport:
@@ -304,6 +308,7 @@ class SessionReport:
             "gates": [result.to_json() for result in self.gates],
             "gates_met": self.gates_met,
             "comparisons": [comparison.to_json() for comparison in self.comparisons],
+            "transforms": [job.to_json() for job in self.transforms],
         }
 
     def write(self, path: str, exit_status: int | None = None) -> None:
@@ -350,6 +355,10 @@ class SessionReport:
         for comparison in self.comparisons:
             for name, value in comparison.figures.items():
                 properties.append((f"smendpoint.compare.{comparison.name}.{name}", _text(value)))
+        for job in self.transforms:
+            for key in ("status", "rows", "objects", "call_seconds", "rows_per_second"):
+                value = job.to_json()[key]
+                properties.append((f"smendpoint.transform.{job.job_name}.{key}", _text(value)))
         for result in self.gates:
             properties.append(
                 (
@@ -374,6 +383,8 @@ class SessionReport:
             lines.append((f"metrics: {shown}", False))
         for comparison in self.comparisons:
             lines += [(line, False) for line in comparison.summary_lines()]
+        for job in self.transforms:
+            lines += [(line, not job.completed) for line in job.summary_lines()]
         if self.gates:
             misses = missed(self.gates)
             heading = (
@@ -420,6 +431,7 @@ def build_report(
     report_path: str | None = None,
     comparisons: Sequence[ComparisonSummary] = (),
     image_packages: str = "image",
+    transforms: Sequence[Any] = (),
 ) -> SessionReport:
     """This process's endpoints, metrics and comparisons, plus those pytest-xdist workers sent
     back."""
@@ -442,12 +454,16 @@ def build_report(
     compared = list(comparisons)
     for payload in worker_payloads:
         compared += [ComparisonSummary.from_json(item) for item in payload.get("comparisons", ())]
+    jobs = [TransformReport.from_record(record) for record in transforms]
+    for payload in worker_payloads:
+        jobs += [TransformReport.from_json(item) for item in payload.get("transforms", ())]
     return SessionReport(
         endpoints=tuple(by_name.values()),
         metrics={name: tuple(values) for name, values in observed.items()},
         report_path=report_path,
         comparisons=tuple(compared),
         image_packages=image_packages,
+        transforms=tuple(jobs),
     )
 
 
@@ -457,6 +473,7 @@ def worker_payload(
     invocation_stats: Mapping[str, Any],
     metrics: Mapping[str, float],
     comparisons: Sequence[ComparisonSummary] = (),
+    transforms: Sequence[Any] = (),
 ) -> dict[str, Any]:
     """What an xdist worker sends its controller (through `config.workeroutput`): plain JSON."""
     return {
@@ -477,4 +494,5 @@ def worker_payload(
             {**item.to_json(), POINTS_KEY: [list(point) for point in item.points]}
             for item in comparisons
         ],
+        "transforms": [TransformReport.from_record(record).to_json() for record in transforms],
     }

@@ -35,6 +35,7 @@ def session_report(
         report_path=settings.report_path,
         comparisons=recorded.comparisons,
         image_packages=settings.image_packages,
+        transforms=recorded.transforms,
     )
     ran = session.testscollected > 0 and not session.config.option.collectonly
     return report.with_gates(settings.gates) if ran else report
@@ -53,6 +54,7 @@ def finish_report(session: pytest.Session, settings: Settings, recorded: Recorde
             recorded.invocation_stats,
             recorded.metrics,
             recorded.comparisons,
+            recorded.transforms,
         )
         return
     if not has_report(settings, recorded):

@@ -134,7 +134,32 @@ def session_tables(report: Any) -> list[Table]:
     tables.append(metrics_table(report))
     for comparison in report.comparisons:
         tables += comparison_tables(comparison)
+    tables.append(transforms_table(report))
     return [table for table in tables if table is not None]
+
+
+def transforms_table(report: Any) -> Table | None:
+    """sm_transform's jobs (TransformReports), one row each."""
+    jobs = getattr(report, "transforms", ())
+    if not jobs:
+        return None
+    return Table(
+        "Batch Transform jobs (sm_transform)",
+        ("job", "status", "instances", "rows", "objects", "rows/s", "job (s)", "call (s)"),
+        tuple(
+            (
+                job.job_name,
+                job.status if job.failure is None else f"{job.status}: {job.failure}",
+                f"{job.instance_type} x {job.instance_count}",
+                cell(job.rows),
+                cell(job.objects),
+                cell(None if job.rows_per_second is None else round(job.rows_per_second)),
+                f"{job.job_seconds:.2f}",
+                f"{job.call_seconds:.2f}",
+            )
+            for job in jobs
+        ),
+    )
 
 
 def cell(value: Any) -> str:

@@ -12,6 +12,13 @@ PAYLOAD_CEILING_BYTES = 6 * 2**20
 # under PAYLOAD_CEILING_BYTES.
 PAYLOAD_CEILING_MB = PAYLOAD_CEILING_BYTES / 2**20
 MEGABYTE = 1_000_000
+# Batch Transform (CreateTransformJob's API reference): MaxPayloadInMB 0-100 (SageMaker's
+# default 6), InvocationsTimeoutInSeconds 1-3600 (default 600), InvocationsMaxRetries 0-3
+# (default 3). The offline job keeps the same bounds.
+TRANSFORM_MAX_PAYLOAD_MB = 100
+TRANSFORM_DEFAULT_PAYLOAD_MB = 6
+TRANSFORM_MAX_INVOCATION_TIMEOUT = 3600
+TRANSFORM_MAX_RETRIES = 3
 # A real-time container must answer an invocation within 60 s, or SageMaker answers ModelError.
 INVOCATION_TIMEOUT_SECONDS = 60.0
 # The runtime client waits longer than that, so the endpoint's own bound answers first (over

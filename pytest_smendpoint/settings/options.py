@@ -24,7 +24,13 @@ from pytest_smendpoint.settings.formats import (
     is_image_uri,
     is_media_type,
 )
-from pytest_smendpoint.settings.limits import MEGABYTE, PAYLOAD_CEILING_MB
+from pytest_smendpoint.settings.limits import (
+    MEGABYTE,
+    PAYLOAD_CEILING_MB,
+    TRANSFORM_MAX_INVOCATION_TIMEOUT,
+    TRANSFORM_MAX_PAYLOAD_MB,
+    TRANSFORM_MAX_RETRIES,
+)
 from pytest_smendpoint.settings.paths import unwritable_reason
 from pytest_smendpoint.settings.patterns import LazyPattern
 
@@ -52,6 +58,7 @@ MAX_INSTANCE_COUNT = 2**31 - 1
 # connection (botocore's pool is sized to it), and one instance's model server works on a few
 # requests at a time (one worker per vCPU): beyond a few dozen, requests only queue.
 MAX_CONCURRENCY = 64
+MAX_TRANSFORM_SHARDS = 10_000
 
 
 # CI systems' run identifiers, in the order they are looked for, for the default run label.
@@ -68,6 +75,7 @@ CI_RUN_VARIABLES = (
 GATE = LazyPattern(
     r"^\s*([A-Za-z_][\w.]*)\s*(>=|<=|==|>|<)\s*(-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*$"
 )
+S3_PREFIX_URI = LazyPattern(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")
 TAG_VALUE = LazyPattern(r"^[\w.:/=+\-@ ]{1,256}$")
 # How an option's raw value becomes what it fills: (validator, option name) -> the value, or a
 # tuple of values when the option fills several fields.
@@ -177,6 +185,45 @@ class _Validator:
             raise self.fail(name, f"must be at most {ceiling} ({whose} limit)")
         return number
 
+    def int_between(self, name: str, low: int, high: int, whose: str) -> int | None:
+        """An integer from `low` to `high` (`whose` bounds they are, for the message)."""
+        value = self.raw[name].value
+        if value is None:
+            return None
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            raise self.fail(name, f"must be an integer from {low} to {high} ({whose})") from None
+        if not low <= number <= high:
+            raise self.fail(name, f"must be an integer from {low} to {high} ({whose})")
+        return number
+
+    def transform_instance_type(self, name: str) -> str:
+        """A Batch Transform instance type: one botocore's SageMaker model lists (the service's
+        own enum, TransformInstanceType), so a typo fails here, not after the upload."""
+        value = self.or_default(
+            name,
+            self.checked(
+                name, INSTANCE_TYPE.match, "must be a SageMaker instance type such as ml.m5.large"
+            ),
+        )
+        if self.raw[name].source == "default":
+            return str(value)
+        known = transform_instance_types()
+        if known and value not in known:
+            raise self.fail(
+                name,
+                "is not an instance type Batch Transform offers (botocore's SageMaker model "
+                "lists the TransformInstanceType values, e.g. ml.m5.large, ml.c5.xlarge)",
+            )
+        return str(value)
+
+    def s3_prefix(self, name: str) -> str | None:
+        value = self.text(name)
+        if value is not None and not S3_PREFIX_URI.match(value):
+            raise self.fail(name, "must be an s3://bucket/prefix URI")
+        return value
+
     def serve_command(self, name: str) -> tuple[str | None, str]:
         """The command and the folder it runs from. Split as it will be when the server starts
         (serving/byo.py), so a stray quote is found now, not after the deploy."""
@@ -217,20 +264,35 @@ class _Validator:
         then the rules between options."""
         self.one_model_source()
         fields: dict[str, Any] = {}
-        invoke: dict[str, Any] = {}
+        groups: dict[str, dict[str, Any]] = {"invoke": {}, "transform": {}}
         for spec in OPTIONS:
             value: Any = (spec.convert or _text)(self, spec.name)
             values = value if len(spec.fills) > 1 else (value,)
             for target, item in zip(spec.fills, values, strict=True):
                 group, _, name = target.rpartition(".")
-                (invoke if group == "invoke" else fields)[name] = item
+                (groups[group] if group else fields)[name] = item
         settings = Settings(
-            **fields, invoke=InvokeSettings(**invoke), step_summary_path=self.step_summary_path()
+            **fields,
+            invoke=InvokeSettings(**groups["invoke"]),
+            transform=TransformSettings(**groups["transform"]),
+            step_summary_path=self.step_summary_path(),
         )
         if settings.sweep_delete and settings.sweep_age_seconds is None:
             raise self.fail("sweep_delete", "goes with --sm-sweep[=AGE]")
         if settings.model_data and not settings.image_uri:
             raise self.fail("model_data", "needs --sm-image-uri (or sm_image_uri) as well")
+        transform = settings.transform
+        if (
+            transform.max_payload_mb is not None
+            and transform.max_concurrent is not None
+            and transform.max_payload_mb * transform.max_concurrent > TRANSFORM_MAX_PAYLOAD_MB
+        ):
+            raise self.fail(
+                "transform_max_payload_mb",
+                f"times --sm-transform-max-concurrent={transform.max_concurrent} is more than "
+                f"{TRANSFORM_MAX_PAYLOAD_MB} (SageMaker's limit on MaxPayloadInMB x "
+                "MaxConcurrentTransforms)",
+            )
         return settings
 
     def one_model_source(self) -> None:
@@ -424,6 +486,18 @@ class _Validator:
                 raise self.fail(name, "has an empty column name (names are separated by commas)")
             parts += names
         return parts
+
+
+def transform_instance_types() -> frozenset[str]:
+    """TransformInstanceType's values in the installed botocore's SageMaker model (loaded only
+    when the option is given: start-up cost); empty if botocore no longer names the shape."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    try:
+        return frozenset(model.shape_for("TransformInstanceType").enum)
+    except Exception:  # a renamed shape must not make every instance type an error
+        return frozenset()
 
 
 def _text(validator: _Validator, name: str) -> str | None:
@@ -647,6 +721,106 @@ OPTION_GROUPS: Mapping[str, tuple[OptionSpec, ...]] = {
             convert=_Validator.resource_name,
         ),
     ),
+    "batch transform (sm_transform)": (
+        OptionSpec(
+            "transform_instance_type",
+            "Instance type of sm_transform's Batch Transform jobs.",
+            "str",
+            "ml.m5.large",
+            convert=_Validator.transform_instance_type,
+            fills=("transform.instance_type",),
+        ),
+        OptionSpec(
+            "transform_instance_count",
+            "Instances of each transform job (the input is written in at least as many S3 "
+            "objects, so each gets work).",
+            "int",
+            1,
+            convert=lambda v, n: v.or_default(
+                n, v.bounded_int(n, MAX_INSTANCE_COUNT, "SageMaker's")
+            ),
+            fills=("transform.instance_count",),
+        ),
+        OptionSpec(
+            "transform_max_concurrent",
+            "MaxConcurrentTransforms: requests in flight per instance (default: what the "
+            "container's /execution-parameters says, else 1).",
+            "int",
+            convert=lambda v, n: v.bounded_int(n, MAX_CONCURRENCY, "sm_transform's"),
+            fills=("transform.max_concurrent",),
+        ),
+        OptionSpec(
+            "transform_max_payload_mb",
+            "MaxPayloadInMB: largest request of a transform job, in MB, "
+            f"0 to {TRANSFORM_MAX_PAYLOAD_MB} (default: the container's, else 6).",
+            "int",
+            convert=lambda v, n: v.int_between(
+                n, 0, TRANSFORM_MAX_PAYLOAD_MB, "SageMaker's MaxPayloadInMB"
+            ),
+            fills=("transform.max_payload_mb",),
+        ),
+        OptionSpec(
+            "transform_batch_strategy",
+            "BatchStrategy: MultiRecord (as many lines per request as MaxPayloadInMB holds) or "
+            "SingleRecord (one line per request).",
+            "choice",
+            "MultiRecord",
+            ("MultiRecord", "SingleRecord"),
+            convert=_Validator.choice,
+            fills=("transform.batch_strategy",),
+        ),
+        OptionSpec(
+            "transform_invocation_timeout",
+            "ModelClientConfig InvocationsTimeoutInSeconds, 1 to "
+            f"{TRANSFORM_MAX_INVOCATION_TIMEOUT} (default SageMaker's, 600).",
+            "int",
+            convert=lambda v, n: v.int_between(
+                n, 1, TRANSFORM_MAX_INVOCATION_TIMEOUT, "SageMaker's InvocationsTimeoutInSeconds"
+            ),
+            fills=("transform.invocation_timeout",),
+        ),
+        OptionSpec(
+            "transform_invocation_retries",
+            f"ModelClientConfig InvocationsMaxRetries, 0 to {TRANSFORM_MAX_RETRIES} "
+            "(default SageMaker's, 3).",
+            "int",
+            convert=lambda v, n: v.int_between(
+                n, 0, TRANSFORM_MAX_RETRIES, "SageMaker's InvocationsMaxRetries"
+            ),
+            fills=("transform.invocation_retries",),
+        ),
+        OptionSpec(
+            "transform_shards",
+            "How many S3 objects sm_transform writes a DataFrame or files into (default: the "
+            "instance count).",
+            "int",
+            convert=lambda v, n: v.bounded_int(n, MAX_TRANSFORM_SHARDS, "sm_transform's"),
+            fills=("transform.shards",),
+        ),
+        OptionSpec(
+            "transform_output",
+            "S3 prefix for the jobs' output (default: under the session's prefix in the "
+            "account's SageMaker bucket).",
+            convert=_Validator.s3_prefix,
+            fills=("transform.output_path",),
+        ),
+        OptionSpec(
+            "transform_timeout",
+            "Seconds to wait for a transform job to end.",
+            "int",
+            3600,
+            convert=lambda v, n: v.or_default(n, v.positive_int(n)),
+            fills=("transform.timeout",),
+        ),
+        OptionSpec(
+            "transform_keep_data",
+            "Keep the S3 input and output sm_transform wrote (default: deleted at teardown).",
+            "bool",
+            False,
+            convert=_Validator.flag,
+            fills=("transform.keep_data",),
+        ),
+    ),
     "sweep": (
         OptionSpec(
             "sweep",
@@ -723,6 +897,23 @@ class InvokeSettings:
 
 
 @dataclass(frozen=True)
+class TransformSettings:
+    """How sm_transform runs Batch Transform jobs (None: SageMaker's or the container's own)."""
+
+    instance_type: str = default("transform_instance_type")
+    instance_count: int = default("transform_instance_count")
+    max_concurrent: int | None = None
+    max_payload_mb: int | None = None
+    batch_strategy: str = default("transform_batch_strategy")
+    invocation_timeout: int | None = None
+    invocation_retries: int | None = None
+    shards: int | None = None
+    output_path: str | None = None
+    timeout: int = default("transform_timeout")
+    keep_data: bool = default("transform_keep_data")
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole configuration of a run, validated; built once in pytest_configure. Each field
     is filled by the option whose `fills` names it (OPTION_GROUPS); the defaults here are for
@@ -749,6 +940,7 @@ class Settings:
     image_packages: str = default("image_packages")
     image_pythons: Mapping[str, str] = field(default_factory=dict)  # "3.9" -> an interpreter
     invoke: InvokeSettings = field(default_factory=InvokeSettings)
+    transform: TransformSettings = field(default_factory=TransformSettings)
     run_label: str | None = None
     sweep_age_seconds: int | None = None  # set: run the sweep instead of the tests
     sweep_delete: bool = False

@@ -37,19 +37,16 @@ def add_options(parser: pytest.Parser) -> None:
             kwargs["const"] = DEFAULT_SWEEP_AGE
         # Choices are checked by the validator, not argparse, so that the CLI and the ini
         # give the same message.
-        if spec.name == "keep_endpoint":
-            group.addoption(spec.flag, **kwargs)
+        group.addoption(spec.flag, **kwargs)
+        if spec.kind == "bool":  # `--sm-no-NAME` turns off what the ini turned on
             group.addoption(
-                "--sm-no-keep-endpoint",
+                spec.flag.replace("--sm-", "--sm-no-", 1),
                 dest=spec.ini,
                 action="store_const",
                 const=False,
                 default=None,
-                help="Override sm_keep_endpoint from ini.",
+                help=f"Override {spec.ini} from ini.",
             )
-            parser.addini(spec.ini, spec.help, type="bool", default=None)
-            continue
-        group.addoption(spec.flag, **kwargs)
         ini_type = {"bool": "bool", "list": "linelist"}.get(spec.kind, "string")
         parser.addini(spec.ini, spec.help, type=ini_type, default=None)  # type: ignore[arg-type]
     for old, new in DEPRECATED_NAMES.items():

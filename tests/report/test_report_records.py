@@ -83,8 +83,10 @@ def test_json_has_the_documented_schema(tmp_path: Path) -> None:
         "gates",
         "gates_met",
         "comparisons",
+        "transforms",
     }
     assert data["comparisons"] == []  # sm_compare was not called
+    assert data["transforms"] == []  # nor sm_transform
     a, b = data["endpoints"]
     for endpoint in (a, b):
         assert {

@@ -268,6 +268,78 @@ CLI_CASES = (
             id="blank-accept",
         ),
     ]
+    # Issue 20: Batch Transform's options.
+    + [
+        pytest.param(
+            (f"{flag(name)}={value}",),
+            f"{flag(name)}={value} (command line): {NOT_POSITIVE}",
+            id=f"{name}={value}",
+        )
+        for name in ("transform_instance_count", "transform_shards", "transform_timeout")
+        for value in ("0", "-1", "1.5")
+    ]
+    + [
+        pytest.param(
+            ("--sm-transform-instance-type=ml.m5.hyper",),
+            "--sm-transform-instance-type=ml.m5.hyper (command line): is not an instance type "
+            "Batch Transform offers (botocore's SageMaker model lists the TransformInstanceType "
+            "values, e.g. ml.m5.large, ml.c5.xlarge)",
+            id="transform-instance-type-unknown",
+        ),
+        pytest.param(
+            ("--sm-transform-instance-type=m5.large",),
+            f"--sm-transform-instance-type=m5.large (command line): {INSTANCE_TYPE}",
+            id="transform-instance-type-malformed",
+        ),
+        pytest.param(
+            ("--sm-transform-max-payload-mb=101",),
+            "--sm-transform-max-payload-mb=101 (command line): "
+            "must be an integer from 0 to 100 (SageMaker's MaxPayloadInMB)",
+            id="transform-max-payload-over-100",
+        ),
+        pytest.param(
+            ("--sm-transform-max-payload-mb=30", "--sm-transform-max-concurrent=4"),
+            "--sm-transform-max-payload-mb=30 (command line): times "
+            "--sm-transform-max-concurrent=4 is more than 100 (SageMaker's limit on "
+            "MaxPayloadInMB x MaxConcurrentTransforms)",
+            id="transform-payload-times-concurrency-over-100",
+        ),
+        pytest.param(
+            ("--sm-transform-max-payload-mb=6.5",),
+            "--sm-transform-max-payload-mb=6.5 (command line): "
+            "must be an integer from 0 to 100 (SageMaker's MaxPayloadInMB)",
+            id="transform-max-payload-fraction",
+        ),
+        pytest.param(
+            ("--sm-transform-invocation-timeout=3601",),
+            "--sm-transform-invocation-timeout=3601 (command line): "
+            "must be an integer from 1 to 3600 (SageMaker's InvocationsTimeoutInSeconds)",
+            id="transform-invocation-timeout-over-an-hour",
+        ),
+        pytest.param(
+            ("--sm-transform-invocation-retries=4",),
+            "--sm-transform-invocation-retries=4 (command line): "
+            "must be an integer from 0 to 3 (SageMaker's InvocationsMaxRetries)",
+            id="transform-retries-over-3",
+        ),
+        pytest.param(
+            ("--sm-transform-batch-strategy=MultiLine",),
+            "--sm-transform-batch-strategy=MultiLine (command line): "
+            "choose one of MultiRecord, SingleRecord",
+            id="transform-batch-strategy-unknown",
+        ),
+        pytest.param(
+            ("--sm-transform-output=/local/folder",),
+            "--sm-transform-output=/local/folder (command line): must be an s3://bucket/prefix URI",
+            id="transform-output-not-s3",
+        ),
+        pytest.param(
+            ("--sm-transform-max-concurrent=65",),
+            "--sm-transform-max-concurrent=65 (command line): "
+            "must be at most 64 (sm_transform's limit)",
+            id="transform-max-concurrent-over-64",
+        ),
+    ]
     # Issue 18: values that passed start-up and failed (or were ignored) later.
     + [
         pytest.param(

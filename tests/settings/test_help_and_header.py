@@ -10,7 +10,9 @@ from pytest_smendpoint.settings.options import OPTIONS
 
 GROUP_TITLE = "SageMaker endpoint testing (pytest-smendpoint):"
 # Every option, the switch that turns keep_endpoint off, and the deprecated old spellings.
-FLAGS = {spec.flag for spec in OPTIONS} | {"--sm-no-keep-endpoint", "--sm-label"}
+# Every option, the `--sm-no-` form of each flag, and the deprecated --sm-label.
+FLAGS = {spec.flag for spec in OPTIONS} | {"--sm-label"}
+FLAGS |= {spec.flag.replace("--sm-", "--sm-no-") for spec in OPTIONS if spec.kind == "bool"}
 
 
 def help_sections(lines: list[str]) -> dict[str, list[str]]:

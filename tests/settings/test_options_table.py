@@ -7,16 +7,17 @@ import dataclasses
 import subprocess
 import sys
 
-from pytest_smendpoint.settings.options import OPTIONS, InvokeSettings, Settings
+from pytest_smendpoint.settings.options import OPTIONS, InvokeSettings, Settings, TransformSettings
 
 # Not options: the nested group, and $GITHUB_STEP_SUMMARY (read from the environment).
-NOT_FROM_AN_OPTION = {"invoke", "step_summary_path"}
+NOT_FROM_AN_OPTION = {"invoke", "transform", "step_summary_path"}
 
 
 def test_every_settings_field_is_filled_by_exactly_one_option() -> None:
     filled = [target for spec in OPTIONS for target in spec.fills]
     fields = {f.name for f in dataclasses.fields(Settings)} - NOT_FROM_AN_OPTION
     fields |= {f"invoke.{f.name}" for f in dataclasses.fields(InvokeSettings)}
+    fields |= {f"transform.{f.name}" for f in dataclasses.fields(TransformSettings)}
     assert sorted(filled) == sorted(fields)
 
 

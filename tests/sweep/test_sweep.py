@@ -201,6 +201,9 @@ def test_every_page_of_a_listing_is_read() -> None:
         }
 
     with Stubber(sm) as stub:
+        stub.add_response(
+            "list_transform_jobs", {"TransformJobSummaries": []}, {"StatusEquals": "InProgress"}
+        )
         stub.add_response("list_endpoints", {"Endpoints": [endpoint("a")], "NextToken": "t"})
         stub.add_response("list_tags", {"Tags": [{"Key": TAG_SESSION, "Value": "s"}]})
         stub.add_response("list_endpoints", {"Endpoints": [endpoint("b")]}, {"NextToken": "t"})
@@ -325,6 +328,7 @@ def test_sweep_without_s3_permissions_says_so_and_still_sweeps_resources() -> No
         sts_stub.add_response("get_caller_identity", {"Account": "123456789012"})
         s3_stub.add_client_error("list_objects_v2", "AccessDenied", "Access Denied", 403)
         for operation, key in (
+            ("list_transform_jobs", "TransformJobSummaries"),
             ("list_endpoints", "Endpoints"),
             ("list_endpoint_configs", "EndpointConfigs"),
             ("list_models", "Models"),

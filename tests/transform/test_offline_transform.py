@@ -236,3 +236,24 @@ def test_closing_the_account_stops_its_running_jobs(
     assert all(running.loaded is None for running in jobs._jobs.values())  # processes stopped
     left = Path(tempfile.gettempdir()).glob(f"{TRANSFORM_PREFIX}{os.getpid()}-{job}-*")
     assert list(left) == []  # nor its folder
+
+
+@pytest.mark.slow  # over 1.5 s
+def test_invocations_timeout_in_seconds_bounds_each_request(
+    account: Account, scripted_model: Callable[[str], Path]
+) -> None:
+    slow = ROW_KEEPING_SCRIPT + (
+        "\nimport time\n\ndef predict_fn(data, model):\n"
+        "    time.sleep(30)  # sleep-ok: longer than the job's 1 s bound\n"
+        "    return model.predict(data)\n"
+    )
+    account.s3.put_object(Bucket=BUCKET, Key="slow/rows.csv", Body=csv_of(ROWS[:4]))
+    job = account.transform(
+        account.model(scripted_model(slow)),
+        "slow",
+        ModelClientConfig={"InvocationsTimeoutInSeconds": 1, "InvocationsMaxRetries": 0},
+    )
+    described = account.wait(job)
+    assert described["TransformJobStatus"] == "Failed"
+    assert described["FailureReason"] == CLIENT_ERROR
+    assert any("the model did not answer within 1 s" in line for line in account.data_log(job))

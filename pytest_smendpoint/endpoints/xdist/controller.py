@@ -102,7 +102,7 @@ class Controller(SessionGuard):
         intents = sorted(self.directory.glob("*.intent.json"))
         if not intents:
             return False
-        from pytest_smendpoint.aws.deletion import confirm_gone
+        from pytest_smendpoint.aws.endpoints import confirm_gone
         from pytest_smendpoint.aws.records import EndpointRecord
         from pytest_smendpoint.errors import TeardownError
 

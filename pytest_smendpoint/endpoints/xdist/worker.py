@@ -39,7 +39,9 @@ from pytest_smendpoint.settings.naming import SessionIdentity
 if TYPE_CHECKING:
     from pytest_smendpoint.aws.backends import Backend
     from pytest_smendpoint.aws.records import EndpointPlan, EndpointRecord
+    from pytest_smendpoint.aws.resolve import ModelSpec
     from pytest_smendpoint.endpoints.overrides import DeploymentSettings
+    from pytest_smendpoint.endpoints.plan import Deployment
     from pytest_smendpoint.settings.options import Settings
 
 
@@ -87,24 +89,17 @@ class WorkerShare:
             write_json(cached, data)
             return model
 
-    def endpoint(
-        self,
-        model_object: Any,
-        *,
-        settings: Settings,
-        backend: Backend,
-        identity: SessionIdentity,
-        adjust: Callable[[Any, Any], Any] | None = None,
-        on_status: Callable[[str, float], None] | None = None,
-    ) -> tuple[EndpointRecord, bool]:
+    def endpoint(self, deployment: Deployment) -> tuple[EndpointRecord, bool]:
         """The run's endpoint for this configuration, and whether this worker deployed it.
         Nothing is deleted in a worker: the controller deletes it after every worker is done."""
         from pytest_smendpoint.aws.sdk_objects import from_user_object
         from pytest_smendpoint.endpoints.deployment import aws_context, open_endpoint
         from pytest_smendpoint.errors import SmEndpointError
 
+        backend, settings = deployment.backend, deployment.settings
         sagemaker = backend.client("sagemaker")
-        target = from_user_object(model_object, settings, aws_context(backend, identity, sagemaker))
+        context = aws_context(backend, deployment.identity, sagemaker)
+        target = from_user_object(deployment.model, settings, context)
         key = config_key(target, settings, backend)
         directory = Path(self.run.directory)
         paths = {kind: directory / f"{key}.{kind}.json" for kind in ("intent", "record", "failed")}
@@ -124,24 +119,13 @@ class WorkerShare:
                 intent = json.loads(paths["intent"].read_text())
                 release(sagemaker, backend.region, backend.name, intent, checked=True)
 
-            def adjust_and_announce(model: Any, plan: EndpointPlan) -> Any:
-                adjusted = adjust(model, plan) if adjust is not None else None
-                final = adjusted[1] if adjusted is not None else plan
-                # Written before anything is created, so nothing is ever created unannounced.
-                write_json(paths["intent"], intent_of(final, self.worker_id))
-                return adjusted
-
             # keep: leaving open_endpoint only marks the record; the controller deletes it.
             kept = dataclasses.replace(settings, keep_endpoint=True)
+            announced = dataclasses.replace(deployment, model=target, settings=kept).then(
+                Announced(paths["intent"], self.worker_id)
+            )
             try:
-                with open_endpoint(
-                    target,
-                    settings=kept,
-                    backend=backend,
-                    identity=identity,
-                    adjust=adjust_and_announce,
-                    on_status=on_status,
-                ) as record:
+                with open_endpoint(announced) as record:
                     pass
             except Exception as error:  # the deploy failed (and cleaned up): nobody retries
                 write_json(paths["failed"], {"error": f"{type(error).__name__}: {error}"})
@@ -152,6 +136,19 @@ class WorkerShare:
             write_json(paths["record"], record_to_json(record))
             record.teardown = TeardownStatus.BY_CONTROLLER
             return record, True
+
+
+@dataclass(frozen=True)
+class Announced:
+    """The last plan step under xdist: the final plan written to the intent file before
+    anything is created, so nothing is ever created unannounced."""
+
+    path: Path
+    worker_id: str
+
+    def __call__(self, model: ModelSpec, plan: EndpointPlan) -> tuple[ModelSpec, EndpointPlan]:
+        write_json(self.path, intent_of(plan, self.worker_id))
+        return model, plan
 
 
 @dataclass(frozen=True)
@@ -171,24 +168,8 @@ class XdistWorkerProvider:
         return self.share.model(resolve, name=key)  # resolved (and uploaded) once per run
 
     @contextlib.contextmanager
-    def open(
-        self,
-        model: Any,
-        *,
-        settings: Settings,
-        backend: Backend,
-        identity: SessionIdentity,
-        adjust: Callable[[Any, Any], Any] | None,
-        on_status: Callable[[str, float], None] | None,
-    ) -> Iterator[Opened]:
-        record, deployed_here = self.share.endpoint(
-            model,
-            settings=settings,
-            backend=backend,
-            identity=identity,
-            adjust=adjust,
-            on_status=on_status,
-        )
+    def open(self, deployment: Deployment) -> Iterator[Opened]:
+        record, deployed_here = self.share.endpoint(deployment)
         yield Opened(record, deployed_here=deployed_here, torn_down_here=False)
 
     def name_base(self, settings: Settings, identity: SessionIdentity) -> str:

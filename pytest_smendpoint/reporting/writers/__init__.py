@@ -62,6 +62,7 @@ class Recorded(Protocol):
     metrics: dict[str, float]
     worker_payloads: list[dict[str, Any]]
     comparisons: list[Any]
+    transforms: list[Any]
     report: Any
 
 
@@ -69,6 +70,7 @@ def has_report(settings: Settings, recorded: Recorded) -> bool:
     """Anything to report: an endpoint, a metric, a worker's payload, a gate or a report file."""
     return bool(
         recorded.endpoints
+        or recorded.transforms
         or recorded.metrics
         or recorded.worker_payloads
         or settings.gates

@@ -11,7 +11,13 @@ class TerminalSummary:
         reporter = outlet.terminal
         if outlet.moment is not Moment.TERMINAL_SUMMARY or reporter is None:
             return report
-        if report.endpoints or report.metrics or report.gates or report.documents:
+        if (
+            report.endpoints
+            or report.transforms
+            or report.metrics
+            or report.gates
+            or report.documents
+        ):
             reporter.section("smendpoint")
             for line, red in report.summary_lines():
                 reporter.write_line(line, red=red)

@@ -40,6 +40,9 @@ class RemoteServing:
     def endpoint_deleted(self, endpoint_name: str) -> None:
         return None
 
+    def job_ended(self, job_name: str, seconds: float) -> bool | None:
+        return None  # the server runs the job: the worker polls DescribeTransformJob
+
     def runtime_description(self, endpoint_name: str) -> str | None:
         try:
             return ask(self.server_url, endpoint_name)

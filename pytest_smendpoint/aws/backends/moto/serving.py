@@ -36,6 +36,10 @@ class MotoServing(LocalServing):
         )
         self.transforms = transforms.TransformJobs(self)
 
+    def job_ended(self, job_name: str, seconds: float) -> bool | None:
+        """The job runs here: its end is an event, not something to poll for."""
+        return self.transforms.wait(self.region, job_name, seconds)
+
     def install(self) -> None:
         """Route InvokeEndpoint of every sagemaker-runtime client made from now on to this, and
         load the models of every endpoint moto creates from now on."""

@@ -490,6 +490,10 @@ def _create_transform_job(backend: Any, *args: Any, **kwargs: Any) -> Any:
             f"MaxConcurrentTransforms * MaxPayloadInMB ({concurrent} * {payload})."
         )
     fake = _ORIGINALS["create_transform_job"](backend, *args, **kwargs)
+    if getattr(fake, "tags", None) is None:
+        # moto 5.2 keeps an untagged job's tags as None, and ListTags on it then fails in
+        # moto's paginator; SageMaker answers an empty list (a sweep lists every running job).
+        fake.tags = []
     runner = _runner(backend)
     if runner is not None:
         runner.start(backend.region_name, backend, fake)

@@ -1,0 +1,191 @@
+"""SageMaker endpoints and their endpoint configs: create, attach to an existing one, delete
+for real, and check that one is gone. What an endpoint serves is a model (models.py); the
+order of creation and deletion is the lifecycle's (lifecycle.py).
+
+An endpoint interrupted while Creating cannot be deleted until it turns Failed (or InService):
+DeleteEndpoint answers a ValidationException meanwhile (a user report; it can last long).
+Teardown waits for a deletable state within a bound instead of giving up at once, and says
+what it left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from pytest_smendpoint.aws.records import EndpointPlan, EndpointRecord, TeardownStatus
+from pytest_smendpoint.aws.resolve import ExistingEndpoint
+from pytest_smendpoint.aws.resources import (
+    ENDPOINT,
+    ENDPOINT_CONFIG,
+    ENDPOINT_STATUSES,
+    checked_call,
+    delete,
+    is_gone,
+)
+from pytest_smendpoint.aws.waiting import Backoff
+from pytest_smendpoint.errors import DeployError
+
+SETTLE_BACKOFF = Backoff(first=2.0, factor=1.5, ceiling=30.0)
+TRANSITIONAL = ENDPOINT_STATUSES.transitional
+
+
+# -- creation -------------------------------------------------------------------------------
+
+
+def create_endpoint_config(
+    sagemaker: Any, plan: EndpointPlan, tags: Sequence[dict[str, str]]
+) -> Any:
+    """CreateEndpointConfig: one production variant serving the plan's model on its instances."""
+    variant: dict[str, Any] = {
+        "VariantName": plan.variant_name,
+        "ModelName": plan.model_name,
+        "InitialInstanceCount": plan.instance_count,
+        "InstanceType": plan.instance_type,
+        "InitialVariantWeight": 1.0,
+    }
+    if plan.model_data_download_timeout is not None:
+        variant["ModelDataDownloadTimeoutInSeconds"] = plan.model_data_download_timeout
+    if plan.container_startup_health_check_timeout is not None:
+        variant["ContainerStartupHealthCheckTimeoutInSeconds"] = (
+            plan.container_startup_health_check_timeout
+        )
+    return checked_call(
+        "CreateEndpointConfig",
+        f"{ENDPOINT_CONFIG.label} {plan.config_name}",
+        sagemaker.create_endpoint_config,
+        EndpointConfigName=plan.config_name,
+        ProductionVariants=[variant],
+        Tags=list(tags),
+    )
+
+
+def create_endpoint(sagemaker: Any, plan: EndpointPlan, tags: Sequence[dict[str, str]]) -> Any:
+    """CreateEndpoint from the plan's config (it is then Creating: waiting.py waits)."""
+    return checked_call(
+        "CreateEndpoint",
+        f"{ENDPOINT.label} {plan.endpoint_name}",
+        sagemaker.create_endpoint,
+        EndpointName=plan.endpoint_name,
+        EndpointConfigName=plan.config_name,
+        Tags=list(tags),
+    )
+
+
+def attach(
+    sagemaker: Any, existing: ExistingEndpoint, *, region: str, backend: str
+) -> EndpointRecord:
+    """An endpoint that exists already, read (it must be InService), never changed: the
+    record of something this session does not own."""
+    described = checked_call(
+        "DescribeEndpoint",
+        f"{ENDPOINT.label} {existing.name}",
+        sagemaker.describe_endpoint,
+        EndpointName=existing.name,
+    )
+    if described["EndpointStatus"] != ENDPOINT_STATUSES.success:
+        raise DeployError(
+            existing.name,
+            described["EndpointStatus"],
+            "the existing endpoint is not InService: "
+            + (described.get("FailureReason") or "wait for it or pick another"),
+        )
+    config_name = described["EndpointConfigName"]
+    models: tuple[str, ...] = ()
+    with contextlib.suppress(ClientError):  # reading the config is a courtesy, not required
+        config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+        models = tuple(v["ModelName"] for v in config["ProductionVariants"])
+    return EndpointRecord(
+        name=existing.name,
+        config_name=config_name,
+        model_names=models,
+        region=region,
+        backend=backend,
+        deploy_seconds=0.0,
+        owned=False,
+        source=f"existing endpoint {existing.name}",
+        teardown=TeardownStatus.NOT_OWNED,
+    )
+
+
+def models_in_config(sagemaker: Any, config_name: str | None) -> list[str]:
+    """The models a config's variants serve ([] when it is gone or there is none)."""
+    if not config_name:
+        return []
+    try:
+        config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+    except ClientError:
+        return []  # already gone: the models we created are still in our own list
+    return [v["ModelName"] for v in config.get("ProductionVariants", [])]
+
+
+# -- deletion -------------------------------------------------------------------------------
+
+
+def delete_endpoint_config(sagemaker: Any, name: str) -> None:
+    """DeleteEndpointConfig (botocore's errors as they are: teardown reads "already gone")."""
+    delete(sagemaker, ENDPOINT_CONFIG, name)
+
+
+def delete_endpoint(
+    sagemaker: Any,
+    name: str,
+    bound: float,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+) -> None:
+    """DeleteEndpoint; if refused while Creating/Updating, wait (at most `bound` s) and retry."""
+    try:
+        delete(sagemaker, ENDPOINT, name)
+        return
+    except ClientError as error:
+        if is_gone(error) or error.response.get("Error", {}).get("Code") != ("ValidationException"):
+            raise
+        refused = error
+    started = clock()
+    status = _status(sagemaker, name)
+    if status not in TRANSITIONAL:
+        raise refused  # refused for another reason: report SageMaker's own words
+    for delay in SETTLE_BACKOFF.delays():
+        waited = clock() - started
+        if status not in TRANSITIONAL:
+            break
+        if waited >= bound:
+            info = refused.response.get("Error", {})
+            raise ClientError(
+                {
+                    "Error": {
+                        "Code": info.get("Code", "ValidationException"),
+                        "Message": f"{info.get('Message', '')} (still {status} after "
+                        f"{waited:.0f} s; SageMaker deletes it only once it turns Failed "
+                        "or InService: run the command below then)",
+                    }
+                },
+                "DeleteEndpoint",
+            ) from None
+        sleep(min(delay, bound - waited))
+        status = _status(sagemaker, name)
+    if status is not None:
+        delete(sagemaker, ENDPOINT, name)
+
+
+def confirm_gone(sagemaker: Any, name: str) -> bool | None:
+    """True when DescribeEndpoint says not found or Deleting; None when it could not be asked."""
+    try:
+        status = _status(sagemaker, name)
+    except (ClientError, BotoCoreError):
+        return None
+    return status in (None, "Deleting")
+
+
+def _status(sagemaker: Any, name: str) -> str | None:
+    """The endpoint's status, or None once it no longer exists."""
+    try:
+        return str(sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"])
+    except ClientError as error:
+        if is_gone(error):
+            return None
+        raise
