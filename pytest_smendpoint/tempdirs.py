@@ -25,7 +25,9 @@ PACK_PREFIX = "pytest-smendpoint-pack-"  # a model folder packed as model.tar.gz
 SOURCE_PREFIX = "pytest-smendpoint-source-"  # a source folder packed as sourcedir.tar.gz
 # A served model's folder (serving/loader.py): /opt/ml/model, the code, the model's log.
 MODEL_PREFIX = "pytest-smendpoint-model-"
-PREFIXES = (XDIST_PREFIX, PACK_PREFIX, SOURCE_PREFIX, MODEL_PREFIX)
+# A transform job's folder offline (aws/backends/moto/transforms.py): its outputs being written.
+TRANSFORM_PREFIX = "pytest-smendpoint-transform-"
+PREFIXES = (XDIST_PREFIX, PACK_PREFIX, SOURCE_PREFIX, MODEL_PREFIX, TRANSFORM_PREFIX)
 # <pid>-<random>: uuid hex, or tempfile's random names (lower-case letters, digits, "_"); a
 # model's folder has its endpoint's name between them (<pid>-<endpoint>-<random>).
 _OWNED = re.compile(r"(?P<pid>[0-9]+)-([A-Za-z0-9-]+-)?[0-9a-z_]+")

@@ -38,7 +38,9 @@ class Account:
         self.logs = self.backend.client("logs")
         self.region = self.sagemaker.meta.region_name
 
-    def model(self, folder: Path, environment: dict[str, str] | None = None) -> str:
+    def model(
+        self, folder: Path, environment: dict[str, str] | None = None, image: str = SKLEARN_IMAGE
+    ) -> str:
         """model.tar.gz of `folder` in S3 and a SageMaker model serving it."""
         name = f"model-{next(names)}"
         buffer = io.BytesIO()
@@ -50,7 +52,7 @@ class Account:
             ModelName=name,
             ExecutionRoleArn=ROLE,
             PrimaryContainer={
-                "Image": SKLEARN_IMAGE,
+                "Image": image,
                 "ModelDataUrl": f"s3://{BUCKET}/{name}/model.tar.gz",
                 "Environment": SKLEARN_ENV if environment is None else environment,
             },

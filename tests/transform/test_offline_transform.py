@@ -4,6 +4,8 @@ the job's status and FailureReason as SageMaker reports them."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from helpers.container_setup import ROW_KEEPING_SCRIPT
 from helpers.transform_jobs import BUCKET, ROWS, Account, answers, csv_of, expected
 
 from pytest_smendpoint.serving.transform.run import CLIENT_ERROR
+from pytest_smendpoint.tempdirs import TRANSFORM_PREFIX
 
 
 @pytest.mark.slow  # over 1.5 s (it loads the model for a job and an endpoint)
@@ -231,6 +234,8 @@ def test_closing_the_account_stops_its_running_jobs(
         jobs = account.backend.serving.transforms
     assert jobs.wait(account.region, job, 0)  # ended by the close, not waited for here
     assert all(running.loaded is None for running in jobs._jobs.values())  # processes stopped
+    left = Path(tempfile.gettempdir()).glob(f"{TRANSFORM_PREFIX}{os.getpid()}-{job}-*")
+    assert list(left) == []  # nor its folder
 
 
 @pytest.mark.slow  # over 1.5 s

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import re
 import shutil
 import tempfile
@@ -37,6 +38,7 @@ from pytest_smendpoint.serving.transform.run import (
     concurrency,
     local_slots,
 )
+from pytest_smendpoint.tempdirs import TRANSFORM_PREFIX
 
 if TYPE_CHECKING:
     from pytest_smendpoint.serving.local_serving import LocalServing
@@ -124,7 +126,11 @@ class TransformJobs:
         job.stop.set()
         loaded = job.loaded
         if loaded is not None:
-            loaded.served.close()  # in-flight calls end now; the run sees the stop
+            # In-flight calls end now (the run sees the stop), without holding up the caller
+            # while the processes exit; the job's thread closes the model again, idempotently.
+            threading.Thread(
+                target=loaded.served.close, name=f"smendpoint-stop-{name}", daemon=True
+            ).start()
 
     def wait(self, region: str, name: str, timeout: float | None = None) -> bool:
         """For tests: block until the job has ended (True) or `timeout` passed."""
@@ -147,7 +153,8 @@ class TransformJobs:
 
     def _run(self, job: _Job, backend: Any) -> None:
         log = _DataLog(self.account_id, job.region, job.name)
-        workdir = Path(tempfile.mkdtemp(prefix=f"smendpoint-transform-{job.name}-"))
+        # Named for this process, so that the next run removes it if this one is killed.
+        workdir = Path(tempfile.mkdtemp(prefix=f"{TRANSFORM_PREFIX}{os.getpid()}-{job.name}-"))
         status: str = FAILED
         reason: str | None = "InternalServerError: the job ended unexpectedly"
         try:
