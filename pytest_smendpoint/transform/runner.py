@@ -145,7 +145,7 @@ class Transformer:
                     source,
                     rules,
                     options.shards or options.instance_count,
-                    lambda stream, key: s3.upload_fileobj(stream, bucket, key),
+                    lambda body, key: s3.put_object(Bucket=bucket, Key=key, Body=body),
                     lambda number: f"{prefix_key}part-{number:05d}.csv",
                     longest,
                 )

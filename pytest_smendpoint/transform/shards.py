@@ -1,16 +1,14 @@
 """sm_transform's input as S3 objects: a DataFrame, or CSV or Parquet files, checked by
 sm_invoke's rules (labels dropped, features checked, values refused as sm_invoke refuses them)
 and written as headerless CSV into a few objects (shards, so every instance of the job gets
-work), streamed: at most a chunk of rows is encoded in memory at a time, and each object goes up
-as boto3's managed multipart upload reads it (s3transfer: parts in parallel, retried).
+work), streamed: at most one object (MAX_OBJECT_BYTES) is encoded in memory at a time, and goes
+up as one PutObject.
 
 Rows keep their order: shard 0 holds the first rows, shard 1 the next, and so on, so the job's
 `.out` objects, read in shard order, hold the predictions in the input's order."""
 
 from __future__ import annotations
 
-import io
-import math
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +21,13 @@ from pytest_smendpoint.invoke.csv_payloads import CsvEncoder, line_ends
 from pytest_smendpoint.invoke.errors import FrameError, InvokeArgumentError
 from pytest_smendpoint.invoke.frame_checks import FrameRules, prepare
 
-# Rows encoded at once: ~20 MB of CSV for 30 float features; pyarrow's writer is at full speed
+# Rows encoded at once: ~10 MB of CSV for 30 float features; pyarrow's writer is at full speed
 # well before that, and the peak memory of a chunk stays small against any frame worth sharding.
-CHUNK_ROWS = 65_536
+CHUNK_ROWS = 16_384
+# An object's largest size: each is one PutObject (retried whole by botocore; no multipart
+# upload, whose parts moto assembles in memory), small enough that the job's instances share
+# the objects evenly and large enough that a 10 GB set is a few hundred objects.
+MAX_OBJECT_BYTES = 32 * 2**20
 CSV_SUFFIXES = (".csv",)
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
@@ -109,43 +111,52 @@ def write_shards(
     source: Source,
     rules: FrameRules,
     shards: int,
-    upload: Callable[[io.BufferedIOBase, str], None],
+    upload: Callable[[bytes, str], None],
     key_of: Callable[[int], str],
     longest: LongestRecord | None = None,
+    max_object_bytes: int = MAX_OBJECT_BYTES,
 ) -> list[Shard]:
-    """Encode the source's rows into `shards` objects (fewer when there are fewer rows), each
-    handed to `upload(stream, key)` as a readable stream; the shards, in row order. `longest`
-    hears of a row longer than its limit."""
+    """Encode the source's rows into at least `shards` objects (fewer when there are fewer
+    rows; more when an object would pass `max_object_bytes`), each handed to `upload(body,
+    key)`; the objects, in row order. `longest` hears of a row longer than its limit."""
     count = max(1, min(shards, source.rows))
-    quota = math.ceil(source.rows / count) if source.rows else 0
-    frames = _rechunked(_prepared(source.frames(), rules))
+    # The rows split as evenly as they go: the first `extra` objects one row more.
+    base, extra = divmod(source.rows, count)
+    quotas = [base + (number < extra) for number in range(count)]
+    frames = _prepared(source.frames(), rules)
     written: list[Shard] = []
-    pending: pd.DataFrame | None = None
-    for number in range(count):
-        left = quota if number < count - 1 else None  # the last one takes the rest
-        rows = 0
+    parts: list[bytes] = []
+    size = rows = 0
 
-        def encoded() -> Iterator[bytes]:
-            nonlocal pending, rows, left
-            while left is None or left > 0:
-                frame = pending if pending is not None else next(frames, None)
-                pending = None
-                if frame is None:
-                    return
-                if left is not None and len(frame) > left:
-                    frame, pending = frame.iloc[:left], frame.iloc[left:]
-                if len(frame):
-                    rows += len(frame)
-                    if left is not None:
-                        left -= len(frame)
-                    data = CsvEncoder(frame).encode(0, len(frame))
-                    if longest is not None:
-                        longest.saw(data, frame)
-                    yield data
+    def flush() -> None:
+        nonlocal parts, size, rows
+        if rows:
+            key = key_of(len(written))
+            upload(b"".join(parts), key)
+            written.append(Shard(key, rows))
+        parts, size, rows = [], 0, 0
 
-        key = key_of(number)
-        upload(io.BufferedReader(_ChunkStream(encoded()), buffer_size=1 << 20), key)
-        written.append(Shard(key, rows))
+    def quota() -> int | None:  # rows the current object takes; None: the rest (the last one)
+        placed = len(written)
+        return quotas[placed] if placed < count - 1 else None
+
+    for frame in frames:
+        start = 0
+        while start < len(frame):
+            wanted = quota()
+            room = len(frame) - start if wanted is None else wanted - rows
+            piece = frame.iloc[start : start + room]
+            start += len(piece)
+            data = CsvEncoder(piece).encode(0, len(piece))
+            if longest is not None:
+                longest.saw(data, piece)
+            parts.append(data)
+            size += len(data)
+            rows += len(piece)
+            wanted = quota()
+            if size >= max_object_bytes or (wanted is not None and rows >= wanted):
+                flush()
+    flush()
     return written
 
 
@@ -167,11 +178,6 @@ def _prepared(frames: Iterator[pd.DataFrame], rules: FrameRules) -> Iterator[pd.
                 f"before them: {names[:5]} against {columns[:5]}"
             )
         yield prepared
-
-
-def _rechunked(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-    """The frames, with empty ones left out."""
-    return (frame for frame in frames if len(frame))
 
 
 def _row_count(path: Path) -> int:
@@ -216,25 +222,3 @@ def _numbered(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         frame.index = pd.RangeIndex(start, start + len(frame))
         start += len(frame)
         yield frame
-
-
-class _ChunkStream(io.RawIOBase):
-    """A readable stream over an iterator of byte chunks (what an upload reads from)."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._current = memoryview(b"")
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while not self._current:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return 0
-            self._current = memoryview(chunk)
-        size = min(len(buffer), len(self._current))
-        buffer[:size] = self._current[:size]
-        self._current = self._current[size:]
-        return size

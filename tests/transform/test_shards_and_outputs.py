@@ -4,7 +4,6 @@ are joined back in input order and counted against the rows sent."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +31,8 @@ def frame(rows: int) -> pd.DataFrame:
 def written(source_data: object, shards: int) -> tuple[list[Shard], dict[str, bytes]]:
     objects: dict[str, bytes] = {}
 
-    def upload(stream: io.BufferedIOBase, key: str) -> None:
-        objects[key] = stream.read()
+    def upload(body: bytes, key: str) -> None:
+        objects[key] = body
 
     result = write_shards(source_of(source_data), RULES, shards, upload, lambda n: f"in/p{n}.csv")
     return result, objects
@@ -113,3 +112,24 @@ def test_answers_are_joined_in_input_order_and_counted() -> None:
         "transform job 'job' answered 2 predictions for rows 'x' to 'z' "
         "(out/job/p1.csv.out) (3 rows sent)"
     )
+
+
+def test_an_object_past_its_size_limit_is_cut_into_more_objects(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(shards_module, "CHUNK_ROWS", 4)
+    df = frame(40)
+    objects: dict[str, bytes] = {}
+    result = write_shards(
+        source_of(df),
+        RULES,
+        2,
+        lambda body, key: objects.__setitem__(key, body),
+        lambda n: f"in/p{n}.csv",
+        max_object_bytes=300,  # a few rows of this frame's CSV
+    )
+    assert len(result) > 2
+    assert all(len(body) < 300 + 4 * 100 for body in objects.values())
+    expected = CsvEncoder(prepare(df, RULES).frame).encode(0, 40)
+    assert b"".join(objects[s.key] for s in result) == expected
+    assert sum(s.rows for s in result) == 40
