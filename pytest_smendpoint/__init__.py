@@ -19,6 +19,7 @@ _LAZY = {
     "make_invoker": "api",
     "make_settings": "api",
     "open_account": "api",
+    "transformer": "api",
     "AwsCallError": "errors",
     "DeployError": "errors",
     "ModelResolutionError": "errors",
@@ -92,6 +93,7 @@ __all__ = [
     "make_invoker",
     "make_settings",
     "open_account",
+    "transformer",
 ]
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load on first use
@@ -101,6 +103,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load on f
         make_invoker,
         make_settings,
         open_account,
+        transformer,
     )
     from pytest_smendpoint.aws.records import (
         EndpointPlan,

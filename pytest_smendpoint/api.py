@@ -30,8 +30,16 @@ if TYPE_CHECKING:
     from pytest_smendpoint.aws.records import EndpointRecord
     from pytest_smendpoint.endpoints.provider import EndpointProvider
     from pytest_smendpoint.invoke.invoker import Invoker
+    from pytest_smendpoint.transform.runner import Transformer
 
-__all__ = ["DeployedEndpoint", "deploy", "make_invoker", "make_settings", "open_account"]
+__all__ = [
+    "DeployedEndpoint",
+    "deploy",
+    "make_invoker",
+    "make_settings",
+    "open_account",
+    "transformer",
+]
 
 
 def make_settings(base: Settings | None = None, /, **options: Any) -> Settings:
@@ -172,3 +180,40 @@ def deploy(
         yield DeployedEndpoint(record, backend, chosen)
     if guard.received:  # a stop signal arrived during the cleanup: stop now that it is done
         raise SessionStopped(guard.received[0])
+
+
+@contextlib.contextmanager
+def transformer(
+    model: Any = None,
+    *,
+    settings: Settings | None = None,
+    account: Backend | None = None,
+    **options: Any,
+) -> Iterator[Transformer]:
+    """`sm_transform` without pytest: `with transformer(model) as transform: transform(frame)`
+    runs Batch Transform jobs of `model` (by default the source the settings name); on exit
+    every job still running is stopped and the jobs' model and data are deleted."""
+    from pytest_smendpoint.settings.naming import SessionIdentity
+    from pytest_smendpoint.transform.runner import Transformer
+
+    chosen = make_settings(settings, **options) if options else (settings or Settings())
+    if model is None and chosen.model_source is None:
+        raise SettingsError(
+            "transformer() needs a model: pass one, or a model source (model_data= with "
+            "image_uri=, training_job= or existing_endpoint=)"
+        )
+    with contextlib.ExitStack() as stack:
+        backend = account or stack.enter_context(open_account(chosen))
+        identity = SessionIdentity.new(chosen.run_label)
+
+        def session_model() -> Any:
+            if model is not None:
+                return model
+            from pytest_smendpoint.aws.resolve import aws_context, resolve_from_settings
+
+            context = aws_context(backend, identity, backend.client("sagemaker"))
+            return resolve_from_settings(chosen, context)
+
+        made = Transformer(backend, chosen, identity, session_model, [])
+        stack.callback(made.close)
+        yield made

@@ -58,8 +58,7 @@ def sm_model(pytestconfig: pytest.Config, sm_settings: Settings, sm_backend: Bac
     SageMaker SDK v2 Model/Estimator; the default reads the settings."""
     if sm_settings.model_source is None:
         raise pytest.UsageError(NO_MODEL_SOURCE)
-    from pytest_smendpoint.aws.resolve import resolve_from_settings
-    from pytest_smendpoint.endpoints.deployment import aws_context
+    from pytest_smendpoint.aws.resolve import aws_context, resolve_from_settings
     from pytest_smendpoint.endpoints.provider import SESSION_MODEL_KEY
 
     state = pytestconfig.stash[STATE_KEY]

@@ -61,6 +61,21 @@ class AwsContext:
         return self.session.client(service, region_name=self.region)
 
 
+def aws_context(backend: Any, identity: Any, sagemaker: Any) -> AwsContext:
+    """What resolution needs of a backend (aws/backends.Backend) for a session (its identity)."""
+    from pytest_smendpoint.aws.uploads import session_key_prefix
+
+    return AwsContext(
+        session=backend.boto_session,
+        region=backend.region,
+        sagemaker=sagemaker,
+        backend=backend.name,
+        key_prefix=session_key_prefix(identity.session_id),
+        uploads=backend.uploads,
+        default_role=backend.default_role,
+    )
+
+
 def resolve_from_settings(settings: Settings, aws: AwsContext) -> ModelSpec | ExistingEndpoint:
     """The model the settings name; the caller has checked that some source is set."""
     if settings.existing_endpoint:

@@ -8,30 +8,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Any
 
-from pytest_smendpoint.aws.backends import Backend
 from pytest_smendpoint.aws.diagnostics import deploy_diagnostics
 from pytest_smendpoint.aws.lifecycle import Lifecycle
 from pytest_smendpoint.aws.records import EndpointPlan, EndpointRecord
-from pytest_smendpoint.aws.resolve import AwsContext, ExistingEndpoint, ModelSpec
+from pytest_smendpoint.aws.resolve import ExistingEndpoint, ModelSpec, aws_context
 from pytest_smendpoint.aws.sdk_objects import from_user_object
-from pytest_smendpoint.aws.uploads import session_key_prefix
 from pytest_smendpoint.endpoints.plan import Deployment, planned
 from pytest_smendpoint.settings.naming import SessionIdentity
 from pytest_smendpoint.settings.options import Settings
-
-
-def aws_context(backend: Backend, identity: SessionIdentity, sagemaker: Any) -> AwsContext:
-    return AwsContext(
-        session=backend.boto_session,
-        region=backend.region,
-        sagemaker=sagemaker,
-        backend=backend.name,
-        key_prefix=session_key_prefix(identity.session_id),
-        uploads=backend.uploads,
-        default_role=backend.default_role,
-    )
 
 
 def plan_for(model: ModelSpec, settings: Settings, identity: SessionIdentity) -> EndpointPlan:

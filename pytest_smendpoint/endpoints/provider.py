@@ -162,8 +162,7 @@ def opener(
 
     @contextlib.contextmanager
     def open_configured(config: DeploymentSettings) -> Iterator[EndpointRecord]:
-        from pytest_smendpoint.aws.resolve import resolve_from_settings
-        from pytest_smendpoint.endpoints.deployment import aws_context
+        from pytest_smendpoint.aws.resolve import aws_context, resolve_from_settings
         from pytest_smendpoint.endpoints.plan import Deployment, Overridden
 
         session_default = not config.overrides

@@ -25,7 +25,7 @@ import pandas as pd
 
 from pytest_smendpoint.aws.models import create_model, delete_model
 from pytest_smendpoint.aws.records import TransformRecord
-from pytest_smendpoint.aws.resolve import AwsContext, ExistingEndpoint, ModelSpec
+from pytest_smendpoint.aws.resolve import ExistingEndpoint, ModelSpec, aws_context
 from pytest_smendpoint.aws.signal_holding import hold_signals, stopping
 from pytest_smendpoint.aws.transform_jobs import (
     TransformJobPlan,
@@ -271,7 +271,9 @@ class Transformer:
             from pytest_smendpoint.aws.sdk_objects import from_user_object
 
             sagemaker = self.backend.client("sagemaker")
-            target = from_user_object(self._model(), self.settings, self._aws(sagemaker))
+            target = from_user_object(
+                self._model(), self.settings, aws_context(self.backend, self.identity, sagemaker)
+            )
             if isinstance(target, ExistingEndpoint):
                 self._model_name = _endpoint_model(sagemaker, target.name)
                 return self._model_name
@@ -283,17 +285,6 @@ class Transformer:
                 self._hold(sagemaker, response.get("ModelArn"))
             self._model_name = name
             return name
-
-    def _aws(self, sagemaker: Any) -> AwsContext:
-        return AwsContext(
-            session=self.backend.boto_session,
-            region=self.backend.region,
-            sagemaker=sagemaker,
-            backend=self.backend.name,
-            key_prefix=session_key_prefix(self.identity.session_id),
-            uploads=self.backend.uploads,
-            default_role=self.backend.default_role,
-        )
 
     # -- names, tags, data ----------------------------------------------------------------------
 

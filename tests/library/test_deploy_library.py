@@ -115,3 +115,21 @@ def test_deploy_without_a_model_says_what_to_give() -> None:
         "deploy() needs a model: pass one, or a model source (model_data= with image_uri=, "
         "training_job= or existing_endpoint=)"
     )
+
+
+def test_transformer_runs_jobs_without_pytest_and_leaves_nothing(sklearn_model_dir: Path) -> None:
+    import joblib
+    from sklearn.datasets import load_iris
+
+    from pytest_smendpoint import open_account, transformer
+
+    features, _ = load_iris(return_X_y=True, as_frame=True)
+    model = joblib.load(sklearn_model_dir / "model.joblib")
+    settings = make_settings(model_data=str(sklearn_model_dir), image_uri=IMAGE, env=SKLEARN_ENV)
+    with open_account(settings) as account:
+        sagemaker = account.client("sagemaker")
+        with transformer(settings=settings, account=account) as transform:
+            predictions = transform(features, instance_count=2)
+            assert len(sagemaker.list_models()["Models"]) == 1
+        assert sagemaker.list_models()["Models"] == []
+    assert (predictions.to_numpy() == model.predict(features.to_numpy("float32"))).all()

@@ -92,8 +92,9 @@ class WorkerShare:
     def endpoint(self, deployment: Deployment) -> tuple[EndpointRecord, bool]:
         """The run's endpoint for this configuration, and whether this worker deployed it.
         Nothing is deleted in a worker: the controller deletes it after every worker is done."""
+        from pytest_smendpoint.aws.resolve import aws_context
         from pytest_smendpoint.aws.sdk_objects import from_user_object
-        from pytest_smendpoint.endpoints.deployment import aws_context, open_endpoint
+        from pytest_smendpoint.endpoints.deployment import open_endpoint
         from pytest_smendpoint.errors import SmEndpointError
 
         backend, settings = deployment.backend, deployment.settings
@@ -236,8 +237,8 @@ def configuration_suffix(
     clients: list[Any] = []  # one SageMaker client, made on first need (SDK objects only)
 
     def suffix(config: DeploymentSettings) -> str:
+        from pytest_smendpoint.aws.resolve import aws_context
         from pytest_smendpoint.aws.sdk_objects import from_user_object
-        from pytest_smendpoint.endpoints.deployment import aws_context
 
         material: dict[str, Any] = {
             name: dict(sorted(value.items())) if isinstance(value, Mapping) else value
