@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import pandas as pd
 
@@ -94,6 +94,32 @@ class Transformer:
         self._counter = 0
 
     # -- a call -----------------------------------------------------------------------------
+
+    @overload
+    def __call__(
+        self,
+        data: str,
+        *,
+        label: Hashable | Sequence[Hashable] | None = None,
+        features: Sequence[str] | int | None = None,
+        allow_nan: bool = False,
+        allow_strings: bool = False,
+        accept: str | None = None,
+        **overrides: Any,
+    ) -> pd.Series | pd.DataFrame | TransformOutput: ...
+
+    @overload
+    def __call__(
+        self,
+        data: pd.DataFrame | Path | Sequence[str | Path],
+        *,
+        label: Hashable | Sequence[Hashable] | None = None,
+        features: Sequence[str] | int | None = None,
+        allow_nan: bool = False,
+        allow_strings: bool = False,
+        accept: str | None = None,
+        **overrides: Any,
+    ) -> pd.Series | pd.DataFrame: ...
 
     def __call__(
         self,
