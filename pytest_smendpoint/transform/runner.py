@@ -152,7 +152,7 @@ class Transformer:
         )
         self.records.append(record)
         started = time.perf_counter()
-        s3 = self.backend.client("s3")
+        s3 = self._s3()
         base = self._data_prefix(job_name)
         output = options.output_path or f"{base}/output"
         output = f"{output.rstrip('/')}/{job_name}" if options.output_path else output
@@ -340,6 +340,21 @@ class Transformer:
                 "more than 100 (SageMaker's limit on MaxPayloadInMB x MaxConcurrentTransforms)"
             )
         return chosen
+
+    def _s3(self) -> Any:
+        """The S3 client of the data: checksums only where S3 requires them. botocore's default
+        (a CRC32 trailer on every PutObject) sends bodies aws-chunked, which costs a pass over
+        every byte in the client and, under moto, a slow decode (0.4 s per 32 MiB, measured);
+        SigV4 still signs each body's SHA-256."""
+        from botocore.config import Config
+
+        return self.backend.boto_session.client(
+            "s3",
+            region_name=self.backend.region,
+            config=Config(
+                retries={"mode": "standard"}, request_checksum_calculation="when_required"
+            ),
+        )
 
     def _next_name(self) -> str:
         with self._lock:

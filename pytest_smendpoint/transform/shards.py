@@ -9,7 +9,11 @@ Rows keep their order: shard 0 holds the first rows, shard 1 the next, and so on
 
 from __future__ import annotations
 
+import os
+import threading
+from collections import deque
 from collections.abc import Callable, Hashable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pytest_smendpoint.invoke.csv_payloads import CsvEncoder, line_ends
+from pytest_smendpoint.invoke.csv_payloads import CsvEncoder, line_ends, row_bytes_bound
 from pytest_smendpoint.invoke.errors import FrameError, InvokeArgumentError
 from pytest_smendpoint.invoke.frame_checks import FrameRules, prepare
 
@@ -28,6 +32,9 @@ CHUNK_ROWS = 16_384
 # upload, whose parts moto assembles in memory), small enough that the job's instances share
 # the objects evenly and large enough that a 10 GB set is a few hundred objects.
 MAX_OBJECT_BYTES = 32 * 2**20
+UPLOADS_IN_FLIGHT = 2
+# Chunks encoded at once: the machine's cores, at most 4 (each holds a chunk's CSV text).
+ENCODERS = max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2))
 CSV_SUFFIXES = (".csv",)
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
@@ -98,7 +105,10 @@ class LongestRecord:
     size: int = 0
 
     def saw(self, data: bytes, frame: pd.DataFrame) -> None:
-        if not self.limit or self.row is not None:
+        if not self.limit or self.row is not None or len(data) <= self.limit:
+            return
+        bound = row_bytes_bound(frame)  # numbers only: no row can be long (no scan needed)
+        if bound is not None and bound <= self.limit:
             return
         ends = line_ends(data, len(frame))
         sizes = np.diff(ends, prepend=0)
@@ -127,37 +137,82 @@ def write_shards(
     written: list[Shard] = []
     parts: list[bytes] = []
     size = rows = 0
+    # Objects go up on other threads while the next is encoded (pyarrow's writer and the
+    # request's hashing release the GIL); at most UPLOADS_IN_FLIGHT wait, bounding memory.
+    pool = ThreadPoolExecutor(UPLOADS_IN_FLIGHT, thread_name_prefix="smendpoint-transform-put")
+    encoders = ThreadPoolExecutor(ENCODERS, thread_name_prefix="smendpoint-transform-csv")
+    slots = threading.BoundedSemaphore(UPLOADS_IN_FLIGHT)
+    sent: list[Future[None]] = []
+
+    def put(body: bytes, key: str) -> None:
+        try:
+            upload(body, key)
+        finally:
+            slots.release()
 
     def flush() -> None:
         nonlocal parts, size, rows
         if rows:
             key = key_of(len(written))
-            upload(b"".join(parts), key)
+            slots.acquire()
+            sent.append(pool.submit(put, b"".join(parts), key))
             written.append(Shard(key, rows))
+            for future in [f for f in sent if f.done()]:
+                future.result()  # an upload's error stops the encoding at once
+                sent.remove(future)
         parts, size, rows = [], 0, 0
 
     def quota() -> int | None:  # rows the current object takes; None: the rest (the last one)
         placed = len(written)
         return quotas[placed] if placed < count - 1 else None
 
-    for frame in frames:
-        start = 0
-        while start < len(frame):
-            wanted = quota()
-            room = len(frame) - start if wanted is None else wanted - rows
-            piece = frame.iloc[start : start + room]
-            start += len(piece)
-            data = CsvEncoder(piece).encode(0, len(piece))
-            if longest is not None:
-                longest.saw(data, piece)
-            parts.append(data)
-            size += len(data)
-            rows += len(piece)
-            wanted = quota()
-            if size >= max_object_bytes or (wanted is not None and rows >= wanted):
-                flush()
-    flush()
+    try:
+        for piece, data in _encoded(frames, encoders):
+            start = 0
+            while start < len(piece):
+                wanted = quota()
+                room = len(piece) - start if wanted is None else wanted - rows
+                if start == 0 and room >= len(piece):
+                    part, part_data = piece, data
+                else:  # an object's row quota ends inside this chunk: its parts are re-encoded
+                    part = piece.iloc[start : start + room]
+                    part_data = CsvEncoder(part).encode(0, len(part))
+                start += len(part)
+                if longest is not None:
+                    longest.saw(part_data, part)
+                parts.append(part_data)
+                size += len(part_data)
+                rows += len(part)
+                wanted = quota()
+                if size >= max_object_bytes or (wanted is not None and rows >= wanted):
+                    flush()
+        flush()
+        for future in sent:
+            future.result()
+    finally:
+        encoders.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=True, cancel_futures=True)
     return written
+
+
+def _encoded(
+    frames: Iterator[pd.DataFrame], pool: ThreadPoolExecutor
+) -> Iterator[tuple[pd.DataFrame, bytes]]:
+    """Each chunk with its CSV, in order, encoded ENCODERS at a time on the pool's threads
+    (pyarrow's writer releases the GIL): at most ENCODERS + 1 chunks' text in memory."""
+    pending: deque[tuple[pd.DataFrame, Future[bytes]]] = deque()
+    for frame in frames:
+        pending.append((frame, pool.submit(_encode, frame)))
+        if len(pending) > ENCODERS:
+            done, future = pending.popleft()
+            yield done, future.result()
+    while pending:
+        done, future = pending.popleft()
+        yield done, future.result()
+
+
+def _encode(frame: pd.DataFrame) -> bytes:
+    return CsvEncoder(frame).encode(0, len(frame))
 
 
 def _starts(rows: int) -> range:
