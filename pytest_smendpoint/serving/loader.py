@@ -1,5 +1,6 @@
-"""Load one production variant's model the way its container would: unpack /opt/ml/model into a
-private directory, then start it in the serving mode the options choose (modes/)."""
+"""Load one model the way its container would: unpack /opt/ml/model into a private directory,
+then start it in the serving mode the options choose (modes/). The pool (pool.py) keeps what
+this loads."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from pytest_smendpoint.serving.source import download_s3_prefix, unpack_s3_tarba
 from pytest_smendpoint.tempdirs import MODEL_PREFIX
 
 
-class LoadedEndpoint:
+class LoadedModel:
     """A served model plus the private directory it lives in; close() removes both."""
 
     def __init__(
@@ -42,7 +43,7 @@ class LoadedEndpoint:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def load_endpoint(spec: ContainerSpec, s3: Any, options: LoadOptions) -> LoadedEndpoint:
+def load_model(spec: ContainerSpec, s3: Any, options: LoadOptions) -> LoadedModel:
     """Fetch and serve; on failure stop what started, remove the private directory and raise
     (ModelLoadError: why, which becomes the endpoint's FailureReason)."""
     # Named for this process, so that the next run removes it if this one is killed.
@@ -58,4 +59,4 @@ def load_endpoint(spec: ContainerSpec, s3: Any, options: LoadOptions) -> LoadedE
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
-    return LoadedEndpoint(spec, served, workdir, runtime)
+    return LoadedModel(spec, served, workdir, runtime)

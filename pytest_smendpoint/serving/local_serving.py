@@ -1,13 +1,17 @@
-"""LocalServing: the endpoints of an account served for real, on this machine. Loads every
-production variant's model of an endpoint once, when the account creates the endpoint (or, for one
-created before, on its first call); serves invocations from any thread, routed between variants as
-SageMaker routes them; and marks an endpoint Failed (with the reason) when a variant's model cannot
-load. What an endpoint serves is the account's to say (`Deployments`); the moto backend's adapter
-(aws/backends/moto/) is the account, and attaches a LocalServing to moto."""
+"""LocalServing: the endpoints of an account served for real, on this machine, as one front end
+over a pool of loaded models (pool.py). Takes every production variant's model of an endpoint
+from the pool once, when the account creates the endpoint (or, for one created before, on its
+first call); serves invocations from any thread, routed between variants as SageMaker routes
+them; marks an endpoint Failed (with the reason) when a variant's model cannot load; and lets
+the models go when the endpoint goes. What an endpoint serves is the account's to say
+(`Deployments`); the moto backend's adapter (aws/backends/moto/) is the account, and attaches a
+LocalServing to moto. A transform job or a serverless endpoint would be a second front end over
+the same pool (`LocalServing.pool`)."""
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -27,8 +31,9 @@ from pytest_smendpoint.serving.invocation import (
     InvokeRequest,
     InvokeResult,
 )
-from pytest_smendpoint.serving.loader import LoadedEndpoint, load_endpoint
+from pytest_smendpoint.serving.loader import LoadedModel
 from pytest_smendpoint.serving.modes import LoadOptions
+from pytest_smendpoint.serving.pool import ModelKey, ModelPool
 from pytest_smendpoint.serving.runtimes.selection import RuntimePolicy
 from pytest_smendpoint.serving.variants import VariantPicker
 
@@ -44,14 +49,16 @@ FAILURE_REASON_MAX = 1024
 class _Variants:
     """An endpoint's loaded production variants, in the config's order, and their router."""
 
-    def __init__(self, loaded: list[LoadedEndpoint]) -> None:
+    def __init__(self, pool: ModelPool, keys: list[ModelKey], loaded: list[LoadedModel]) -> None:
+        self.pool = pool
+        self.keys = keys
         self.loaded = loaded
         self.specs: tuple[ContainerSpec, ...] = tuple(item.spec for item in loaded)
         self.by_name = {item.spec.variant_name: item for item in loaded}
         self.picker = VariantPicker()
 
     def close(self) -> None:
-        _close_all(self.loaded)
+        _release_all(self.pool, self.keys)
 
 
 class _Slot:
@@ -59,8 +66,12 @@ class _Slot:
     endpoint deleted and re-created under the same name is loaded afresh (and its routing
     restarts)."""
 
+    _serials = itertools.count(1)
+
     def __init__(self, endpoint: Any) -> None:
         self.endpoint = endpoint
+        # Its models' owner in the pool: this endpoint as created, shared with no other.
+        self.user = f"endpoint {next(self._serials)}"
         self.lock = threading.Lock()
         self.variants: _Variants | None = None
         self.failure: str | None = None
@@ -99,6 +110,7 @@ class LocalServing:
             serve_directory=serve_directory,
             runtime=runtime_policy or RuntimePolicy(),
         )
+        self.pool = ModelPool(self.options)  # the models; this front end's are its endpoints'
         self._slots: dict[tuple[str, str], _Slot] = {}
         self._lock = threading.Lock()
         self._s3_clients: dict[str, Any] = {}
@@ -160,6 +172,10 @@ class LocalServing:
                 slot.close()
             except Exception as error:  # one bad unload must not leave other processes running
                 errors.append(error)
+        try:
+            self.pool.close()  # nothing is left in it now, unless a front end leaked a model
+        except Exception as error:
+            errors.append(error)
         if errors:
             raise LocalServingError(f"unloading failed: {errors}")
 
@@ -218,27 +234,37 @@ class LocalServing:
                 specs = self.deployments.containers(region, slot.endpoint)
             except Exception as error:
                 self._fail(slot, _failure_reason(error))
-            slot.variants = _Variants(self._load_all(slot, specs, region))
+            keys = [ModelKey(slot.user, spec.model_name, spec.variant_name) for spec in specs]
+            slot.variants = _Variants(self.pool, keys, self._load_all(slot, keys, specs, region))
             return slot.variants
 
     def _load_all(
-        self, slot: _Slot, specs: tuple[ContainerSpec, ...], region: str
-    ) -> list[LoadedEndpoint]:
+        self, slot: _Slot, keys: list[ModelKey], specs: tuple[ContainerSpec, ...], region: str
+    ) -> list[LoadedModel]:
         """Load the variants side by side (each may start a process); if one fails, unload the
         others and fail the endpoint, naming the first failed variant in the config's order."""
         s3 = self._s3(region)
+
+        def attempt(index: int) -> LoadedModel | BaseException:
+            try:
+                return self.pool.acquire(keys[index], specs[index], s3)
+            except BaseException as error:  # reported for this variant once all have finished
+                return error
+
         if len(specs) == 1:
-            outcomes = [_attempt(specs[0], s3, self.options)]
+            outcomes = [attempt(0)]
         else:
-            with ThreadPoolExecutor(len(specs), thread_name_prefix="smendpoint-load") as pool:
-                outcomes = list(pool.map(lambda spec: _attempt(spec, s3, self.options), specs))
-        loaded = [item for _, item in outcomes if isinstance(item, LoadedEndpoint)]
-        failed = next(((s, e) for s, e in outcomes if isinstance(e, BaseException)), None)
-        if failed is None:
+            with ThreadPoolExecutor(len(specs), thread_name_prefix="smendpoint-load") as threads:
+                outcomes = list(threads.map(attempt, range(len(specs))))
+        loaded = [item for item in outcomes if isinstance(item, LoadedModel)]
+        failures = [i for i, item in enumerate(outcomes) if isinstance(item, BaseException)]
+        if not failures:
             return loaded
+        held = [keys[i] for i, item in enumerate(outcomes) if isinstance(item, LoadedModel)]
         with contextlib.suppress(LocalServingError):  # best effort: the failure is the news
-            _close_all(loaded)
-        spec, error = failed
+            _release_all(self.pool, held)
+        spec, error = specs[failures[0]], outcomes[failures[0]]
+        assert isinstance(error, BaseException)
         if not isinstance(error, Exception):  # KeyboardInterrupt, SystemExit: not a bad model
             raise error
         self._fail(slot, _failure_reason(error, spec))
@@ -259,20 +285,12 @@ class LocalServing:
             return client
 
 
-def _attempt(
-    spec: ContainerSpec, s3: Any, options: LoadOptions
-) -> tuple[ContainerSpec, LoadedEndpoint | BaseException]:
-    try:
-        return spec, load_endpoint(spec, s3, options)
-    except BaseException as error:  # reported for this variant once all have finished
-        return spec, error
-
-
-def _close_all(loaded: list[LoadedEndpoint]) -> None:
+def _release_all(pool: ModelPool, keys: list[ModelKey]) -> None:
+    """Let go of every key (its model unloads: no other user holds it), whatever fails."""
     errors = []
-    for item in loaded:
+    for key in keys:
         try:
-            item.close()
+            pool.release(key)
         except Exception as error:  # one bad unload must not leave the other variants running
             errors.append(error)
     if errors:
