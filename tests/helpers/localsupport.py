@@ -15,7 +15,7 @@ import numpy as np
 
 from helpers.container_setup import MODEL_FN
 from pytest_smendpoint.aws.backends.moto.serving import MotoServing
-from pytest_smendpoint.serving.loader import LoadedEndpoint
+from pytest_smendpoint.serving.loader import LoadedModel
 from pytest_smendpoint.serving.model_process import ModelProcesses
 from pytest_smendpoint.serving.modes.byo import ByoServer
 
@@ -102,20 +102,20 @@ def csv_predictions(body: bytes) -> list[float]:
     return [float(line) for line in body.decode().splitlines()]
 
 
-def loaded_variants(serving: MotoServing, name: str, region: str = REGION) -> list[LoadedEndpoint]:
+def loaded_variants(serving: MotoServing, name: str, region: str = REGION) -> list[LoadedModel]:
     """The variants `serving` has loaded for endpoint `name` (the tests look inside the serving)."""
     variants = serving._slots[(region, name)].variants
     assert variants is not None, f"endpoint {name!r} is not loaded"
     return variants.loaded
 
 
-def model_processes(item: LoadedEndpoint) -> ModelProcesses:
+def model_processes(item: LoadedModel) -> ModelProcesses:
     """The model processes (one per worker) that serve a variant of the container mode."""
     assert isinstance(item.served, ModelProcesses)
     return item.served
 
 
-def byo_process(item: LoadedEndpoint) -> subprocess.Popen[bytes]:
+def byo_process(item: LoadedModel) -> subprocess.Popen[bytes]:
     """The running server process of a variant served by a BYO serve command."""
     assert isinstance(item.served, ByoServer) and item.served.process is not None
     return item.served.process

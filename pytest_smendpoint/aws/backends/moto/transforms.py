@@ -28,7 +28,8 @@ from typing import IO, TYPE_CHECKING, Any
 from pytest_smendpoint.aws.backends.moto import s3_objects
 from pytest_smendpoint.aws.backends.moto.state import _variant_container
 from pytest_smendpoint.serving.errors import ModelLoadError
-from pytest_smendpoint.serving.loader import LoadedEndpoint, load_endpoint
+from pytest_smendpoint.serving.loader import LoadedModel
+from pytest_smendpoint.serving.pool import ModelKey
 from pytest_smendpoint.serving.transform.parameters import JobSettings
 from pytest_smendpoint.serving.transform.run import (
     FAILED,
@@ -65,6 +66,10 @@ _ENDPOINT_PING_SENTENCE = re.compile(
 JOIN_TIMEOUT = 30.0
 
 
+# Whose a pool entry is, beside the endpoints' (local_serving.py keys theirs by endpoint).
+TRANSFORM_USER = "transform job"
+
+
 class Unsupported(Exception):
     """A job setting the offline transform does not emulate: the job fails, saying which."""
 
@@ -78,7 +83,8 @@ class _Job:
     fake: Any  # moto's FakeTransformJob, whose fields DescribeTransformJob reads
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
-    loaded: LoadedEndpoint | None = None
+    loaded: LoadedModel | None = None
+    key: ModelKey | None = None  # its model in the serving's pool (this job is its one user)
     done: threading.Event = field(default_factory=threading.Event)
 
 
@@ -165,10 +171,10 @@ class TransformJobs:
             logger.exception("transform job %s failed locally", job.name)
             status, reason = FAILED, f"InternalServerError: {type(error).__name__}: {error}"
         finally:
-            loaded, job.loaded = job.loaded, None
-            if loaded is not None:
+            key, job.key, job.loaded = job.key, None, None
+            if key is not None:
                 try:
-                    loaded.close()
+                    self.serving.pool.release(key)  # the job was its one user: unloaded
                 except Exception:
                     logger.exception("transform job %s: unloading failed", job.name)
             shutil.rmtree(workdir, ignore_errors=True)
@@ -201,7 +207,7 @@ class TransformJobs:
         outcome = run.run()
         return outcome.status, outcome.failure_reason
 
-    def _load(self, job: _Job, backend: Any, settings: JobSettings) -> LoadedEndpoint:
+    def _load(self, job: _Job, backend: Any, settings: JobSettings) -> LoadedModel:
         """The model as an endpoint loads it, with the job's environment, and as many model
         processes as requests will be in flight (MaxConcurrentTransforms x InstanceCount, bounded
         by this machine's cores; when the job leaves MaxConcurrentTransforms to the container,
@@ -224,7 +230,14 @@ class TransformJobs:
             workers=concurrency(requested, settings.instance_count, cores),
         )
         s3 = self.serving._s3(job.region)
-        return load_endpoint(spec, s3, self.serving.options)
+        # A second front end over the endpoints' pool: the job (as created) owns its model's
+        # processes, as a transform job's instances are its own on SageMaker.
+        key = ModelKey(
+            (TRANSFORM_USER, job.region, job.name, id(job)), fake.model_name, "AllTraffic"
+        )
+        loaded = self.serving.pool.acquire(key, spec, s3)
+        job.key = key
+        return loaded
 
     def _finish(self, job: _Job, status: str, reason: str | None) -> None:
         fake = job.fake
