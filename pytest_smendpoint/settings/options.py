@@ -792,7 +792,7 @@ OPTION_GROUPS: Mapping[str, tuple[OptionSpec, ...]] = {
         OptionSpec(
             "transform_shards",
             "The fewest S3 objects sm_transform writes a DataFrame or files into (more when "
-            "one would pass 32 MiB; default: the instance count).",
+            "one would pass about 32 MiB; default: the instance count).",
             "int",
             convert=lambda v, n: v.bounded_int(n, MAX_TRANSFORM_SHARDS, "sm_transform's"),
             fills=("transform.shards",),

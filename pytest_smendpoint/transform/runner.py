@@ -36,7 +36,7 @@ from pytest_smendpoint.aws.transform_jobs import (
 from pytest_smendpoint.aws.uploads import session_key_prefix, split_s3_uri
 from pytest_smendpoint.errors import TeardownError, TransformJobError
 from pytest_smendpoint.invoke.errors import InvokeArgumentError
-from pytest_smendpoint.invoke.frame_checks import frame_rules
+from pytest_smendpoint.invoke.frame_checks import frame_rules, prepare
 from pytest_smendpoint.settings.limits import TRANSFORM_DEFAULT_PAYLOAD_MB
 from pytest_smendpoint.settings.options import TransformSettings, validate_overrides
 from pytest_smendpoint.transform.outputs import joined_predictions, output_key
@@ -140,9 +140,12 @@ class Transformer:
         rules = frame_rules(self.settings.invoke, label, features, allow_nan, allow_strings)
         accept = accept or self.settings.invoke.accept
         in_s3 = isinstance(data, str) and data.startswith("s3://")
-        source = None if in_s3 else source_of(data)
+        source = None if in_s3 else source_of(_anchored(data, self._base_dir))
         if source is not None and source.rows == 0:
+            if isinstance(data, pd.DataFrame):
+                prepare(data, rules)  # sm_invoke's checks: a bad label or feature list says so
             return pd.Series([], index=source.index, dtype="float64")
+        model_name = self._session_model()  # before any upload: a bad model fails first
         job_name = self._next_name()
         record = TransformRecord(
             job_name,
@@ -150,12 +153,11 @@ class Transformer:
             options.instance_type,
             options.instance_count,
         )
-        self.records.append(record)
         started = time.perf_counter()
         s3 = self._s3()
         base = self._data_prefix(job_name)
         output = options.output_path or f"{base}/output"
-        output = f"{output.rstrip('/')}/{job_name}" if options.output_path else output
+        output = f"{output.rstrip('/')}/{job_name}/" if options.output_path else f"{output}/"
         written: list[str] = []
         keep = options.keep_data
         longest = LongestRecord(_payload_limit(options))
@@ -167,6 +169,7 @@ class Transformer:
                 input_prefix = f"{base}/input/"
                 bucket, prefix_key = split_s3_uri(input_prefix)
                 self._remember(input_prefix)
+                written.append(input_prefix)  # a failed upload's objects go too
                 shards = write_shards(
                     source,
                     rules,
@@ -175,13 +178,12 @@ class Transformer:
                     lambda number: f"{prefix_key}part-{number:05d}.csv",
                     longest,
                 )
-                written.append(input_prefix)
                 record.objects = len(shards)
             self._remember(output)
             written.append(output)
             plan = TransformJobPlan(
                 name=job_name,
-                model_name=self._session_model(),
+                model_name=model_name,
                 input_prefix=input_prefix,
                 output_path=output,
                 instance_type=options.instance_type,
@@ -199,22 +201,28 @@ class Transformer:
                 if not in_s3
                 else lambda: "input: an s3:// prefix"
             )
+            self.records.append(record)  # a job SageMaker knows of, from here on
             self._run(plan, options, record, done)
             if in_s3:
-                keep = True  # the caller reads it: deleted at the session's end
+                keep = True  # the caller reads it: deleted at the session's end (unless kept)
                 listed = tuple(_keys_under(s3, output))
                 record.objects = len(listed)
                 return TransformOutput(job_name, output, listed)
             out_bucket, out_key = split_s3_uri(output)
             in_key = split_s3_uri(input_prefix)[1]
             keys = [output_key(shard, in_key, out_key) for shard in shards]
+            assert source is not None
+            # Files: their rows as streamed (a CSV's newline count is only an estimate).
+            rows = sum(shard.rows for shard in shards)
+            index = source.index if len(source.index) == rows else pd.RangeIndex(rows)
             predictions = joined_predictions(
                 shards,
                 lambda key: s3.get_object(Bucket=out_bucket, Key=key)["Body"].read(),
                 keys,
                 accept,
-                source.index,  # type: ignore[union-attr]
+                index,
                 job_name,
+                single_record=options.batch_strategy == "SingleRecord",
             )
             record.rows = len(predictions)
             return predictions
@@ -238,6 +246,8 @@ class Transformer:
             record.call_seconds = time.perf_counter() - started
             if not keep:
                 self._delete_data(s3, written)
+            elif options.keep_data:  # kept for good: not deleted at the session's end either
+                self._forget(written)
 
     def _run(
         self,
@@ -329,7 +339,12 @@ class Transformer:
         try:
             checked = validate_overrides(raw, "sm_transform()", self._base_dir).transform
         except ValueError as error:
-            raise InvokeArgumentError(str(error)) from None
+            message = str(error)
+            for name in given:  # the keyword as the caller wrote it, not the option's name
+                option = _OPTION_OF.get(name, f"transform_{name}")
+                message = message.replace(f"{option}=", f"{name}=")
+                message = message.replace(f"--sm-{option.replace('_', '-')}=", f"{name}=")
+            raise InvokeArgumentError(message) from None
         chosen = dataclasses.replace(
             self.settings.transform, **{name: getattr(checked, name) for name in given}
         )
@@ -386,6 +401,10 @@ class Transformer:
     def _remember(self, prefix: str) -> None:
         with self._lock:
             self._data.append(prefix)
+
+    def _forget(self, prefixes: Sequence[str]) -> None:
+        with self._lock:
+            self._data = [prefix for prefix in self._data if prefix not in prefixes]
 
     def _delete_data(self, s3: Any, prefixes: Sequence[str]) -> list[str]:
         """Delete every object under these prefixes; a line per failure."""
@@ -461,6 +480,15 @@ def _objects_done(s3: Any, output: str, objects: int) -> Callable[[], str]:
         return f"{answered} of {objects} objects answered"
 
     return done
+
+
+def _anchored(data: Any, base_dir: Path) -> Any:
+    """Relative file paths are relative to where pytest was started, as the options' are."""
+    if isinstance(data, (str, Path)):
+        return base_dir / data
+    if isinstance(data, (list, tuple)):
+        return [base_dir / item if isinstance(item, (str, Path)) else item for item in data]
+    return data
 
 
 def _until_ended(serving: Any, job_name: str) -> Callable[[float], None]:

@@ -256,6 +256,7 @@ def _row_count(path: Path) -> int:
 def _file_frames(files: Sequence[Path]) -> Iterator[pd.DataFrame]:
     """Each file's rows in chunks: Parquet through its record batches, CSV through pyarrow's
     streaming reader (a header row names the columns)."""
+    import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
@@ -268,9 +269,17 @@ def _file_frames(files: Sequence[Path]) -> Iterator[pd.DataFrame]:
                 yield batch.to_pandas()
         else:
             options = pacsv.ReadOptions(block_size=16 << 20)
-            with pacsv.open_csv(path, read_options=options) as reader:
-                for batch in reader:
-                    yield batch.to_pandas()
+            try:
+                with pacsv.open_csv(path, read_options=options) as reader:
+                    for batch in reader:
+                        yield batch.to_pandas()
+            except pa.ArrowInvalid as error:
+                # pyarrow's streaming reader types each column from the first 16 MiB block.
+                raise FrameError(
+                    f"sm_transform cannot read {path}: {error} (a column's type is taken from "
+                    "its first 16 MiB: write the file with that column as floats throughout, "
+                    "or pass a DataFrame)"
+                ) from None
 
 
 def _numbered(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:

@@ -180,13 +180,13 @@ def test_bad_keywords_are_refused_with_the_options_message(
             with pytest.raises(InvokeArgumentError) as bad:
                 sm_transform(None, max_payload_mb=101)
             assert str(bad.value) == (
-                "transform_max_payload_mb=101 (sm_transform()): must be an integer from 0 to "
+                "max_payload_mb=101 (sm_transform()): must be an integer from 0 to "
                 "100 (SageMaker's MaxPayloadInMB)"
             )
             with pytest.raises(InvokeArgumentError) as zero:
                 sm_transform(None, instance_count=0)
             assert str(zero.value) == (
-                "transform_instance_count=0 (sm_transform()): must be a positive integer"
+                "instance_count=0 (sm_transform()): must be a positive integer"
             )
             with pytest.raises(InvokeArgumentError) as product:
                 sm_transform(None, max_payload_mb=30)  # 4 at once: the command line's
