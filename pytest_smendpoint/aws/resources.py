@@ -91,8 +91,8 @@ TRANSFORM_JOB_STATUSES = Statuses(
     "TransformJobStatus", "Completed", frozenset({"InProgress", "Stopping"})
 )
 # A transform job cannot be deleted: StopTransformJob is what ends one (a finished job is
-# left as it is; SageMaker keeps its record). Nothing creates one yet (issue 20's transform.py
-# will), so it is in the table but not in KINDS: the sweep does not list it.
+# left as it is; SageMaker keeps its record). Not in KINDS: no endpoint is made of one, so
+# teardown never walks it; the sweep stops running ones first (sweep.SWEPT_KINDS).
 TRANSFORM_JOB = ResourceKind(
     "transform job",
     "TransformJobName",

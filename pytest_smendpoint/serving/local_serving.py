@@ -5,8 +5,8 @@ first call); serves invocations from any thread, routed between variants as Sage
 them; marks an endpoint Failed (with the reason) when a variant's model cannot load; and lets
 the models go when the endpoint goes. What an endpoint serves is the account's to say
 (`Deployments`); the moto backend's adapter (aws/backends/moto/) is the account, and attaches a
-LocalServing to moto. A transform job or a serverless endpoint would be a second front end over
-the same pool (`LocalServing.pool`)."""
+LocalServing to moto. The moto backend's transform jobs are a second front end over the same
+pool (`LocalServing.pool`); a serverless endpoint would be another."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The models a local serving has loaded, apart from what serves them: each loaded once under
-its key, held by the front ends that use it (endpoints today, local_serving.py; a transform job
-or a serverless endpoint would be another front end over the same pool), and unloaded when the
-last of them lets go.
+its key, held by the front ends that use it (endpoints, local_serving.py; the moto backend's
+transform jobs, aws/backends/moto/transforms.py; a serverless endpoint would be another), and
+unloaded when the last of them lets go.
 
 What a key shares is the front end's choice. Endpoints key their models by the endpoint as
 created, the variant and the model (`ModelKey`), so two endpoints of one model never share its
