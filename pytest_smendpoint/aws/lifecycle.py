@@ -37,6 +37,7 @@ from pytest_smendpoint.aws.resources import (
     MODEL,
     ResourceKind,
     carries_session_tag,
+    cli_command,
     delete,
     describe,
     error_reason,
@@ -354,4 +355,4 @@ class Lifecycle:
         return [self._command(kind, name) for kind, name in created.deletion_order()]
 
     def _command(self, kind: ResourceKind, name: str) -> str:
-        return f"aws sagemaker {kind.cli} {name} --region {self.region}"
+        return cli_command(kind, name, self.region)

@@ -110,6 +110,11 @@ TRANSFORM_JOB = ResourceKind(
 KINDS = (ENDPOINT, ENDPOINT_CONFIG, MODEL)
 
 
+def cli_command(kind: ResourceKind, name: str, region: str) -> str:
+    """The AWS CLI command that deletes (or stops) one resource, for a user to run by hand."""
+    return f"aws sagemaker {kind.cli} {name} --region {region}"
+
+
 def delete(sagemaker: Any, kind: ResourceKind, name: str) -> None:
     """The kind's own delete (or stop) call, as it is: errors are the caller's to read."""
     getattr(sagemaker, kind.delete)(**{kind.name_parameter: name})

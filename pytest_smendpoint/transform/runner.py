@@ -26,6 +26,7 @@ import pandas as pd
 from pytest_smendpoint.aws.models import create_model, delete_model
 from pytest_smendpoint.aws.records import TransformRecord
 from pytest_smendpoint.aws.resolve import ExistingEndpoint, ModelSpec, aws_context
+from pytest_smendpoint.aws.resources import MODEL, TRANSFORM_JOB, cli_command
 from pytest_smendpoint.aws.signal_holding import hold_signals, stopping
 from pytest_smendpoint.aws.transform_jobs import (
     TransformJobPlan,
@@ -362,16 +363,10 @@ class Transformer:
         a pass over every byte, and under moto a slow decode, 0.4 s per 32 MiB measured), and
         no SHA-256 of each body in the signature (UNSIGNED-PAYLOAD: over HTTPS, which protects
         the bytes in transit, S3 accepts it). 10 GB of CSV is a minute of CPU less."""
-        from botocore.config import Config
-
-        return self.backend.boto_session.client(
+        return self.backend.client(
             "s3",
-            region_name=self.backend.region,
-            config=Config(
-                retries={"mode": "standard"},
-                request_checksum_calculation="when_required",
-                s3={"payload_signing_enabled": False},
-            ),
+            request_checksum_calculation="when_required",
+            s3={"payload_signing_enabled": False},
         )
 
     def _next_name(self) -> str:
@@ -443,13 +438,10 @@ class Transformer:
                     stop_if_running(sagemaker, name)
                 except Exception as error:
                     failures.append(f"StopTransformJob {name}: {error}")
-                    commands.append(
-                        f"aws sagemaker stop-transform-job --transform-job-name {name} "
-                        f"--region {self.backend.region}"
-                    )
+                    commands.append(cli_command(TRANSFORM_JOB, name, self.backend.region))
             if self._data and not self.settings.transform.keep_data:
                 remaining = list(self._data)
-                lost = self._delete_data(self.backend.client("s3"), remaining)
+                lost = self._delete_data(self._s3(), remaining)
                 failures += lost
                 commands += [f"aws s3 rm --recursive {prefix}" for prefix in self._data]
             if self._created_model is not None:
@@ -457,10 +449,7 @@ class Transformer:
                     delete_model(sagemaker, self._created_model)
                 except Exception as error:
                     failures.append(f"DeleteModel model {self._created_model}: {error}")
-                    commands.append(
-                        f"aws sagemaker delete-model --model-name {self._created_model} "
-                        f"--region {self.backend.region}"
-                    )
+                    commands.append(cli_command(MODEL, self._created_model, self.backend.region))
                 else:
                     self._created_model = None
             if self.backend.liveness is not None:

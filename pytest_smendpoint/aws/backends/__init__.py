@@ -46,12 +46,15 @@ class Backend:
     # The role of a model that names none (a mocked account's); None: a role must be given.
     default_role: str | None = None
 
-    def client(self, service: str) -> Any:
-        """A client with botocore's standard retry mode (throttling retried with backoff)."""
+    def client(self, service: str, **config: Any) -> Any:
+        """A client with botocore's standard retry mode (throttling retried with backoff), and
+        any other botocore Config settings the caller names."""
         from botocore.config import Config
 
         return self.boto_session.client(
-            service, region_name=self.region, config=Config(retries={"mode": "standard"})
+            service,
+            region_name=self.region,
+            config=Config(retries={"mode": "standard"}, **config),
         )
 
 
