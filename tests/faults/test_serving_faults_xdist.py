@@ -56,8 +56,10 @@ BLOCKING_MODEL_FN = """\
 import os, time
 
 def model_fn(model_dir):
-    with open(os.path.join(os.environ["SM_MARK_DIR"], "loading"), "w") as handle:
+    path = os.path.join(os.environ["SM_MARK_DIR"], "loading")
+    with open(path + ".part", "w") as handle:  # whole before it exists: the pid is read at once
         handle.write(str(os.getpid()))
+    os.replace(path + ".part", path)
     time.sleep(600)  # sleep-ok: a model_fn that blocks
 """
 

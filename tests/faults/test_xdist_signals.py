@@ -44,8 +44,11 @@ NAMES = {"Endpoint": "EndpointName", "EndpointConfig": "EndpointConfigName", "Mo
 
 
 def mark(name, text=""):
-    with open(os.path.join(MARKS, name), "w") as handle:
+    # Written whole, then renamed: the outer test reads a mark as soon as it exists.
+    path = os.path.join(MARKS, name)
+    with open(path + ".part", "w") as handle:
         handle.write(text)
+    os.replace(path + ".part", path)
 
 
 def _named(parameter):
@@ -121,8 +124,10 @@ import os, time, pytest
 
 @pytest.mark.parametrize("n", range(2))
 def test_long(sm_endpoint, n):
-    with open(os.path.join(os.environ["SM_MARK_DIR"], f"testing-{n}"), "w") as handle:
+    path = os.path.join(os.environ["SM_MARK_DIR"], f"testing-{n}")
+    with open(path + ".part", "w") as handle:  # whole before it exists: the pid is read at once
         handle.write(str(os.getpid()))
+    os.replace(path + ".part", path)
     if n == 0:
         time.sleep(30)  # sleep-ok: the outer test signals the run meanwhile
 """
