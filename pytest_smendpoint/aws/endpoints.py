@@ -28,6 +28,7 @@ from pytest_smendpoint.aws.resources import (
 )
 from pytest_smendpoint.aws.waiting import Backoff
 from pytest_smendpoint.errors import DeployError
+from pytest_smendpoint.settings.endpoint_kinds import AsyncSettings, ServerlessSettings
 
 SETTLE_BACKOFF = Backoff(first=2.0, factor=1.5, ceiling=30.0)
 TRANSITIONAL = ENDPOINT_STATUSES.transitional
@@ -39,20 +40,28 @@ TRANSITIONAL = ENDPOINT_STATUSES.transitional
 def create_endpoint_config(
     sagemaker: Any, plan: EndpointPlan, tags: Sequence[dict[str, str]]
 ) -> Any:
-    """CreateEndpointConfig: one production variant serving the plan's model on its instances."""
+    """CreateEndpointConfig: one production variant serving the plan's model on its instances
+    (or serverless: a ServerlessConfig instead of instances), plus the asynchronous inference
+    configuration when the plan has one."""
     variant: dict[str, Any] = {
         "VariantName": plan.variant_name,
         "ModelName": plan.model_name,
-        "InitialInstanceCount": plan.instance_count,
-        "InstanceType": plan.instance_type,
         "InitialVariantWeight": 1.0,
     }
+    if plan.serverless is not None:
+        variant["ServerlessConfig"] = serverless_config(plan.serverless)
+    else:
+        variant["InitialInstanceCount"] = plan.instance_count
+        variant["InstanceType"] = plan.instance_type
     if plan.model_data_download_timeout is not None:
         variant["ModelDataDownloadTimeoutInSeconds"] = plan.model_data_download_timeout
     if plan.container_startup_health_check_timeout is not None:
         variant["ContainerStartupHealthCheckTimeoutInSeconds"] = (
             plan.container_startup_health_check_timeout
         )
+    extra: dict[str, Any] = {}
+    if plan.async_inference is not None:
+        extra["AsyncInferenceConfig"] = async_inference_config(plan.async_inference)
     return checked_call(
         "CreateEndpointConfig",
         f"{ENDPOINT_CONFIG.label} {plan.config_name}",
@@ -60,7 +69,29 @@ def create_endpoint_config(
         EndpointConfigName=plan.config_name,
         ProductionVariants=[variant],
         Tags=list(tags),
+        **extra,
     )
+
+
+def serverless_config(serverless: ServerlessSettings) -> dict[str, int]:
+    """The variant's ServerlessConfig, as the API spells it (unset fields are not sent)."""
+    config = {"MemorySizeInMB": serverless.memory_mb, "MaxConcurrency": serverless.max_concurrency}
+    if serverless.provisioned_concurrency is not None:
+        config["ProvisionedConcurrency"] = serverless.provisioned_concurrency
+    return {key: value for key, value in config.items() if value is not None}
+
+
+def async_inference_config(settings: AsyncSettings) -> dict[str, Any]:
+    """The endpoint config's AsyncInferenceConfig, as the API spells it."""
+    output: dict[str, Any] = {"S3OutputPath": settings.output_path}
+    if settings.failure_path is not None:
+        output["S3FailurePath"] = settings.failure_path
+    config: dict[str, Any] = {"OutputConfig": output}
+    if settings.max_concurrent_invocations_per_instance is not None:
+        config["ClientConfig"] = {
+            "MaxConcurrentInvocationsPerInstance": settings.max_concurrent_invocations_per_instance
+        }
+    return config
 
 
 def create_endpoint(sagemaker: Any, plan: EndpointPlan, tags: Sequence[dict[str, str]]) -> Any:

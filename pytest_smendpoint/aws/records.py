@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from pytest_smendpoint.settings.endpoint_kinds import (
+    AsyncSettings,
+    EndpointKind,
+    ServerlessSettings,
+)
 from pytest_smendpoint.settings.options import default
 
 
@@ -24,7 +29,8 @@ class TeardownStatus(str, Enum):
 
 @dataclass(frozen=True)
 class EndpointPlan:
-    """How to deploy: names, instances, variant timeouts and tags."""
+    """How to deploy: names, instances (or a serverless configuration), variant timeouts, an
+    asynchronous inference configuration, and tags."""
 
     endpoint_name: str
     config_name: str
@@ -37,6 +43,16 @@ class EndpointPlan:
     deploy_timeout: float = default("deploy_timeout")
     session_id: str = ""
     tags: tuple[dict[str, str], ...] = ()
+    serverless: ServerlessSettings | None = None  # set: no instances are sent
+    async_inference: AsyncSettings | None = None
+
+    @property
+    def kind(self) -> EndpointKind:
+        if self.serverless is not None:
+            return EndpointKind.SERVERLESS
+        if self.async_inference is not None:
+            return EndpointKind.ASYNC
+        return EndpointKind.REAL_TIME
 
 
 @dataclass

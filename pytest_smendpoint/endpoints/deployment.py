@@ -33,6 +33,8 @@ def plan_for(model: ModelSpec, settings: Settings, identity: SessionIdentity) ->
         deploy_timeout=settings.deploy_timeout,
         session_id=identity.session_id,
         tags=tuple(identity.tags()),
+        serverless=settings.serverless if settings.serverless.enabled else None,
+        async_inference=settings.async_inference if settings.async_inference.enabled else None,
     )
 
 

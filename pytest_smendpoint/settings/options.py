@@ -7,6 +7,7 @@ pytest.Config; a bad value raises `SettingsError`, which it turns into pytest.Us
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shlex
@@ -17,6 +18,16 @@ from typing import Any
 
 from pytest_smendpoint.errors import SettingsError
 from pytest_smendpoint.settings.ages import parse_age
+from pytest_smendpoint.settings.endpoint_kinds import (
+    ASYNC_DEFAULT_INVOCATION_TIMEOUT,
+    ASYNC_MAX_INVOCATION_TIMEOUT,
+    SERVERLESS_DEFAULT_MAX_CONCURRENCY,
+    SERVERLESS_MAX_CONCURRENCY,
+    SERVERLESS_MEMORY_SIZES,
+    AsyncSettings,
+    EndpointKind,
+    ServerlessSettings,
+)
 from pytest_smendpoint.settings.environment import MASK, ContainerEnvironment, as_environment
 from pytest_smendpoint.settings.formats import (
     IMAGE_RULE,
@@ -198,6 +209,20 @@ class _Validator:
             raise self.fail(name, f"must be an integer from {low} to {high} ({whose})")
         return number
 
+    def serverless_memory(self, name: str) -> int | None:
+        """MemorySizeInMB: one of SageMaker's six sizes (3000 is not one)."""
+        value = self.raw[name].value
+        if value is None:
+            return None
+        sizes = ", ".join(map(str, SERVERLESS_MEMORY_SIZES))
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            number = None
+        if number not in SERVERLESS_MEMORY_SIZES:
+            raise self.fail(name, f"must be one of {sizes} (SageMaker's MemorySizeInMB)")
+        return number
+
     def transform_instance_type(self, name: str) -> str:
         """A Batch Transform instance type: one botocore's SageMaker model lists (the service's
         own enum, TransformInstanceType), so a typo fails here, not after the upload."""
@@ -264,7 +289,12 @@ class _Validator:
         then the rules between options."""
         self.one_model_source()
         fields: dict[str, Any] = {}
-        groups: dict[str, dict[str, Any]] = {"invoke": {}, "transform": {}}
+        groups: dict[str, dict[str, Any]] = {
+            "invoke": {},
+            "transform": {},
+            "serverless": {},
+            "async_inference": {},
+        }
         for spec in OPTIONS:
             value: Any = (spec.convert or _text)(self, spec.name)
             values = value if len(spec.fills) > 1 else (value,)
@@ -275,12 +305,15 @@ class _Validator:
             **fields,
             invoke=InvokeSettings(**groups["invoke"]),
             transform=TransformSettings(**groups["transform"]),
+            serverless=ServerlessSettings(**groups["serverless"]),
+            async_inference=AsyncSettings(**groups["async_inference"]),
             step_summary_path=self.step_summary_path(),
         )
         if settings.sweep_delete and settings.sweep_age_seconds is None:
             raise self.fail("sweep_delete", "goes with --sm-sweep[=AGE]")
         if settings.model_data and not settings.image_uri:
             raise self.fail("model_data", "needs --sm-image-uri (or sm_image_uri) as well")
+        settings = self.endpoint_kind_rules(settings)
         transform = settings.transform
         if (
             transform.max_payload_mb is not None
@@ -294,6 +327,36 @@ class _Validator:
                 "MaxConcurrentTransforms)",
             )
         return settings
+
+    def endpoint_kind_rules(self, settings: Settings) -> Settings:
+        """The rules between the serverless and asynchronous options; fills their defaults."""
+        serverless, asynchronous = settings.serverless, settings.async_inference
+        if serverless.memory_mb is None:
+            for name in ("serverless_max_concurrency", "serverless_provisioned_concurrency"):
+                if self.raw[name].value is not None:
+                    raise self.fail(name, "goes with --sm-serverless-memory-mb")
+        else:
+            ceiling = serverless.max_concurrency or SERVERLESS_DEFAULT_MAX_CONCURRENCY
+            provisioned = serverless.provisioned_concurrency
+            if provisioned is not None and provisioned > ceiling:
+                raise self.fail(
+                    "serverless_provisioned_concurrency",
+                    f"must be at most the endpoint's MaxConcurrency ({ceiling})",
+                )
+            serverless = dataclasses.replace(serverless, max_concurrency=ceiling)
+        if asynchronous.output_path is not None:
+            asynchronous = dataclasses.replace(asynchronous, enabled=True)
+        if not asynchronous.enabled:
+            for name in ("async_failure_path", "async_max_concurrent_invocations"):
+                if self.raw[name].value is not None:
+                    raise self.fail(name, "goes with --sm-async (or --sm-async-output-path)")
+        if asynchronous.enabled and serverless.enabled:
+            raise self.fail(
+                "serverless_memory_mb",
+                "and --sm-async are both given: SageMaker's asynchronous endpoints are "
+                "instance-backed, choose one kind of endpoint",
+            )
+        return dataclasses.replace(settings, serverless=serverless, async_inference=asynchronous)
 
     def one_model_source(self) -> None:
         sources = [n for n in MODEL_SOURCE_OPTIONS if self.raw[n].value is not None]
@@ -721,6 +784,86 @@ OPTION_GROUPS: Mapping[str, tuple[OptionSpec, ...]] = {
             convert=_Validator.resource_name,
         ),
     ),
+    "serverless endpoints": (
+        OptionSpec(
+            "serverless_memory_mb",
+            "Deploy a serverless endpoint with this much memory (MemorySizeInMB: "
+            f"{', '.join(map(str, SERVERLESS_MEMORY_SIZES))}); instance type and count are then "
+            "not sent.",
+            "int",
+            convert=_Validator.serverless_memory,
+            fills=("serverless.memory_mb",),
+        ),
+        OptionSpec(
+            "serverless_max_concurrency",
+            f"MaxConcurrency of the serverless endpoint, 1 to {SERVERLESS_MAX_CONCURRENCY} "
+            f"(default {SERVERLESS_DEFAULT_MAX_CONCURRENCY}, the SageMaker SDK's).",
+            "int",
+            convert=lambda v, n: v.int_between(
+                n, 1, SERVERLESS_MAX_CONCURRENCY, "SageMaker's MaxConcurrency"
+            ),
+            fills=("serverless.max_concurrency",),
+        ),
+        OptionSpec(
+            "serverless_provisioned_concurrency",
+            "ProvisionedConcurrency of the serverless endpoint, 1 to its MaxConcurrency "
+            "(default: none).",
+            "int",
+            convert=lambda v, n: v.int_between(
+                n, 1, SERVERLESS_MAX_CONCURRENCY, "SageMaker's ProvisionedConcurrency"
+            ),
+            fills=("serverless.provisioned_concurrency",),
+        ),
+    ),
+    "asynchronous endpoints": (
+        OptionSpec(
+            "async",
+            "Deploy an asynchronous endpoint (AsyncInferenceConfig); sm_invoke sends each "
+            "payload through S3 and InvokeEndpointAsync.",
+            "bool",
+            False,
+            convert=_Validator.flag,
+            fills=("async_inference.enabled",),
+        ),
+        OptionSpec(
+            "async_output_path",
+            "S3OutputPath of the asynchronous endpoint (implies --sm-async; default: under the "
+            "session's prefix in the account's SageMaker bucket).",
+            convert=_Validator.s3_prefix,
+            fills=("async_inference.output_path",),
+        ),
+        OptionSpec(
+            "async_failure_path",
+            "S3FailurePath of the asynchronous endpoint (default: beside the output).",
+            convert=_Validator.s3_prefix,
+            fills=("async_inference.failure_path",),
+        ),
+        OptionSpec(
+            "async_max_concurrent_invocations",
+            "MaxConcurrentInvocationsPerInstance of the asynchronous endpoint (default: "
+            "SageMaker's).",
+            "int",
+            convert=lambda v, n: v.int_between(
+                n, 1, 1000, "SageMaker's MaxConcurrentInvocationsPerInstance"
+            ),
+            fills=("async_inference.max_concurrent_invocations_per_instance",),
+        ),
+        OptionSpec(
+            "async_invocation_timeout",
+            "Seconds an asynchronous request may take, 1 to "
+            f"{ASYNC_MAX_INVOCATION_TIMEOUT} (InvocationTimeoutSeconds; sm_invoke waits for "
+            "the answer as long).",
+            "int",
+            ASYNC_DEFAULT_INVOCATION_TIMEOUT,
+            convert=lambda v, n: v.or_default(
+                n,
+                v.int_between(
+                    n, 1, ASYNC_MAX_INVOCATION_TIMEOUT, "SageMaker's InvocationTimeoutSeconds"
+                ),
+            ),
+            fills=("async_inference.invocation_timeout",),
+        ),
+    ),
     "batch transform (sm_transform)": (
         OptionSpec(
             "transform_instance_type",
@@ -941,6 +1084,8 @@ class Settings:
     image_pythons: Mapping[str, str] = field(default_factory=dict)  # "3.9" -> an interpreter
     invoke: InvokeSettings = field(default_factory=InvokeSettings)
     transform: TransformSettings = field(default_factory=TransformSettings)
+    serverless: ServerlessSettings = field(default_factory=ServerlessSettings)
+    async_inference: AsyncSettings = field(default_factory=AsyncSettings)
     run_label: str | None = None
     sweep_age_seconds: int | None = None  # set: run the sweep instead of the tests
     sweep_delete: bool = False
@@ -954,6 +1099,15 @@ class Settings:
     def __post_init__(self) -> None:
         # However it was given (a dict, a mappingproxy), the environment prints masked.
         object.__setattr__(self, "env", as_environment(self.env))
+
+    @property
+    def endpoint_kind(self) -> EndpointKind:
+        """Which kind of endpoint the session deploys (the options say; real-time by default)."""
+        if self.serverless.enabled:
+            return EndpointKind.SERVERLESS
+        if self.async_inference.enabled:
+            return EndpointKind.ASYNC
+        return EndpointKind.REAL_TIME
 
     @property
     def model_source(self) -> str | None:

@@ -280,6 +280,69 @@ CLI_CASES = (
     ]
     + [
         pytest.param(
+            ("--sm-serverless-memory-mb=3000",),
+            "--sm-serverless-memory-mb=3000 (command line): must be one of 1024, 2048, 3072, "
+            "4096, 5120, 6144 (SageMaker's MemorySizeInMB)",
+            id="serverless-memory-not-a-size",
+        ),
+        pytest.param(
+            ("--sm-serverless-memory-mb=2GB",),
+            "--sm-serverless-memory-mb=2GB (command line): must be one of 1024, 2048, 3072, "
+            "4096, 5120, 6144 (SageMaker's MemorySizeInMB)",
+            id="serverless-memory-not-a-number",
+        ),
+        pytest.param(
+            ("--sm-serverless-memory-mb=2048", "--sm-serverless-max-concurrency=201"),
+            "--sm-serverless-max-concurrency=201 (command line): "
+            "must be an integer from 1 to 200 (SageMaker's MaxConcurrency)",
+            id="serverless-max-concurrency-over-200",
+        ),
+        pytest.param(
+            ("--sm-serverless-max-concurrency=10",),
+            "--sm-serverless-max-concurrency=10 (command line): "
+            "goes with --sm-serverless-memory-mb",
+            id="serverless-concurrency-without-memory",
+        ),
+        pytest.param(
+            (
+                "--sm-serverless-memory-mb=2048",
+                "--sm-serverless-max-concurrency=3",
+                "--sm-serverless-provisioned-concurrency=4",
+            ),
+            "--sm-serverless-provisioned-concurrency=4 (command line): "
+            "must be at most the endpoint's MaxConcurrency (3)",
+            id="serverless-provisioned-over-max",
+        ),
+        pytest.param(
+            ("--sm-serverless-memory-mb=2048", "--sm-serverless-provisioned-concurrency=6"),
+            "--sm-serverless-provisioned-concurrency=6 (command line): "
+            "must be at most the endpoint's MaxConcurrency (5)",
+            id="serverless-provisioned-over-default-max",
+        ),
+        pytest.param(
+            ("--sm-serverless-memory-mb=2048", "--sm-async"),
+            "--sm-serverless-memory-mb=2048 (command line): and --sm-async are both given: "
+            "SageMaker's asynchronous endpoints are instance-backed, choose one kind of endpoint",
+            id="serverless-and-async",
+        ),
+        pytest.param(
+            ("--sm-async-failure-path=s3://bucket/failed",),
+            "--sm-async-failure-path=s3://bucket/failed (command line): "
+            "goes with --sm-async (or --sm-async-output-path)",
+            id="async-failure-path-without-async",
+        ),
+        pytest.param(
+            ("--sm-async-output-path=/tmp/out",),
+            "--sm-async-output-path=/tmp/out (command line): must be an s3://bucket/prefix URI",
+            id="async-output-not-s3",
+        ),
+        pytest.param(
+            ("--sm-async", "--sm-async-invocation-timeout=3601"),
+            "--sm-async-invocation-timeout=3601 (command line): "
+            "must be an integer from 1 to 3600 (SageMaker's InvocationTimeoutSeconds)",
+            id="async-invocation-timeout-over-an-hour",
+        ),
+        pytest.param(
             ("--sm-transform-instance-type=ml.m5.hyper",),
             "--sm-transform-instance-type=ml.m5.hyper (command line): is not an instance type "
             "Batch Transform offers (botocore's SageMaker model lists the TransformInstanceType "

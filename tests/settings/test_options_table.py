@@ -7,10 +7,17 @@ import dataclasses
 import subprocess
 import sys
 
+from pytest_smendpoint.settings.endpoint_kinds import AsyncSettings, ServerlessSettings
 from pytest_smendpoint.settings.options import OPTIONS, InvokeSettings, Settings, TransformSettings
 
 # Not options: the nested group, and $GITHUB_STEP_SUMMARY (read from the environment).
-NOT_FROM_AN_OPTION = {"invoke", "transform", "step_summary_path"}
+NOT_FROM_AN_OPTION = {
+    "invoke",
+    "transform",
+    "serverless",
+    "async_inference",
+    "step_summary_path",
+}
 
 
 def test_every_settings_field_is_filled_by_exactly_one_option() -> None:
@@ -18,6 +25,8 @@ def test_every_settings_field_is_filled_by_exactly_one_option() -> None:
     fields = {f.name for f in dataclasses.fields(Settings)} - NOT_FROM_AN_OPTION
     fields |= {f"invoke.{f.name}" for f in dataclasses.fields(InvokeSettings)}
     fields |= {f"transform.{f.name}" for f in dataclasses.fields(TransformSettings)}
+    fields |= {f"serverless.{f.name}" for f in dataclasses.fields(ServerlessSettings)}
+    fields |= {f"async_inference.{f.name}" for f in dataclasses.fields(AsyncSettings)}
     assert sorted(filled) == sorted(fields)
 
 
