@@ -76,6 +76,8 @@ class Launch:
     plugin_path: tuple[str, ...] = ()
     # The instance type's memory in bytes (instance_memory.py), None when unknown.
     memory_limit: int | None = None
+    # Whose memory that is, for the out-of-memory line ("the instance (ml.m5.large) has ...").
+    memory_text: str = ""
     # When the container started (time.monotonic()): the start-up bound counts from there, so
     # a requirements install before the processes start counts too. None: from start().
     started: float | None = None
@@ -201,6 +203,7 @@ class _Worker:
             "code_dir": str(launch.code_dir) if launch.code_dir else None,
             "settings": dict(launch.settings),
             "memory_limit": launch.memory_limit,
+            "memory_text": launch.memory_text,
         }
         write_frame(self.request_fd, header)
 
