@@ -257,6 +257,5 @@ def _progress_printer(config: pytest.Config, settings: Settings) -> Any:
     return DeployProgress.for_reporter(
         config.pluginmanager.get_plugin("terminalreporter"),
         config.pluginmanager.get_plugin("capturemanager"),
-        settings.instance_type,
-        settings.instance_count,
+        settings.capacity,
     )

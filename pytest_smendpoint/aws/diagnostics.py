@@ -75,9 +75,7 @@ def deploy_diagnostics(logs: Callable[[], Any]) -> Callable[[EndpointPlan, Model
             lines = last_log_lines(logs(), plan.endpoint_name)
         except BotoCoreError as error:
             lines = [f"CloudWatch logs: (not readable: {type(error).__name__}: {error})"]
-        lines.insert(
-            0, f"instance: {plan.instance_type} x {plan.instance_count}; image: {model.image_uri}"
-        )
+        lines.insert(0, f"instance: {plan.capacity}; image: {model.image_uri}")
         return "\n".join(lines)
 
     return diagnose

@@ -186,10 +186,14 @@ class Lifecycle:
             backend=self.backend,
             deploy_seconds=self.clock() - started,
             owned=True,
-            instance_type=plan.instance_type,
-            instance_count=plan.instance_count,
+            # A serverless endpoint has no instances: its ServerlessConfig says what it runs on.
+            instance_type=None if plan.serverless is not None else plan.instance_type,
+            instance_count=None if plan.serverless is not None else plan.instance_count,
             source=model.source,
             serving_runtime=self.serving.runtime_description(plan.endpoint_name),
+            kind=plan.kind,
+            serverless=plan.serverless,
+            async_inference=plan.async_inference,
         )
         try:
             yield record

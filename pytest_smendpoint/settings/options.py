@@ -27,6 +27,7 @@ from pytest_smendpoint.settings.endpoint_kinds import (
     AsyncSettings,
     EndpointKind,
     ServerlessSettings,
+    capacity,
 )
 from pytest_smendpoint.settings.environment import MASK, ContainerEnvironment, as_environment
 from pytest_smendpoint.settings.formats import (
@@ -1108,6 +1109,16 @@ class Settings:
         if self.async_inference.enabled:
             return EndpointKind.ASYNC
         return EndpointKind.REAL_TIME
+
+    @property
+    def capacity(self) -> str:
+        """What the session's endpoint runs on, in one phrase (endpoint_kinds.capacity)."""
+        return capacity(
+            self.instance_type,
+            self.instance_count,
+            self.serverless,
+            asynchronous=self.async_inference.enabled,
+        )
 
     @property
     def model_source(self) -> str | None:

@@ -157,7 +157,9 @@ def test_an_instance_backed_endpoint_takes_more_than_four_mib(
 ) -> None:
     endpoint = deploy(with_model(regressor))
     body = ROW * (LIMIT_ROWS + 1)
-    response = runtime.invoke_endpoint(EndpointName=endpoint.name, Body=body, ContentType="text/csv")
+    response = runtime.invoke_endpoint(
+        EndpointName=endpoint.name, Body=body, ContentType="text/csv"
+    )
     assert response["Body"].read()
 
 
@@ -209,9 +211,7 @@ def test_botocore_retries_a_throttled_request_until_it_is_served(
             throttled.append(attempts)
             (tmp_path / "release").touch()
 
-    retrying.meta.events.register_first(
-        "needs-retry.sagemaker-runtime.InvokeEndpoint", needs_retry
-    )
+    retrying.meta.events.register_first("needs-retry.sagemaker-runtime.InvokeEndpoint", needs_retry)
     try:
         response = retrying.invoke_endpoint(
             EndpointName=held.name, Body=TWO_ROWS, ContentType="text/csv"
@@ -301,6 +301,12 @@ def test_a_serverless_invocation_is_cut_at_the_invocation_limit(
             EndpointName=endpoint.name, Body=b"-5,0,0\n-5,0,0\n", ContentType="text/csv"
         )
     assert "did not answer within 1 s" in raised.value.response["OriginalMessage"]
-    assert np.isfinite(float(runtime.invoke_endpoint(
-        EndpointName=endpoint.name, Body=TWO_ROWS, ContentType="text/csv", Accept="text/csv"
-    )["Body"].read().split()[0]))
+    assert np.isfinite(
+        float(
+            runtime.invoke_endpoint(
+                EndpointName=endpoint.name, Body=TWO_ROWS, ContentType="text/csv", Accept="text/csv"
+            )["Body"]
+            .read()
+            .split()[0]
+        )
+    )
