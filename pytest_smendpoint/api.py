@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_smendpoint.errors import SettingsError
+from pytest_smendpoint.settings.endpoint_kinds import ServerlessSettings
 from pytest_smendpoint.settings.options import OPTIONS_BY_NAME, Settings, validate_overrides
 
 if TYPE_CHECKING:
@@ -97,12 +98,19 @@ def open_account(settings: Settings, provider: EndpointProvider | None = None) -
         yield backend
 
 
-def make_invoker(boto_session: Any, settings: Settings, endpoint_name: str) -> Invoker:
-    """`sm_invoke` for an endpoint: a DataFrame in, its predictions out, aligned with its index."""
+def make_invoker(
+    boto_session: Any,
+    settings: Settings,
+    endpoint_name: str,
+    serverless: ServerlessSettings | None = None,
+) -> Invoker:
+    """`sm_invoke` for an endpoint: a DataFrame in, its predictions out, aligned with its index.
+    A serverless endpoint's configuration (its record's `serverless`) keeps its payloads to 4 MB
+    and its requests in flight to MaxConcurrency."""
     from pytest_smendpoint.invoke.invoker import Invoker, make_runtime_client
 
     runtime = make_runtime_client(boto_session, settings.invoke)
-    return Invoker(runtime, endpoint_name, settings.invoke)
+    return Invoker(runtime, endpoint_name, settings.invoke, serverless)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,7 +133,7 @@ class DeployedEndpoint:
     @cached_property
     def invoker(self) -> Invoker:
         """The endpoint's invoker (`sm_invoke`): `endpoint.invoker(frame)`, `.rows(frame)`."""
-        return make_invoker(self.boto_session, self.settings, self.name)
+        return make_invoker(self.boto_session, self.settings, self.name, self.record.serverless)
 
     def invoke(self, frame: Any) -> Any:
         """Predictions for every row of `frame`, aligned with its index (see Invoker)."""

@@ -45,7 +45,11 @@ from pytest_smendpoint.invoke.errors import (
 from pytest_smendpoint.invoke.frame_checks import FrameRules, frame_rules, prepare
 from pytest_smendpoint.invoke.prediction_parsing import Predictions, parse_predictions, to_pandas
 from pytest_smendpoint.reporting.percentiles import percentile
-from pytest_smendpoint.settings.limits import CLIENT_READ_TIMEOUT_SECONDS
+from pytest_smendpoint.settings.endpoint_kinds import ServerlessSettings
+from pytest_smendpoint.settings.limits import (
+    CLIENT_READ_TIMEOUT_SECONDS,
+    SERVERLESS_PAYLOAD_BUDGET_BYTES,
+)
 from pytest_smendpoint.settings.options import InvokeSettings
 
 __all__ = [
@@ -185,11 +189,19 @@ class Invoker:
     """Predictions for a DataFrame from one endpoint; one instance per session fixture."""
 
     def __init__(
-        self, runtime: RuntimeClient, endpoint_name: str, settings: InvokeSettings | None = None
+        self,
+        runtime: RuntimeClient,
+        endpoint_name: str,
+        settings: InvokeSettings | None = None,
+        serverless: ServerlessSettings | None = None,
     ) -> None:
         self.runtime = runtime
         self.endpoint_name = endpoint_name
         self.settings = settings if settings is not None else InvokeSettings()
+        # A serverless endpoint's limits: 4 MB requests, MaxConcurrency in flight (more would
+        # only be throttled). The session's budgets are clamped to them; a call asking for a
+        # larger payload is refused.
+        self.serverless = serverless if serverless is not None and serverless.enabled else None
         self.stats = InvocationStats()
         self._stats_lock = threading.Lock()  # requests finish on the executor's threads
         # Attempts of the request in flight on each thread, counted as botocore makes them.
@@ -276,16 +288,22 @@ class Invoker:
     ) -> _Plan:
         settings = self.settings
         rules = frame_rules(settings, label, features, allow_nan, allow_strings)
-        max_bytes = _choose(max_payload_bytes, settings.max_payload_bytes)
-        if not 0 < max_bytes <= PAYLOAD_CEILING_BYTES:
+        ceiling, limit = PAYLOAD_CEILING_BYTES, "SageMaker's real-time InvokeEndpoint limit"
+        session_bytes, session_concurrency = settings.max_payload_bytes, settings.max_concurrency
+        if self.serverless is not None:
+            ceiling = SERVERLESS_PAYLOAD_BUDGET_BYTES
+            limit = "a serverless endpoint's 4 MB limit"
+            session_bytes = min(session_bytes, ceiling)
+            session_concurrency = min(session_concurrency, self.serverless.max_concurrency or 1)
+        max_bytes = _choose(max_payload_bytes, session_bytes)
+        if not 0 < max_bytes <= ceiling:
             raise InvokeArgumentError(
-                f"max_payload_bytes={max_bytes}: must be above 0 and at most "
-                f"{PAYLOAD_CEILING_BYTES} (SageMaker's real-time InvokeEndpoint limit)"
+                f"max_payload_bytes={max_bytes}: must be above 0 and at most {ceiling} ({limit})"
             )
         max_rows = _choose(max_rows_per_request, settings.max_rows_per_request)
         if max_rows is not None:
             _check_count("max_rows_per_request", max_rows)
-        concurrency = _choose(max_concurrency, settings.max_concurrency)
+        concurrency = _choose(max_concurrency, session_concurrency)
         _check_count("max_concurrency", concurrency)
         return _Plan(
             rules=rules,

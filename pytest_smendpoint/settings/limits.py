@@ -19,6 +19,9 @@ MEGABYTE = 1_000_000
 # it stays under it either way.
 SERVERLESS_PAYLOAD_CEILING_BYTES = 4 * 2**20
 SERVERLESS_PAYLOAD_CEILING_MB = SERVERLESS_PAYLOAD_CEILING_BYTES / 2**20
+# sm_invoke's largest request to a serverless endpoint: 4 decimal megabytes, under the limit
+# whichever way SageMaker counts its "4 MB".
+SERVERLESS_PAYLOAD_BUDGET_BYTES = 4 * MEGABYTE
 # "The model must download and the server must respond successfully to /ping within 3 minutes"
 # (the same page): a serverless variant's start-up bound, which no option changes.
 SERVERLESS_STARTUP_TIMEOUT_SECONDS = 180.0

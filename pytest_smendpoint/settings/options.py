@@ -39,6 +39,7 @@ from pytest_smendpoint.settings.formats import (
 from pytest_smendpoint.settings.limits import (
     MEGABYTE,
     PAYLOAD_CEILING_MB,
+    SERVERLESS_PAYLOAD_BUDGET_BYTES,
     TRANSFORM_MAX_INVOCATION_TIMEOUT,
     TRANSFORM_MAX_PAYLOAD_MB,
     TRANSFORM_MAX_RETRIES,
@@ -345,6 +346,19 @@ class _Validator:
                     f"must be at most the endpoint's MaxConcurrency ({ceiling})",
                 )
             serverless = dataclasses.replace(serverless, max_concurrency=ceiling)
+            # sm_invoke clamps its default budget (5 MB) to a serverless endpoint's 4 MB; a
+            # larger budget asked for by name cannot be kept, so it is refused, not clamped.
+            payload = self.raw["max_payload_mb"]
+            if (
+                payload.source != "default"
+                and payload.value is not None
+                and settings.invoke.max_payload_bytes > SERVERLESS_PAYLOAD_BUDGET_BYTES
+            ):
+                raise self.fail(
+                    "max_payload_mb",
+                    f"is above {SERVERLESS_PAYLOAD_BUDGET_BYTES // MEGABYTE}, a serverless "
+                    "endpoint's payload limit (--sm-serverless-memory-mb)",
+                )
         if asynchronous.output_path is not None:
             asynchronous = dataclasses.replace(asynchronous, enabled=True)
         if not asynchronous.enabled:

@@ -76,9 +76,13 @@ def test_marker(sm_endpoint):
 SERVERLESS_SESSION = (
     PREDICT
     + """
-def test_serverless(sm_endpoint):
+def test_serverless(sm_endpoint, sm_invoke):
     assert "ServerlessConfig" in variant(sm_endpoint.config_name)
     assert predict(sm_endpoint.name) == [0.0, 2.0]
+    import pandas as pd
+    frame = pd.DataFrame(ROWS * 50, columns=["a", "b", "c", "d"])
+    assert sm_invoke(frame).tolist() == [0.0, 2.0] * 50
+    assert sm_invoke.serverless.max_concurrency == 2  # its budgets follow the endpoint
 
 def test_back_to_instances(sm_endpoint_factory):
     instances = sm_endpoint_factory(endpoint_kind="real-time", instance_count=2)
