@@ -85,6 +85,7 @@ ENDPOINT_OVERRIDES = (
     "container_startup_health_check_timeout",
     "deploy_timeout",
     "endpoint_kind",
+    "serverless_inference_config",
     *SERVERLESS_OVERRIDES,
     *ASYNC_OVERRIDES,
 )
@@ -130,6 +131,8 @@ def deployment_settings(
             f"{', '.join(unknown)}; known: {', '.join(ENDPOINT_OVERRIDES)}"
         )
     given = {name: value for name, value in overrides.items() if value is not None}
+    if "serverless_inference_config" in given:
+        given.update(_from_sdk_config(given.pop("serverless_inference_config"), given, source))
     sources = [name for name in MODEL_SOURCES if name in given]
     if len(sources) > 1:
         both = "both" if len(sources) == 2 else "all"
@@ -188,6 +191,38 @@ def deployment_settings(
     return DeploymentSettings(
         dataclasses.replace(base, **changes), MappingProxyType(values), given.get("model")
     )
+
+
+# The SDK's own serverless configuration: v2 `sagemaker.serverless.ServerlessInferenceConfig`
+# and v3 `sagemaker.core.shapes.ProductionVariantServerlessConfig` name their fields alike.
+SDK_SERVERLESS_FIELDS = (
+    ("memory_size_in_mb", "serverless_memory_mb"),
+    ("max_concurrency", "serverless_max_concurrency"),
+    ("provisioned_concurrency", "serverless_provisioned_concurrency"),
+)
+
+
+def _from_sdk_config(config: Any, given: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """`serverless_inference_config=` (an SDK object, as `Model.deploy` takes it) as the
+    serverless_* keys, checked then by the options' rules like any other."""
+    kind = type(config).__name__
+    if getattr(config, "memory_size_in_mb", None) is None:
+        raise OverrideError(
+            f"serverless_inference_config=<{kind}> ({source}): not a ServerlessInferenceConfig "
+            "(SDK v2 sagemaker.serverless) or ProductionVariantServerlessConfig (SDK v3 "
+            "sagemaker.core.shapes): it has no memory_size_in_mb"
+        )
+    both = [key for _, key in SDK_SERVERLESS_FIELDS if key in given]
+    if both:
+        raise OverrideError(
+            f"serverless_inference_config and {', '.join(both)} are both given ({source}): "
+            "give the serverless configuration one way"
+        )
+    return {
+        key: getattr(config, name)
+        for name, key in SDK_SERVERLESS_FIELDS
+        if getattr(config, name, None) is not None
+    }
 
 
 def _kind_asked(given: Mapping[str, Any], source: str) -> EndpointKind | None:

@@ -178,3 +178,66 @@ def test_serverless_and_async_keys_together_break_the_options_rule(tmp_path: Pat
     with pytest.raises(OverrideError) as caught:
         overridden(REAL_TIME, tmp_path, serverless_memory_mb=1024, async_inference=True)
     assert "SageMaker's asynchronous endpoints are instance-backed" in str(caught.value)
+
+
+class SdkLikeConfig:
+    """Fields named as the SDK's ServerlessInferenceConfig (v2) and v3's shape name them."""
+
+    def __init__(
+        self, memory_size_in_mb: int, max_concurrency: int, provisioned: int | None = None
+    ) -> None:
+        self.memory_size_in_mb = memory_size_in_mb
+        self.max_concurrency = max_concurrency
+        self.provisioned_concurrency = provisioned
+
+
+def test_the_sdks_serverless_config_is_the_serverless_keys(tmp_path: Path) -> None:
+    config = overridden(REAL_TIME, tmp_path, serverless_inference_config=SdkLikeConfig(4096, 8, 2))
+    assert config.settings.serverless == ServerlessSettings(
+        memory_mb=4096, max_concurrency=8, provisioned_concurrency=2
+    )
+    assert "InstanceType" not in sent_variant(config.settings)
+    assert (
+        config.key
+        == overridden(
+            REAL_TIME,
+            tmp_path,
+            serverless_memory_mb=4096,
+            serverless_max_concurrency=8,
+            serverless_provisioned_concurrency=2,
+        ).key
+    )
+
+
+def test_the_sdks_serverless_config_is_checked_by_the_options_rules(tmp_path: Path) -> None:
+    with pytest.raises(OverrideError) as caught:
+        overridden(REAL_TIME, tmp_path, serverless_inference_config=SdkLikeConfig(3000, 5))
+    assert str(caught.value).startswith(f"serverless_memory_mb=3000 {F}: must be one of 1024")
+    with pytest.raises(OverrideError) as caught:
+        overridden(REAL_TIME, tmp_path, serverless_inference_config=object())
+    assert str(caught.value).startswith(
+        f"serverless_inference_config=<object> {F}: not a ServerlessInferenceConfig"
+    )
+    with pytest.raises(OverrideError) as caught:
+        overridden(
+            REAL_TIME,
+            tmp_path,
+            serverless_inference_config=SdkLikeConfig(1024, 5),
+            serverless_max_concurrency=3,
+        )
+    assert str(caught.value) == (
+        f"serverless_inference_config and serverless_max_concurrency are both given {F}: "
+        "give the serverless configuration one way"
+    )
+
+
+def test_sdk_v2_serverless_inference_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # sagemaker v2's module Session
+    serverless = pytest.importorskip("sagemaker.serverless", reason="SDK v2 only (tox env sdk2)")
+    given = serverless.ServerlessInferenceConfig(memory_size_in_mb=1024, max_concurrency=3)
+    settings = overridden(REAL_TIME, tmp_path, serverless_inference_config=given).settings
+    assert settings.serverless == ServerlessSettings(memory_mb=1024, max_concurrency=3)
+    # What the SDK's own deploy would send for it, we send.
+    assert sent_variant(settings)["ServerlessConfig"] == given._to_request_dict()

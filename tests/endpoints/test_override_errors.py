@@ -16,6 +16,7 @@ KNOWN = (
     "known: model, model_data, training_job, existing_endpoint, image_uri, role, env, "
     "endpoint_name, model_name, instance_type, instance_count, model_data_download_timeout, "
     "container_startup_health_check_timeout, deploy_timeout, endpoint_kind, "
+    "serverless_inference_config, "
     "serverless_memory_mb, serverless_max_concurrency, serverless_provisioned_concurrency, "
     "async_inference, async_output_path, async_failure_path, async_max_concurrent_invocations, "
     "async_invocation_timeout"
