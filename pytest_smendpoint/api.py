@@ -76,7 +76,14 @@ def make_settings(base: Settings | None = None, /, **options: Any) -> Settings:
                 changes[field] = getattr(checked, field)
     for group, values in grouped.items():
         changes[group] = dataclasses.replace(getattr(base, group), **values)
+    for group in KIND_GROUPS:  # the rules between their options fill fields (MaxConcurrency 5,
+        if group in grouped:  # an output path turns async on): the kind as checked, whole
+            changes[group] = getattr(checked, group)
     return dataclasses.replace(base, **changes)
+
+
+# Settings groups that describe the kind of endpoint (settings/endpoint_kinds.py).
+KIND_GROUPS = ("serverless", "async_inference")
 
 
 @contextlib.contextmanager

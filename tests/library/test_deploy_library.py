@@ -107,6 +107,17 @@ def test_settings_are_checked_by_the_options_rules() -> None:
         make_settings(instance_typ="ml.m5.large")
 
 
+def test_the_kind_of_endpoint_is_made_whole_by_the_options_rules() -> None:
+    from pytest_smendpoint.settings.endpoint_kinds import EndpointKind, ServerlessSettings
+
+    settings = make_settings(serverless_memory_mb=2048)
+    assert settings.endpoint_kind is EndpointKind.SERVERLESS
+    assert settings.serverless == ServerlessSettings(memory_mb=2048, max_concurrency=5)
+    asynchronous = make_settings(async_output_path="s3://bucket/out")
+    assert asynchronous.endpoint_kind is EndpointKind.ASYNC
+    assert asynchronous.async_inference.output_path == "s3://bucket/out"
+
+
 def test_deploy_without_a_model_says_what_to_give() -> None:
     with pytest.raises(SettingsError) as missing:
         with deploy():
