@@ -193,8 +193,10 @@ def deployment_settings(
     )
 
 
-# The SDK's own serverless configuration: v2 `sagemaker.serverless.ServerlessInferenceConfig`
-# and v3 `sagemaker.core.shapes.ProductionVariantServerlessConfig` name their fields alike.
+# The SDK's own serverless configuration, as `Model.deploy(serverless_inference_config=...)` (v2,
+# `sagemaker.serverless.ServerlessInferenceConfig`) and `ModelBuilder.deploy(inference_config=...)`
+# (v3, `sagemaker.core.inference_config.ServerlessInferenceConfig`) take it; v3's
+# `sagemaker.core.shapes.ProductionVariantServerlessConfig` names its fields alike.
 SDK_SERVERLESS_FIELDS = (
     ("memory_size_in_mb", "serverless_memory_mb"),
     ("max_concurrency", "serverless_max_concurrency"),
@@ -209,8 +211,8 @@ def _from_sdk_config(config: Any, given: Mapping[str, Any], source: str) -> dict
     if getattr(config, "memory_size_in_mb", None) is None:
         raise OverrideError(
             f"serverless_inference_config=<{kind}> ({source}): not a ServerlessInferenceConfig "
-            "(SDK v2 sagemaker.serverless) or ProductionVariantServerlessConfig (SDK v3 "
-            "sagemaker.core.shapes): it has no memory_size_in_mb"
+            "(SDK v2 sagemaker.serverless, SDK v3 sagemaker.core.inference_config): it has no "
+            "memory_size_in_mb"
         )
     both = [key for _, key in SDK_SERVERLESS_FIELDS if key in given]
     if both:
