@@ -97,12 +97,16 @@ def open_account(settings: Settings, provider: EndpointProvider | None = None) -
         yield backend
 
 
-def make_invoker(boto_session: Any, settings: Settings, endpoint_name: str) -> Invoker:
-    """`sm_invoke` for an endpoint: a DataFrame in, its predictions out, aligned with its index."""
+def make_invoker(
+    boto_session: Any, settings: Settings, endpoint_name: str, *, csv_float32: bool = False
+) -> Invoker:
+    """`sm_invoke` for an endpoint: a DataFrame in, its predictions out, aligned with its index.
+    `csv_float32`: the endpoint reads CSV numbers as float32 (its record says whether), so the
+    invoker may send the shortest text of each float32 (unless --sm-no-float32-csv)."""
     from pytest_smendpoint.invoke.invoker import Invoker, make_runtime_client
 
     runtime = make_runtime_client(boto_session, settings.invoke)
-    return Invoker(runtime, endpoint_name, settings.invoke)
+    return Invoker(runtime, endpoint_name, settings.invoke, csv_float32=csv_float32)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,7 +129,9 @@ class DeployedEndpoint:
     @cached_property
     def invoker(self) -> Invoker:
         """The endpoint's invoker (`sm_invoke`): `endpoint.invoker(frame)`, `.rows(frame)`."""
-        return make_invoker(self.boto_session, self.settings, self.name)
+        return make_invoker(
+            self.boto_session, self.settings, self.name, csv_float32=self.record.csv_float32
+        )
 
     def invoke(self, frame: Any) -> Any:
         """Predictions for every row of `frame`, aligned with its index (see Invoker)."""

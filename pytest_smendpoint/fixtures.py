@@ -119,19 +119,21 @@ def sm_invoke(
 ) -> Invoker:
     """Call with a DataFrame: predictions for every row, aligned with its index
     (`sm_invoke.rows(df)` sends one request per row)."""
-    return _counted_invoker(pytestconfig, sm_boto_session, sm_settings, sm_endpoint.name)
+    return _counted_invoker(pytestconfig, sm_boto_session, sm_settings, sm_endpoint)
 
 
 def _counted_invoker(
-    config: pytest.Config, boto_session: Any, settings: Settings, endpoint_name: str
+    config: pytest.Config, boto_session: Any, settings: Settings, endpoint: EndpointRecord
 ) -> Invoker:
     """An Invoker whose counters feed the session report: one count per endpoint, however
     often a marker or parameter switch re-creates the invoker."""
     from pytest_smendpoint.api import make_invoker
 
-    invoker = make_invoker(boto_session, settings, endpoint_name)
+    invoker = make_invoker(
+        boto_session, settings, endpoint.name, csv_float32=getattr(endpoint, "csv_float32", False)
+    )
     stats = config.stash[STATE_KEY].invocation_stats
-    invoker.stats = stats.setdefault(endpoint_name, invoker.stats)
+    invoker.stats = stats.setdefault(endpoint.name, invoker.stats)
     return invoker
 
 
@@ -213,7 +215,7 @@ def sm_baseline_invoke(
     sm_settings: Settings,
 ) -> Invoker:
     """`sm_invoke` for the baseline endpoint: the same rows, production's predictions."""
-    return _counted_invoker(pytestconfig, sm_boto_session, sm_settings, sm_baseline_endpoint.name)
+    return _counted_invoker(pytestconfig, sm_boto_session, sm_settings, sm_baseline_endpoint)
 
 
 @pytest.fixture(scope="session")

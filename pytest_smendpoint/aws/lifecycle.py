@@ -57,6 +57,10 @@ class ServingHooks(Protocol):
 
     def runtime_description(self, endpoint_name: str) -> str | None: ...
 
+    def reads_csv_as_float32(self, endpoint_name: str) -> bool:
+        """Whether the endpoint's every variant reads CSV numbers as float32 (False: unknown)."""
+        ...
+
     def job_ended(self, job_name: str, seconds: float) -> bool | None:
         """Wait up to `seconds` for a transform job this backend runs to end: True once it has,
         False if it still runs, None when the backend cannot tell (then the waiter polls)."""
@@ -74,6 +78,10 @@ class NoServing:
 
     def runtime_description(self, endpoint_name: str) -> str | None:
         return None
+
+    def reads_csv_as_float32(self, endpoint_name: str) -> bool:
+        # The image's entry script may read CSV its own way, and this process cannot see it.
+        return False
 
     def job_ended(self, job_name: str, seconds: float) -> bool | None:
         return None
@@ -190,6 +198,7 @@ class Lifecycle:
             instance_count=plan.instance_count,
             source=model.source,
             serving_runtime=self.serving.runtime_description(plan.endpoint_name),
+            csv_float32=self.serving.reads_csv_as_float32(plan.endpoint_name),
         )
         try:
             yield record

@@ -75,6 +75,8 @@ class EndpointRecord:
     deletion_confirmed: bool | None = None
     # Under moto: the Python and packages that served the model (None: SageMaker served it).
     serving_runtime: str | None = None
+    # Whether every variant reads CSV numbers as float32 (sm_invoke then sends shorter text).
+    csv_float32: bool = False
 
 
 @dataclass

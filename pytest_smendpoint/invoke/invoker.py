@@ -185,11 +185,19 @@ class Invoker:
     """Predictions for a DataFrame from one endpoint; one instance per session fixture."""
 
     def __init__(
-        self, runtime: RuntimeClient, endpoint_name: str, settings: InvokeSettings | None = None
+        self,
+        runtime: RuntimeClient,
+        endpoint_name: str,
+        settings: InvokeSettings | None = None,
+        *,
+        csv_float32: bool = False,
     ) -> None:
         self.runtime = runtime
         self.endpoint_name = endpoint_name
         self.settings = settings if settings is not None else InvokeSettings()
+        # The endpoint reads CSV numbers as float32: floats go as the shortest text of each
+        # float32 (csv_payloads), unless the settings turn that off.
+        self.float32_text = csv_float32 and self.settings.float32_csv
         self.stats = InvocationStats()
         self._stats_lock = threading.Lock()  # requests finish on the executor's threads
         # Attempts of the request in flight on each thread, counted as botocore makes them.
@@ -314,7 +322,8 @@ class Invoker:
         frame = prepared.frame
         bound = row_bytes_bound(frame)
         payloads: Iterator[Payload] | list[Payload]
-        payloads = iter_payloads(CsvEncoder(frame), frame.index, plan.budget, bound)
+        encoder = CsvEncoder(frame, float32=self.float32_text)
+        payloads = iter_payloads(encoder, frame.index, plan.budget, bound)
         if bound is None or bound > plan.budget.max_bytes:
             # Some row may not fit: split it all before the first request, so that such a row
             # is an error before any traffic, at the cost of not overlapping encode and send.
