@@ -13,8 +13,9 @@ float32 (float32_text.py): about half as many characters.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterator
+from collections import Counter, deque
+from collections.abc import Generator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -212,30 +213,76 @@ def line_ends(data: bytes, rows: int) -> np.ndarray:
     return ends + 1
 
 
+def encoded_chunks(
+    encoder: CsvEncoder, total: int, first_rows: int, max_bytes: int, threads: int = 1
+) -> Generator[tuple[int, bytes]]:
+    """(rows, CSV) of consecutive chunks of the frame's `total` rows, in order: `first_rows`
+    first, then about `max_bytes` of text each (judged from the first). With `threads` above
+    1, that many chunks are encoded at once (pyarrow's writer releases the GIL) and no more are
+    held ahead of the caller: one chunk of about one payload per thread."""
+    stop = min(total, first_rows)
+    first = encoder.encode(0, stop)
+    yield stop, first
+    rows = max(1, int(max_bytes * stop / max(1, len(first))))
+    ranges = [(start, min(total, start + rows)) for start in range(stop, total, rows)]
+    if threads <= 1 or len(ranges) <= 1:
+        for start, end in ranges:
+            yield end - start, encoder.encode(start, end)
+        return
+    pending: deque[tuple[int, Future[bytes]]] = deque()
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="sm-encode")
+    try:
+        for start, end in ranges:
+            if len(pending) == threads:
+                size, future = pending.popleft()
+                yield size, future.result()
+            pending.append((end - start, pool.submit(encoder.encode, start, end)))
+        while pending:
+            size, future = pending.popleft()
+            yield size, future.result()
+    finally:  # also when the caller stops early: what has not started never will
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def iter_payloads(
-    encoder: CsvEncoder, index: pd.Index, budget: Budget, row_bound: int | None = None
+    encoder: CsvEncoder,
+    index: pd.Index,
+    budget: Budget,
+    row_bound: int | None = None,
+    threads: int = 1,
 ) -> Iterator[Payload]:
     """Payloads covering every row in order, each within the budget; encodes lazily, chunk by
-    chunk, so the caller can send one payload while the next chunk is being encoded.
-    `row_bound` (`row_bytes_bound`) keeps the first chunk within about one payload, so that a
-    row too large for any payload is found after encoding about a payload's worth, not more."""
+    chunk (`threads` chunks at once), so the caller can send one payload while the next chunks
+    are being encoded. `row_bound` (`row_bytes_bound`) keeps the first chunk within about one
+    payload, so that a row too large for any payload is found after encoding about a payload's
+    worth, not more."""
     total = len(index)
     limit = budget.max_bytes + (1 if budget.single_record else 0)  # the newline is not sent
+    chunk_rows = min(_FIRST_CHUNK_ROWS, total)
+    if row_bound is not None:
+        chunk_rows = max(1, min(chunk_rows, budget.max_bytes // row_bound))
+    # Later chunks aim at about one payload's worth of rows each.
+    chunks = encoded_chunks(encoder, total, chunk_rows, budget.max_bytes, threads)
+    try:
+        yield from _split(chunks, index, budget, total, limit)
+    finally:
+        chunks.close()  # a row too large, or a caller that stopped: the encoding threads end
+
+
+def _split(
+    chunks: Iterator[tuple[int, bytes]], index: pd.Index, budget: Budget, total: int, limit: int
+) -> Iterator[Payload]:
+    """The greedy split of the chunks' rows into payloads (iter_payloads)."""
     carry = b""
     carry_ends = np.empty(0, dtype=np.int64)
     first = 0  # frame position of the first row in `carry`
     next_row = 0  # first row not yet encoded
-    chunk_rows = min(_FIRST_CHUNK_ROWS, total)
-    if row_bound is not None:
-        chunk_rows = max(1, min(chunk_rows, budget.max_bytes // row_bound))
     while first < total:
-        stop = min(total, next_row + chunk_rows)
-        encoded = encoder.encode(next_row, stop)
+        rows, encoded = next(chunks)
+        stop = next_row + rows
         data = carry + encoded
-        ends = np.concatenate([carry_ends, line_ends(encoded, stop - next_row) + len(carry)])
+        ends = np.concatenate([carry_ends, line_ends(encoded, rows) + len(carry)])
         more = stop < total
-        # Aim each later chunk at about one payload's worth of rows.
-        chunk_rows = max(1, int(budget.max_bytes * len(ends) / max(1, len(data))))
         next_row = stop
         position = 0  # byte offset of row `i` in `data`
         i = 0

@@ -59,6 +59,9 @@ CONTENT_TYPE = "text/csv"
 # A frame this small is encoded in one chunk before its first request, so its payloads are known
 # up front (one request: no thread pool).
 _SMALL_FRAME_ROWS = 1024
+# Chunks encoded at once for larger frames: pyarrow's writer releases the GIL, and this
+# machine's kind has two cores (the model's processes use them too, under moto).
+ENCODE_THREADS = 2
 
 
 class RuntimeClient(Protocol):
@@ -323,7 +326,7 @@ class Invoker:
         bound = row_bytes_bound(frame)
         payloads: Iterator[Payload] | list[Payload]
         encoder = CsvEncoder(frame, float32=self.float32_text)
-        payloads = iter_payloads(encoder, frame.index, plan.budget, bound)
+        payloads = iter_payloads(encoder, frame.index, plan.budget, bound, ENCODE_THREADS)
         if bound is None or bound > plan.budget.max_bytes:
             # Some row may not fit: split it all before the first request, so that such a row
             # is an error before any traffic, at the cost of not overlapping encode and send.
