@@ -73,6 +73,7 @@ def test_aws_path_deploys_and_deletes_what_it_created_and_uploaded(
     ) as endpoint:
         assert isinstance(endpoint, DeployedEndpoint)
         assert endpoint.record.owned and endpoint.record.backend == "aws"
+        assert not endpoint.record.csv_float32  # an entry script may read CSV its own way
         sagemaker = moto_server.client("sagemaker")
         described = sagemaker.describe_endpoint(EndpointName=endpoint.name)
         assert described["EndpointStatus"] == "InService"
@@ -178,3 +179,30 @@ def test_float32_text_goes_to_a_float32_endpoint_with_identical_predictions(
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().startswith("identical; bytes 0.")
+
+
+@pytest.mark.parametrize(
+    ("image", "environment", "float32"),
+    [
+        ("sagemaker-xgboost:1.7-1", {}, True),  # the built-in algorithm: a DMatrix
+        ("sagemaker-xgboost:1.7-1", {"SAGEMAKER_PROGRAM": "inference.py"}, False),
+        ("sagemaker-xgboost:9.9-9", {}, False),  # a version this plugin does not know
+        ("sagemaker-scikit-learn:1.9-0-cpu-py3", {}, False),
+    ],
+)
+def test_a_real_endpoint_reads_float32_only_when_its_image_alone_says_so(
+    moto_server: MotoServer,
+    sklearn_model_dir: Path,
+    image: str,
+    environment: dict[str, str],
+    float32: bool,
+) -> None:
+    moto_server.client("s3").create_bucket(Bucket=BUCKET)
+    with deploy(
+        backend="aws",
+        model_data=str(sklearn_model_dir),
+        image_uri=f"683313688378.dkr.ecr.us-east-1.amazonaws.com/{image}",
+        env=environment,
+        role=ROLE,
+    ) as endpoint:
+        assert endpoint.record.csv_float32 is float32

@@ -69,6 +69,16 @@ def stage(given: StageInput) -> Staged:
     )
 
 
+def reads_csv_as_float32(image: str, environment: Mapping[str, str]) -> bool:
+    """The built-in algorithm of a recorded image version reads CSV into a DMatrix (float32,
+    encoder.csv_to_dmatrix in 1.7-1 and 3.0-5): known without seeing the model. Script mode runs
+    an entry script, whose own input_fn may read CSV otherwise."""
+    from pytest_smendpoint.serving.profiles.xgboost import algorithm as xgboost_algorithm
+    from pytest_smendpoint.serving.runtimes.catalog import recorded
+
+    return xgboost_algorithm.is_algorithm_mode(environment) and recorded(image) is not None
+
+
 # -- in the model process -------------------------------------------------------------------
 
 
