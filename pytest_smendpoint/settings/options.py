@@ -781,9 +781,10 @@ OPTION_GROUPS: Mapping[str, tuple[OptionSpec, ...]] = {
         OptionSpec(
             "float32_csv",
             "Write each float64 as the shortest text its container reads back as the same "
-            "float32, for endpoints whose container decodes CSV to float32 (served locally by "
-            "the scikit-learn or XGBoost profile with the image's default input handling); "
-            "--sm-no-float32-csv writes every float64 at full round-trip precision.",
+            "float32, for endpoints whose container decodes CSV to float32 (the scikit-learn "
+            "and XGBoost images' default input handling served locally; on SageMaker, the "
+            "XGBoost built-in algorithm); --sm-no-float32-csv writes every float64 at full "
+            "round-trip precision.",
             "bool",
             True,
             convert=_Validator.flag,
