@@ -229,6 +229,8 @@ def encoded_chunks(
         for start, end in ranges:
             yield end - start, encoder.encode(start, end)
         return
+    if rows > _FLAT_MAX_ROWS:
+        _ = encoder.table  # built once here, not by two threads at once
     pending: deque[tuple[int, Future[bytes]]] = deque()
     pool = ThreadPoolExecutor(threads, thread_name_prefix="sm-encode")
     try:

@@ -28,7 +28,7 @@ from pytest_smendpoint.serving.profiles.base import (
     INVOCATIONS,
     Request,
     StartupFailure,
-    reads_csv_as_float32,
+    handler_reads_float32,
 )
 
 WATCHDOG_SECONDS = 0.5
@@ -97,7 +97,7 @@ def _serve(argv: list[str], watch: int | None) -> int:
             {"ready": False, "error": f"{type(error).__name__}: {error}", "internal": True},
         )
         return 1
-    write_frame(reply_fd, {"ready": True, "csv_float32": reads_csv_as_float32(handler)})
+    write_frame(reply_fd, {"ready": True, "csv_float32": handler_reads_float32(handler)})
     while True:
         try:
             frame = read_frame(request_fd)

@@ -212,7 +212,7 @@ class SklearnServer:
         # The entry script's execution_parameters_fn (serving.py's
         # _user_module_execution_parameters_fn): the view of GET /execution-parameters.
         self.execution_parameters_fn: Callable[[], Any] | None = None
-        # Whether CSV numbers reach the model as float32 (base.reads_csv_as_float32).
+        # Whether CSV numbers reach the model as float32 (base.handler_reads_float32).
         self.csv_float32 = False
 
     @classmethod
