@@ -110,14 +110,18 @@ def make_invoker(
     settings: Settings,
     endpoint_name: str,
     serverless: ServerlessSettings | None = None,
+    *,
+    csv_float32: bool = False,
 ) -> Invoker:
     """`sm_invoke` for an endpoint: a DataFrame in, its predictions out, aligned with its index.
     A serverless endpoint's configuration (its record's `serverless`) keeps its payloads to 4 MB
-    and its requests in flight to MaxConcurrency."""
+    and its requests in flight to MaxConcurrency. `csv_float32`: the endpoint reads CSV numbers
+    as float32 (its record says whether), so the invoker may send the shortest text of each
+    float32 (unless --sm-no-float32-csv)."""
     from pytest_smendpoint.invoke.invoker import Invoker, make_runtime_client
 
     runtime = make_runtime_client(boto_session, settings.invoke)
-    return Invoker(runtime, endpoint_name, settings.invoke, serverless)
+    return Invoker(runtime, endpoint_name, settings.invoke, serverless, csv_float32=csv_float32)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,7 +144,13 @@ class DeployedEndpoint:
     @cached_property
     def invoker(self) -> Invoker:
         """The endpoint's invoker (`sm_invoke`): `endpoint.invoker(frame)`, `.rows(frame)`."""
-        return make_invoker(self.boto_session, self.settings, self.name, self.record.serverless)
+        return make_invoker(
+            self.boto_session,
+            self.settings,
+            self.name,
+            self.record.serverless,
+            csv_float32=self.record.csv_float32,
+        )
 
     def invoke(self, frame: Any) -> Any:
         """Predictions for every row of `frame`, aligned with its index (see Invoker)."""

@@ -129,7 +129,13 @@ def _counted_invoker(
     often a marker or parameter switch re-creates the invoker."""
     from pytest_smendpoint.api import make_invoker
 
-    invoker = make_invoker(boto_session, settings, endpoint.name, endpoint.serverless)
+    invoker = make_invoker(
+        boto_session,
+        settings,
+        endpoint.name,
+        endpoint.serverless,
+        csv_float32=getattr(endpoint, "csv_float32", False),
+    )
     stats = config.stash[STATE_KEY].invocation_stats
     invoker.stats = stats.setdefault(endpoint.name, invoker.stats)
     return invoker

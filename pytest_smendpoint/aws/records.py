@@ -91,6 +91,8 @@ class EndpointRecord:
     kind: EndpointKind = EndpointKind.REAL_TIME
     serverless: ServerlessSettings | None = None
     async_inference: AsyncSettings | None = None
+    # Whether every variant reads CSV numbers as float32 (sm_invoke then sends shorter text).
+    csv_float32: bool = False
 
     @property
     def capacity(self) -> str:

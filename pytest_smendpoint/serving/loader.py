@@ -34,6 +34,9 @@ class LoadedModel:
         self.workdir = workdir
         # What served it, for the reports: "image sagemaker-scikit-learn:1.9-0: Python ...".
         self.runtime = runtime
+        # Whether it reads CSV numbers as float32 (a container profile's model processes say
+        # so; a serve command's server is not known to).
+        self.csv_float32 = getattr(served, "csv_float32", False) is True
 
     def invoke(self, request: InvokeRequest) -> InvokeResult:
         return self.served.invoke(request)

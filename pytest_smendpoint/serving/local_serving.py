@@ -174,6 +174,15 @@ class LocalServing:
             return described[0][1]
         return "; ".join(f"{name}: {text}" for name, text in described if text)
 
+    def reads_csv_as_float32(self, endpoint_name: str) -> bool:
+        """Whether every variant's model reads CSV numbers as float32, so that a client may send
+        the shortest text of each float32 (False for an endpoint not loaded here)."""
+        slot = self._slots.get((self.region, endpoint_name))
+        variants = slot.variants if slot is not None else None
+        if variants is None:
+            return False
+        return all(item.csv_float32 for item in variants.loaded)
+
     def load_created(self, region: str, endpoint: Any) -> None:
         """Load every variant of the account's `endpoint` (of any region); a failure is recorded
         on it: DescribeEndpoint then says Failed, with the reason."""

@@ -25,7 +25,12 @@ from typing import Any
 
 from pytest_smendpoint.serving import reaping
 from pytest_smendpoint.serving.frames import PipeClosed, read_frame, write_frame
-from pytest_smendpoint.serving.profiles.base import INVOCATIONS, Request, StartupFailure
+from pytest_smendpoint.serving.profiles.base import (
+    INVOCATIONS,
+    Request,
+    StartupFailure,
+    handler_reads_float32,
+)
 
 WATCHDOG_SECONDS = 0.5
 
@@ -106,7 +111,7 @@ def _serve(argv: list[str], watch: int | None) -> int:
             {"ready": False, "error": f"{type(error).__name__}: {error}", "internal": True},
         )
         return 1
-    write_frame(reply_fd, {"ready": True})
+    write_frame(reply_fd, {"ready": True, "csv_float32": handler_reads_float32(handler)})
     while True:
         try:
             frame = read_frame(request_fd)

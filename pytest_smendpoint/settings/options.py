@@ -794,6 +794,18 @@ OPTION_GROUPS: Mapping[str, tuple[OptionSpec, ...]] = {
             fills=("invoke.accept",),
         ),
         OptionSpec(
+            "float32_csv",
+            "Write each float64 as the shortest text its container reads back as the same "
+            "float32, for endpoints whose container decodes CSV to float32 (the scikit-learn "
+            "and XGBoost images' default input handling served locally; on SageMaker, the "
+            "XGBoost built-in algorithm); --sm-no-float32-csv writes every float64 at full "
+            "round-trip precision.",
+            "bool",
+            True,
+            convert=_Validator.flag,
+            fills=("invoke.float32_csv",),
+        ),
+        OptionSpec(
             "baseline_endpoint",
             "An existing endpoint to compare against (sm_baseline_invoke); never modified.",
             convert=_Validator.resource_name,
@@ -1052,6 +1064,8 @@ class InvokeSettings:
     max_rows_per_request: int | None = None
     max_concurrency: int = default("max_concurrency")
     accept: str = default("accept")
+    # Shorter CSV for endpoints that decode it to float32 (invoke/csv_payloads.py).
+    float32_csv: bool = default("float32_csv")
 
 
 @dataclass(frozen=True)
