@@ -189,7 +189,8 @@ def _read_csv(data: bytes, text_column: str | None = None) -> pa.Table:
     if text_column is not None:
         convert.include_columns = [text_column]
         convert.column_types = {text_column: pa.string()}
-    read = pacsv.ReadOptions(autogenerate_column_names=True)
+    # One thread: sm_invoke parses answers on its request threads already.
+    read = pacsv.ReadOptions(autogenerate_column_names=True, use_threads=False)
     return pacsv.read_csv(pa.py_buffer(data), read_options=read, convert_options=convert)
 
 

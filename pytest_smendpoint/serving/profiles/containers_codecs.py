@@ -111,10 +111,13 @@ def _numeric_csv(text: str) -> Any:
         return None
     pa, pacsv = found
 
+    # One thread: the model server's workers are the parallelism, as the container's are (one
+    # request per worker); pyarrow's own threads doubled the CPU of each decode (measured: 0.08
+    # to 0.15 s against 0.043 s for a 5 MB body) and, on 2 cores, gained no time.
     try:
         table = pacsv.read_csv(
             pa.BufferReader(data),
-            read_options=pacsv.ReadOptions(autogenerate_column_names=True),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True, use_threads=False),
             parse_options=pacsv.ParseOptions(ignore_empty_lines=False),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):

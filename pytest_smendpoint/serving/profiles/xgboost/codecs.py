@@ -167,10 +167,11 @@ def _plain_numbers(text: str) -> np.ndarray | None:
     pa, pacsv = found
 
     names = [str(i) for i in range(text.split("\n", 1)[0].count(",") + 1)]
+    # One thread, as containers_codecs._numeric_csv says why.
     try:
         table = pacsv.read_csv(
             pa.BufferReader(data),
-            read_options=pacsv.ReadOptions(column_names=names),
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=False),
             parse_options=pacsv.ParseOptions(ignore_empty_lines=False, quote_char=False),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.float64()), strings_can_be_null=False
