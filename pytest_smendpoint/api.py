@@ -97,12 +97,86 @@ def open_account(settings: Settings, provider: EndpointProvider | None = None) -
         yield backend
 
 
-def make_invoker(boto_session: Any, settings: Settings, endpoint_name: str) -> Invoker:
-    """`sm_invoke` for an endpoint: a DataFrame in, its predictions out, aligned with its index."""
+def make_invoker(
+    boto_session: Any,
+    settings: Settings,
+    endpoint_name: str,
+    *,
+    account: Backend | None = None,
+    session_id: str | None = None,
+) -> Invoker:
+    """`sm_invoke` for an endpoint: a DataFrame in, its predictions out, aligned with its index.
+    An asynchronous endpoint (its endpoint config has an AsyncInferenceConfig, or the settings
+    say --sm-async) is invoked through S3: its inputs go under the session's prefix
+    (`session_id`'s) in the account's SageMaker bucket, and what a request leaves behind is
+    deleted with `account`'s uploads (after the endpoint is gone)."""
     from pytest_smendpoint.invoke.invoker import Invoker, make_runtime_client
 
     runtime = make_runtime_client(boto_session, settings.invoke)
-    return Invoker(runtime, endpoint_name, settings.invoke)
+    asynchronous = None
+    if _is_async(boto_session, settings, endpoint_name, account):
+        asynchronous = _async_requests(boto_session, settings, endpoint_name, account, session_id)
+    return Invoker(runtime, endpoint_name, settings.invoke, asynchronous)
+
+
+def _is_async(
+    boto_session: Any, settings: Settings, endpoint_name: str, account: Backend | None
+) -> bool:
+    """What the endpoint's config says (a factory override or an existing endpoint may differ
+    from the session's settings); the settings when the account cannot say."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    sagemaker = (
+        account.client("sagemaker") if account is not None else boto_session.client("sagemaker")
+    )
+    try:
+        config = sagemaker.describe_endpoint(EndpointName=endpoint_name)["EndpointConfigName"]
+        described = sagemaker.describe_endpoint_config(EndpointConfigName=config)
+    except (ClientError, BotoCoreError, KeyError):
+        return settings.async_inference.enabled
+    return bool(described.get("AsyncInferenceConfig"))
+
+
+def _async_requests(
+    boto_session: Any,
+    settings: Settings,
+    endpoint_name: str,
+    account: Backend | None,
+    session_id: str | None,
+) -> Any:
+    from pytest_smendpoint.aws.artifacts import default_bucket
+    from pytest_smendpoint.aws.uploads import session_key_prefix
+    from pytest_smendpoint.invoke.async_invocations import AsyncRequests
+
+    def client(service: str) -> Any:
+        if account is not None:
+            return account.client(service)
+        return boto_session.client(service)
+
+    s3 = client("s3")
+    folder = session_key_prefix(session_id or endpoint_name)
+
+    def input_prefix() -> str:
+        bucket = default_bucket(s3, client("sts"), s3.meta.region_name)
+        return f"s3://{bucket}/{folder}/async/{endpoint_name}/input/"
+
+    made = AsyncRequests(
+        s3=s3,
+        input_prefix=input_prefix,
+        invocation_timeout=settings.async_inference.invocation_timeout,
+        leftovers=account.uploads if account is not None else [],
+    )
+    if account is not None:
+        serving = account.serving
+        sleep = made.pause
+
+        def pause(inference_id: str, seconds: float) -> None:
+            # A backend that answers the request itself ends the pause when it is answered.
+            if serving.inference_ended(inference_id, seconds) is None:
+                sleep(inference_id, seconds)
+
+        made.pause = pause
+    return made
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,7 +199,7 @@ class DeployedEndpoint:
     @cached_property
     def invoker(self) -> Invoker:
         """The endpoint's invoker (`sm_invoke`): `endpoint.invoker(frame)`, `.rows(frame)`."""
-        return make_invoker(self.boto_session, self.settings, self.name)
+        return make_invoker(self.boto_session, self.settings, self.name, account=self.backend)
 
     def invoke(self, frame: Any) -> Any:
         """Predictions for every row of `frame`, aligned with its index (see Invoker)."""

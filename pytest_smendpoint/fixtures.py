@@ -114,23 +114,32 @@ def sm_predictor(sm_endpoint: EndpointRecord, sm_boto_session: Any) -> Any:
 def sm_invoke(
     pytestconfig: pytest.Config,
     sm_endpoint: EndpointRecord,
-    sm_boto_session: Any,
+    sm_backend: Backend,
     sm_settings: Settings,
 ) -> Invoker:
     """Call with a DataFrame: predictions for every row, aligned with its index
-    (`sm_invoke.rows(df)` sends one request per row)."""
-    return _counted_invoker(pytestconfig, sm_boto_session, sm_settings, sm_endpoint.name)
+    (`sm_invoke.rows(df)` sends one request per row). On an asynchronous endpoint each request
+    goes through S3 and InvokeEndpointAsync, with the same checks, parsing and errors."""
+    return _counted_invoker(pytestconfig, sm_backend, sm_settings, sm_endpoint.name)
 
 
 def _counted_invoker(
-    config: pytest.Config, boto_session: Any, settings: Settings, endpoint_name: str
+    config: pytest.Config, backend: Backend, settings: Settings, endpoint_name: str
 ) -> Invoker:
     """An Invoker whose counters feed the session report: one count per endpoint, however
-    often a marker or parameter switch re-creates the invoker."""
+    often a marker or parameter switch re-creates the invoker. An asynchronous endpoint's
+    leftovers in S3 go with the session's uploads (sm_backend's teardown)."""
     from pytest_smendpoint.api import make_invoker
 
-    invoker = make_invoker(boto_session, settings, endpoint_name)
-    stats = config.stash[STATE_KEY].invocation_stats
+    state = config.stash[STATE_KEY]
+    invoker = make_invoker(
+        backend.boto_session,
+        settings,
+        endpoint_name,
+        account=backend,
+        session_id=state.identity.session_id,
+    )
+    stats = state.invocation_stats
     invoker.stats = stats.setdefault(endpoint_name, invoker.stats)
     return invoker
 
@@ -209,11 +218,11 @@ def sm_baseline_endpoint(
 def sm_baseline_invoke(
     pytestconfig: pytest.Config,
     sm_baseline_endpoint: EndpointRecord,
-    sm_boto_session: Any,
+    sm_backend: Backend,
     sm_settings: Settings,
 ) -> Invoker:
     """`sm_invoke` for the baseline endpoint: the same rows, production's predictions."""
-    return _counted_invoker(pytestconfig, sm_boto_session, sm_settings, sm_baseline_endpoint.name)
+    return _counted_invoker(pytestconfig, sm_backend, sm_settings, sm_baseline_endpoint.name)
 
 
 @pytest.fixture(scope="session")

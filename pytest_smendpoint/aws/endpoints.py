@@ -10,6 +10,8 @@ what it left.
 
 from __future__ import annotations
 
+import dataclasses
+
 import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -92,6 +94,29 @@ def async_inference_config(settings: AsyncSettings) -> dict[str, Any]:
             "MaxConcurrentInvocationsPerInstance": settings.max_concurrent_invocations_per_instance
         }
     return config
+
+
+def with_async_paths(plan: EndpointPlan, s3: Any, sts: Any, region: str, key_prefix: str) -> EndpointPlan:
+    """The plan with its asynchronous output and failure paths resolved: unset, under the
+    session's prefix in the account's SageMaker bucket (what the sweep finds by age, as
+    sm_transform's data), `.../async/{endpoint}/output/` and `.../async/{endpoint}/failures/`
+    beside it. A plan that is not asynchronous, or names both paths, is returned as it is."""
+    settings = plan.async_inference
+    if settings is None or (settings.output_path and settings.failure_path):
+        return plan
+    from pytest_smendpoint.aws.artifacts import default_bucket
+
+    output = settings.output_path
+    if output is None:
+        base = f"s3://{default_bucket(s3, sts, region)}/{key_prefix}/async/{plan.endpoint_name}"
+        output = f"{base}/output/"
+    failure = settings.failure_path or f"{output.rstrip('/').rpartition('/')[0]}/failures/"
+    if settings.output_path is not None and settings.failure_path is None:
+        failure = f"{output.rstrip('/')}-failures/"  # a user's path: beside it, not above it
+    return dataclasses.replace(
+        plan,
+        async_inference=dataclasses.replace(settings, output_path=output, failure_path=failure),
+    )
 
 
 def create_endpoint(sagemaker: Any, plan: EndpointPlan, tags: Sequence[dict[str, str]]) -> Any:

@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import Iterator
 
 from pytest_smendpoint.aws.diagnostics import deploy_diagnostics
+from pytest_smendpoint.aws.endpoints import with_async_paths
 from pytest_smendpoint.aws.lifecycle import Lifecycle
 from pytest_smendpoint.aws.records import EndpointPlan, EndpointRecord
 from pytest_smendpoint.aws.resolve import ExistingEndpoint, ModelSpec, aws_context
@@ -61,6 +62,9 @@ def open_endpoint(deployment: Deployment) -> Iterator[EndpointRecord]:
         return
     plan = plan_for(target, settings, deployment.identity)
     target, plan = planned(deployment.steps, target, plan)
+    plan = with_async_paths(
+        plan, context.client("s3"), context.client("sts"), context.region, context.key_prefix
+    )
     lifecycle.refuse_existing(plan)  # nothing is created over a name someone else holds
     with lifecycle.deployed(target, plan, keep=settings.keep_endpoint) as record:
         yield record

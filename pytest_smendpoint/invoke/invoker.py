@@ -27,6 +27,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from pytest_smendpoint.invoke.async_invocations import AsyncInvocationFailed, AsyncRequests
 from pytest_smendpoint.invoke.csv_payloads import (
     PAYLOAD_CEILING_BYTES,
     Budget,
@@ -45,7 +46,10 @@ from pytest_smendpoint.invoke.errors import (
 from pytest_smendpoint.invoke.frame_checks import FrameRules, frame_rules, prepare
 from pytest_smendpoint.invoke.prediction_parsing import Predictions, parse_predictions, to_pandas
 from pytest_smendpoint.reporting.percentiles import percentile
-from pytest_smendpoint.settings.limits import CLIENT_READ_TIMEOUT_SECONDS
+from pytest_smendpoint.settings.limits import (
+    ASYNC_PAYLOAD_CEILING_BYTES,
+    CLIENT_READ_TIMEOUT_SECONDS,
+)
 from pytest_smendpoint.settings.options import InvokeSettings
 
 __all__ = [
@@ -182,21 +186,29 @@ class _Plan:
 
 
 class Invoker:
-    """Predictions for a DataFrame from one endpoint; one instance per session fixture."""
+    """Predictions for a DataFrame from one endpoint; one instance per session fixture. With
+    `asynchronous`, the endpoint is an asynchronous one: each payload is one InvokeEndpointAsync
+    request through S3 (async_invocations.py), everything else as for real-time endpoints."""
 
     def __init__(
-        self, runtime: RuntimeClient, endpoint_name: str, settings: InvokeSettings | None = None
+        self,
+        runtime: RuntimeClient,
+        endpoint_name: str,
+        settings: InvokeSettings | None = None,
+        asynchronous: AsyncRequests | None = None,
     ) -> None:
         self.runtime = runtime
         self.endpoint_name = endpoint_name
         self.settings = settings if settings is not None else InvokeSettings()
+        self.asynchronous = asynchronous
         self.stats = InvocationStats()
         self._stats_lock = threading.Lock()  # requests finish on the executor's threads
         # Attempts of the request in flight on each thread, counted as botocore makes them.
         self._attempts = threading.local()
         events = getattr(getattr(runtime, "meta", None), "events", None)
         if events is not None:
-            events.register("request-created.sagemaker-runtime.InvokeEndpoint", self._count_attempt)
+            for operation in ("InvokeEndpoint", "InvokeEndpointAsync"):
+                events.register(f"request-created.sagemaker-runtime.{operation}", self._count_attempt)
 
     def _count_attempt(self, **kwargs: Any) -> None:
         self._attempts.count = getattr(self._attempts, "count", 0) + 1
@@ -277,10 +289,14 @@ class Invoker:
         settings = self.settings
         rules = frame_rules(settings, label, features, allow_nan, allow_strings)
         max_bytes = _choose(max_payload_bytes, settings.max_payload_bytes)
-        if not 0 < max_bytes <= PAYLOAD_CEILING_BYTES:
+        # An asynchronous endpoint takes up to 1 GB per request; the default budget still
+        # splits a frame as for real-time (the requests then run side by side).
+        ceiling, limit = PAYLOAD_CEILING_BYTES, "SageMaker's real-time InvokeEndpoint limit"
+        if self.asynchronous is not None:
+            ceiling, limit = ASYNC_PAYLOAD_CEILING_BYTES, "SageMaker's InvokeEndpointAsync limit"
+        if not 0 < max_bytes <= ceiling:
             raise InvokeArgumentError(
-                f"max_payload_bytes={max_bytes}: must be above 0 and at most "
-                f"{PAYLOAD_CEILING_BYTES} (SageMaker's real-time InvokeEndpoint limit)"
+                f"max_payload_bytes={max_bytes}: must be above 0 and at most {ceiling} ({limit})"
             )
         max_rows = _choose(max_rows_per_request, settings.max_rows_per_request)
         if max_rows is not None:
@@ -360,13 +376,21 @@ class Invoker:
         self._attempts.count = 0
         started = time.perf_counter()
         try:
-            response = self.runtime.invoke_endpoint(
-                EndpointName=self.endpoint_name,
-                Body=payload.body,
-                ContentType=CONTENT_TYPE,
-                Accept=accept,
-            )
+            response = self._exchange(payload.body, accept)
             body = response["Body"].read()
+        except AsyncInvocationFailed as exc:
+            ended = time.perf_counter()
+            waits.append((started, ended))
+            self._record(
+                payload,
+                (ended - started) * 1000.0,
+                ok=False,
+                retries=self._retries(0),
+                timed_out=exc.timed_out,
+            )
+            raise EndpointInvocationError(
+                self.endpoint_name, rows, exc.code, f"{exc.code}: {exc.reason}", self._operation
+            ) from None
         except (ClientError, BotoCoreError) as exc:
             ended = time.perf_counter()
             waits.append((started, ended))
@@ -397,6 +421,20 @@ class Invoker:
         self._record(payload, latency, ok=True, retries=retries)
         return parsed
 
+    @property
+    def _operation(self) -> str:
+        return "InvokeEndpoint" if self.asynchronous is None else "InvokeEndpointAsync"
+
+    def _exchange(self, body: bytes, accept: str) -> Mapping[str, Any]:
+        """One request and its answer (Body, ContentType), however the endpoint takes it."""
+        if self.asynchronous is not None:
+            return self.asynchronous.invoke(
+                self.runtime, self.endpoint_name, body, CONTENT_TYPE, accept
+            )
+        return self.runtime.invoke_endpoint(
+            EndpointName=self.endpoint_name, Body=body, ContentType=CONTENT_TYPE, Accept=accept
+        )
+
     def _record(
         self,
         payload: Payload,
@@ -410,7 +448,9 @@ class Invoker:
 
     def _call_error(self, exc: ClientError | BotoCoreError, rows: str) -> EndpointInvocationError:
         if isinstance(exc, BotoCoreError):
-            return EndpointInvocationError(self.endpoint_name, rows, type(exc).__name__, str(exc))
+            return EndpointInvocationError(
+                self.endpoint_name, rows, type(exc).__name__, str(exc), self._operation
+            )
         response: Mapping[str, Any] = exc.response
         error = response.get("Error", {})
         code = str(error.get("Code", "Unknown"))
@@ -421,7 +461,7 @@ class Invoker:
             reason = f"{code} (the container answered {response['OriginalStatusCode']}): {message}"
         if response.get("LogStreamArn"):
             reason += f" (log stream {response['LogStreamArn']})"
-        return EndpointInvocationError(self.endpoint_name, rows, code, reason)
+        return EndpointInvocationError(self.endpoint_name, rows, code, reason, self._operation)
 
 
 def describe_rows(index: pd.Index, start: int, stop: int) -> str:

@@ -1,0 +1,132 @@
+"""sm_invoke on an asynchronous endpoint, as users run it (pytester, the moto default): each
+payload goes through S3 and InvokeEndpointAsync, the model runs for real, and the predictions
+are the real-time endpoint's; a failing model's error comes back from the failure object with
+the container's own words; nothing is left in the account or under the session's prefix."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers.container_setup import MODEL_FN, SKLEARN_ENV_ARGS, SKLEARN_IMAGE
+from helpers.models import build_sklearn_model
+
+HELPERS = """
+import boto3, json, pandas as pd
+from sklearn.datasets import load_iris
+
+def holdout():
+    features, labels = load_iris(return_X_y=True, as_frame=True)
+    frame = features.assign(label=labels)
+    frame.index = frame.index + 500
+    return frame
+
+def session_objects():
+    s3 = boto3.client("s3")
+    keys = []
+    for bucket in s3.list_buckets()["Buckets"]:
+        listed = s3.list_objects_v2(Bucket=bucket["Name"]).get("Contents", [])
+        keys += [item["Key"] for item in listed if "/async/" in item["Key"]]
+    return keys
+"""
+
+PREDICT = """
+import json
+from helpers_async import holdout, session_objects
+
+def test_predictions(sm_invoke, sm_endpoint, sm_backend):
+    frame = holdout()
+    predictions = sm_invoke(frame, max_payload_bytes=2000)  # several requests, side by side
+    assert list(predictions.index) == list(frame.index)
+    with open("predictions.json", "w") as handle:
+        json.dump([float(value) for value in predictions], handle)
+    config = sm_backend.client("sagemaker").describe_endpoint_config(
+        EndpointConfigName=sm_endpoint.config_name
+    )
+    with open("config.json", "w") as handle:
+        json.dump(config.get("AsyncInferenceConfig"), handle)
+    assert session_objects() == []  # each request deleted its input and output
+    assert sm_backend.uploads == [uri for uri in sm_backend.uploads if "/async/" not in uri]
+"""
+
+
+def run(pytester: pytest.Pytester, model_dir: Path, code: str, *args: str) -> Any:
+    pytester.makepyfile(helpers_async=HELPERS)
+    pytester.makepyfile(code)
+    return pytester.runpytest(
+        f"--sm-model-data={model_dir}",
+        f"--sm-image-uri={SKLEARN_IMAGE}",
+        *SKLEARN_ENV_ARGS,
+        "-p",
+        "no:cacheprovider",
+        *args,
+    )
+
+
+def test_async_predictions_equal_the_real_time_endpoints_and_nothing_is_left(
+    pytester: pytest.Pytester, audit: Any, sklearn_model_dir: Path
+) -> None:
+    result = run(pytester, sklearn_model_dir, PREDICT)
+    result.assert_outcomes(passed=1)
+    real_time = json.loads((pytester.path / "predictions.json").read_text())
+    assert json.loads((pytester.path / "config.json").read_text()) is None
+
+    result = run(pytester, sklearn_model_dir, PREDICT, "--sm-async")
+    result.assert_outcomes(passed=1)
+    assert json.loads((pytester.path / "predictions.json").read_text()) == real_time
+    config = json.loads((pytester.path / "config.json").read_text())
+    output, failure = config["OutputConfig"]["S3OutputPath"], config["OutputConfig"]["S3FailurePath"]
+    assert output.startswith("s3://sagemaker-us-east-1-123456789012/pytest-smendpoint/")
+    assert output.endswith("/async/" + output.split("/async/")[1].split("/")[0] + "/output/")
+    assert failure == output.replace("/output/", "/failures/")
+    assert audit().empty
+
+
+FAILING_SCRIPT = (
+    MODEL_FN
+    + """
+
+def predict_fn(data, model):
+    raise ValueError("the model refuses these rows: feature 3 is out of range")
+"""
+)
+
+FAILING = """
+import pytest
+from pytest_smendpoint.invoke.errors import EndpointInvocationError
+from helpers_async import holdout, session_objects
+
+def test_error(sm_invoke, sm_endpoint):
+    with pytest.raises(EndpointInvocationError) as caught:
+        sm_invoke(holdout())
+    text = str(caught.value)
+    with open("error.txt", "w") as handle:
+        handle.write(text)
+    assert caught.value.endpoint_name == sm_endpoint.name
+    assert session_objects() == []  # the input and the failure object are gone too
+"""
+
+
+def test_a_failing_model_gives_the_containers_error_from_the_failure_object(
+    pytester: pytest.Pytester, audit: Any, tmp_path: Path
+) -> None:
+    model_dir = build_sklearn_model(tmp_path / "failing", inference_script=FAILING_SCRIPT)
+    result = run(pytester, model_dir, FAILING)
+    result.assert_outcomes(passed=1)
+    real_time = (pytester.path / "error.txt").read_text()
+    result = run(pytester, model_dir, FAILING, "--sm-async")
+    result.assert_outcomes(passed=1)
+    asynchronous = (pytester.path / "error.txt").read_text()
+    # The container's own answer (the scikit-learn container's Flask 500 page; its traceback
+    # goes to the log), as the real-time ModelError carries it and the failure object holds it.
+    answered = real_time.split("ModelError (the container answered 500): ")[1]
+    answered = answered.split(" (log stream ")[0]
+    assert "The server encountered an internal error" in answered
+    assert f"AsyncInferenceFailure: {answered} (failure object " in asynchronous
+    assert asynchronous.startswith("InvokeEndpointAsync")
+    assert "rows 0-149 (index 500 to 649)" in asynchronous
+    assert "failure object s3://sagemaker-us-east-1-123456789012/pytest-smendpoint/" in asynchronous
+    assert "-error.out" in asynchronous
+    assert audit().empty
