@@ -130,3 +130,37 @@ def test_a_failing_model_gives_the_containers_error_from_the_failure_object(
     assert "failure object s3://sagemaker-us-east-1-123456789012/pytest-smendpoint/" in asynchronous
     assert "-error.out" in asynchronous
     assert audit().empty
+
+
+HANGING_SCRIPT = (
+    MODEL_FN
+    + """
+
+def predict_fn(data, model):
+    import threading
+
+    threading.Event().wait()  # sleep-ok: in the model process, until it is stopped
+"""
+)
+
+HANGING = """
+import pytest
+from pytest_smendpoint.invoke.errors import EndpointInvocationError
+from helpers_async import holdout, session_objects
+
+def test_bounded(sm_invoke):
+    with pytest.raises(EndpointInvocationError, match="did not answer within 1 s"):
+        sm_invoke(holdout())
+    assert session_objects() == []
+    assert sm_invoke.stats.timeouts == 1
+"""
+
+
+def test_a_hanging_model_is_bounded_by_the_invocation_timeout_and_leaves_nothing(
+    pytester: pytest.Pytester, audit: Any, tmp_path: Path
+) -> None:
+    model_dir = build_sklearn_model(tmp_path / "hanging", inference_script=HANGING_SCRIPT)
+    result = run(pytester, model_dir, HANGING, "--sm-async", "--sm-async-invocation-timeout=1")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*sm_invoke: 1 requests, 0 rows, * 1 errors, 0 retries, 1 timeouts*"])
+    assert audit().empty

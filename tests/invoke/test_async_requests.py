@@ -1,0 +1,121 @@
+"""One asynchronous request as the invoker sends it (invoke/async_invocations.py), against a
+mocked S3 and a fake runtime, on a fake clock: the wait is bounded by InvocationTimeoutSeconds
+(plus the grace), and every object the request wrote or was told of is deleted, or left for the
+session's end when it may still appear."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pandas as pd
+import pytest
+from helpers.fake_clock import FakeClock
+from moto import mock_aws
+
+from pytest_smendpoint.invoke.async_invocations import AsyncRequests
+from pytest_smendpoint.invoke.errors import EndpointInvocationError, InvokeArgumentError
+from pytest_smendpoint.invoke.invoker import Invoker
+
+BUCKET = "sagemaker-us-east-1-123456789012"
+PREFIX = f"s3://{BUCKET}/pytest-smendpoint/s1/async/ep/"
+
+
+class FakeAsyncRuntime:
+    """InvokeEndpointAsync that answers with locations, and writes `answer` to one of them
+    (the output, the failure, or neither: a request that never completes)."""
+
+    def __init__(self, s3: Any, answer: str | None, body: bytes = b"[1, 2]") -> None:
+        self.s3 = s3
+        self.answer = answer
+        self.body = body
+        self.calls: list[dict[str, Any]] = []
+
+    def invoke_endpoint_async(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(kwargs)
+        number = len(self.calls)
+        output = f"{PREFIX}output/r{number}.out"
+        failure = f"{PREFIX}failures/r{number}-error.out"
+        if self.answer is not None:
+            where = output if self.answer == "output" else failure
+            self.s3.put_object(
+                Bucket=BUCKET,
+                Key=where.split(f"{BUCKET}/")[1],
+                Body=self.body,
+                ContentType="application/json",
+            )
+        return {"InferenceId": f"r{number}", "OutputLocation": output, "FailureLocation": failure}
+
+
+@pytest.fixture
+def s3() -> Iterator[Any]:
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        yield client
+
+
+def keys(s3: Any) -> list[str]:
+    return [item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
+
+
+def requests(s3: Any, clock: FakeClock, timeout: int = 5) -> AsyncRequests:
+    return AsyncRequests(
+        s3=s3,
+        input_prefix=lambda: f"{PREFIX}input",
+        invocation_timeout=timeout,
+        pause=lambda inference_id, seconds: clock.sleep(seconds),
+        clock=clock,
+        grace=2.0,
+    )
+
+
+FRAME = pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0]})
+
+
+def test_the_output_objects_answer_is_the_prediction_and_every_object_goes(s3: Any) -> None:
+    clock = FakeClock()
+    made = requests(s3, clock)
+    runtime = FakeAsyncRuntime(s3, "output")
+    invoker = Invoker(runtime, "ep", asynchronous=made)  # type: ignore[arg-type]
+    assert invoker(FRAME).tolist() == [1, 2]
+    [call] = runtime.calls
+    assert call["InputLocation"].startswith(f"{PREFIX}input/")
+    assert (call["ContentType"], call["InvocationTimeoutSeconds"]) == ("text/csv", 5)
+    assert keys(s3) == [] and made.leftovers == []
+    assert clock.sleeps == []  # answered at the first look
+
+
+def test_a_request_never_answered_ends_at_the_timeout_and_leaves_nothing(s3: Any) -> None:
+    clock = FakeClock()
+    made = requests(s3, clock, timeout=5)
+    invoker = Invoker(FakeAsyncRuntime(s3, None), "ep", asynchronous=made)  # type: ignore[arg-type]
+    with pytest.raises(EndpointInvocationError) as caught:
+        invoker(FRAME)
+    assert "InvocationTimeoutSeconds=5" in str(caught.value)
+    assert str(caught.value).startswith("InvokeEndpointAsync failed for endpoint 'ep', rows 0-1")
+    assert sum(clock.sleeps) == pytest.approx(7.0)  # the timeout and the grace, no more
+    assert keys(s3) == []  # the input is deleted at once
+    # What may still be written later is deleted with the session's uploads.
+    assert made.leftovers == [f"{PREFIX}output/r1.out", f"{PREFIX}failures/r1-error.out"]
+    assert invoker.stats.timeouts == 1 and invoker.stats.errors == 1
+
+
+def test_a_failure_object_is_the_error_and_is_deleted(s3: Any) -> None:
+    clock = FakeClock()
+    made = requests(s3, clock)
+    runtime = FakeAsyncRuntime(s3, "failure", b"the container's own words")
+    invoker = Invoker(runtime, "ep", asynchronous=made)  # type: ignore[arg-type]
+    with pytest.raises(EndpointInvocationError) as caught:
+        invoker(FRAME)
+    assert "AsyncInferenceFailure: the container's own words (failure object " in str(caught.value)
+    assert keys(s3) == [] and made.leftovers == []
+
+
+def test_the_payload_budget_goes_up_to_the_async_limit(s3: Any) -> None:
+    made = requests(s3, FakeClock())
+    invoker = Invoker(FakeAsyncRuntime(s3, "output"), "ep", asynchronous=made)  # type: ignore[arg-type]
+    assert invoker(FRAME, max_payload_bytes=500_000_000).tolist() == [1, 2]
+    with pytest.raises(InvokeArgumentError, match="InvokeEndpointAsync limit"):
+        invoker(FRAME, max_payload_bytes=1_000_000_001)
