@@ -10,9 +10,8 @@ what it left.
 
 from __future__ import annotations
 
-import dataclasses
-
 import contextlib
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -96,7 +95,9 @@ def async_inference_config(settings: AsyncSettings) -> dict[str, Any]:
     return config
 
 
-def with_async_paths(plan: EndpointPlan, s3: Any, sts: Any, region: str, key_prefix: str) -> EndpointPlan:
+def with_async_paths(
+    plan: EndpointPlan, s3: Any, sts: Any, region: str, key_prefix: str
+) -> EndpointPlan:
     """The plan with its asynchronous output and failure paths resolved: unset, under the
     session's prefix in the account's SageMaker bucket (what the sweep finds by age, as
     sm_transform's data), `.../async/{endpoint}/output/` and `.../async/{endpoint}/failures/`

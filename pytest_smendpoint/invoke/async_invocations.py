@@ -109,7 +109,9 @@ class AsyncRequests:
             self._delete(written)
             self._keep(pending)
 
-    def _answer(self, inference_id: str, output: str | None, failure: str | None) -> Mapping[str, Any]:
+    def _answer(
+        self, inference_id: str, output: str | None, failure: str | None
+    ) -> Mapping[str, Any]:
         """Poll both objects until one exists, within the invocation timeout and the grace."""
         limit = self.invocation_timeout + self.grace
         started = self.clock()

@@ -208,7 +208,9 @@ class Invoker:
         events = getattr(getattr(runtime, "meta", None), "events", None)
         if events is not None:
             for operation in ("InvokeEndpoint", "InvokeEndpointAsync"):
-                events.register(f"request-created.sagemaker-runtime.{operation}", self._count_attempt)
+                events.register(
+                    f"request-created.sagemaker-runtime.{operation}", self._count_attempt
+                )
 
     def _count_attempt(self, **kwargs: Any) -> None:
         self._attempts.count = getattr(self._attempts, "count", 0) + 1

@@ -77,7 +77,10 @@ def test_async_predictions_equal_the_real_time_endpoints_and_nothing_is_left(
     result.assert_outcomes(passed=1)
     assert json.loads((pytester.path / "predictions.json").read_text()) == real_time
     config = json.loads((pytester.path / "config.json").read_text())
-    output, failure = config["OutputConfig"]["S3OutputPath"], config["OutputConfig"]["S3FailurePath"]
+    output, failure = (
+        config["OutputConfig"]["S3OutputPath"],
+        config["OutputConfig"]["S3FailurePath"],
+    )
     assert output.startswith("s3://sagemaker-us-east-1-123456789012/pytest-smendpoint/")
     assert output.endswith("/async/" + output.split("/async/")[1].split("/")[0] + "/output/")
     assert failure == output.replace("/output/", "/failures/")
@@ -162,5 +165,7 @@ def test_a_hanging_model_is_bounded_by_the_invocation_timeout_and_leaves_nothing
     model_dir = build_sklearn_model(tmp_path / "hanging", inference_script=HANGING_SCRIPT)
     result = run(pytester, model_dir, HANGING, "--sm-async", "--sm-async-invocation-timeout=1")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["*sm_invoke: 1 requests, 0 rows, * 1 errors, 0 retries, 1 timeouts*"])
+    result.stdout.fnmatch_lines(
+        ["*sm_invoke: 1 requests, 0 rows, * 1 errors, 0 retries, 1 timeouts*"]
+    )
     assert audit().empty

@@ -6,6 +6,7 @@ a ValidationError. The end of a request is awaited on the adapter's own event, n
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -66,9 +67,7 @@ def test_the_answer_is_the_output_object_named_for_the_inference_id(
     assert response["FailureLocation"] == f"{FAILURES}{inference_id}-error.out"
     got = account.s3.get_object(Bucket=BUCKET, Key=f"async/output/{inference_id}.out")
     assert got["ContentType"] == "application/json"
-    assert [int(v) for v in __import__("json").loads(got["Body"].read())] == expected(
-        model_folder, ROWS[:5]
-    )
+    assert [int(v) for v in json.loads(got["Body"].read())] == expected(model_folder, ROWS[:5])
     assert account.keys("async/failures/") == []
 
 

@@ -19,8 +19,8 @@ import json
 import logging
 import threading
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.awsrequest import AWSPreparedRequest
@@ -41,7 +41,6 @@ logger = logging.getLogger("pytest_smendpoint.serving")
 # ClientConfig.MaxConcurrentInvocationsPerInstance unset: "SageMaker chooses an optimal value"
 # (the API reference); offline, this many per instance.
 DEFAULT_CONCURRENCY_PER_INSTANCE = 4
-JOIN_TIMEOUT = 10.0
 
 
 @dataclass
@@ -51,7 +50,6 @@ class _Queue:
 
     endpoint: Any
     pool: ThreadPoolExecutor
-    running: set[Future[None]] = field(default_factory=set)
 
 
 class AsyncInvocations:
@@ -93,9 +91,7 @@ class AsyncInvocations:
                 f"The input at {location} is {size} bytes, more than the "
                 f"{ASYNC_PAYLOAD_CEILING_BYTES} bytes an asynchronous request may carry"
             )
-        inference_id = header(request.headers, "X-Amzn-SageMaker-Inference-Id") or str(
-            uuid.uuid4()
-        )
+        inference_id = header(request.headers, "X-Amzn-SageMaker-Inference-Id") or str(uuid.uuid4())
         output = f"{output_path.rstrip('/')}/{inference_id}.out"
         failure_path = output_config.get("S3FailurePath")
         failure = f"{failure_path.rstrip('/')}/{inference_id}-error.out" if failure_path else None
@@ -113,9 +109,7 @@ class AsyncInvocations:
         with self._lock:
             self._done[inference_id] = done
         job = _Request(region, endpoint, location, invoke, output, failure, done)
-        future = queue.pool.submit(self._run, job)
-        queue.running.add(future)
-        future.add_done_callback(queue.running.discard)
+        queue.pool.submit(self._run, job)
         headers = {
             "Content-Type": "application/json",
             "X-Amzn-SageMaker-OutputLocation": output,
@@ -132,18 +126,13 @@ class AsyncInvocations:
         return None if done is None else done.wait(seconds)
 
     def close(self) -> None:
-        """Drop what is queued, and let what runs end (its model is unloaded by now or soon)."""
+        """Drop what is queued; what runs ends when its model is unloaded (the serving's close
+        comes next), and writes nothing."""
         with self._lock:
             self._closed = True
             queues, self._queues = list(self._queues.values()), {}
         for queue in queues:
             queue.pool.shutdown(wait=False, cancel_futures=True)
-        for queue in queues:
-            for future in list(queue.running):
-                try:
-                    future.result(JOIN_TIMEOUT)
-                except Exception:  # noqa: S110 - a request's own failure is written, not raised
-                    pass
 
     # -- the request's thread ---------------------------------------------------------------
 
@@ -225,7 +214,9 @@ class AsyncInvocations:
         try:
             s3_objects.store(self.account_id, bucket, key, io.BytesIO(data), content_type)
         except s3_objects.ObjectsError:
-            logger.warning("asynchronous request to %s: cannot write %s", job.invoke.endpoint_name, uri)
+            logger.warning(
+                "asynchronous request to %s: cannot write %s", job.invoke.endpoint_name, uri
+            )
 
 
 @dataclass

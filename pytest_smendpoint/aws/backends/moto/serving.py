@@ -6,9 +6,8 @@ async_invocations.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from collections.abc import Mapping
+from pathlib import Path
 
 from pytest_smendpoint.aws.backends.moto import async_invocations, hooks, routing, transforms
 from pytest_smendpoint.aws.backends.moto.state import MotoDeployments
