@@ -6,12 +6,17 @@ the container's own words; nothing is left in the account or under the session's
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from helpers.aws_path import BUCKET, aws_args
 from helpers.container_setup import MODEL_FN, SKLEARN_ENV_ARGS, SKLEARN_IMAGE
 from helpers.models import build_sklearn_model
+
+from pytest_smendpoint.aws.backends.moto.server import SharedMotoServer
 
 HELPERS = """
 import boto3, json, pandas as pd
@@ -169,3 +174,84 @@ def test_a_hanging_model_is_bounded_by_the_invocation_timeout_and_leaves_nothing
         ["*sm_invoke: 1 requests, 0 rows, * 1 errors, 0 retries, 1 timeouts*"]
     )
     assert audit().empty
+
+
+@pytest.fixture
+def plugin_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[SharedMotoServer]:
+    """The plugin's own moto server (models served behind it) standing in for AWS."""
+    server = SharedMotoServer("us-east-1", "123456789012")
+    url = server.start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_the_aws_code_path_gives_the_same_predictions_and_leaves_nothing(
+    pytester: pytest.Pytester, plugin_server: SharedMotoServer, sklearn_model_dir: Path
+) -> None:
+    """--sm-backend=aws against a server over HTTP: the calls a real account gets, the answer
+    polled with real pauses (nothing tells this side when it is written)."""
+    result = run(pytester, sklearn_model_dir, PREDICT)
+    result.assert_outcomes(passed=1)
+    real_time = json.loads((pytester.path / "predictions.json").read_text())
+
+    result = run(pytester, sklearn_model_dir, PREDICT, *aws_args("--sm-async"))
+    result.assert_outcomes(passed=1)
+    assert json.loads((pytester.path / "predictions.json").read_text()) == real_time
+    s3 = boto3.client("s3", endpoint_url=plugin_server.url, region_name="us-east-1")
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="pytest-smendpoint/").get("Contents", [])
+    assert listed == []  # the inputs, outputs and the model upload are all gone
+    sagemaker = boto3.client("sagemaker", endpoint_url=plugin_server.url, region_name="us-east-1")
+    assert sagemaker.list_endpoints()["Endpoints"] == []
+    assert sagemaker.list_endpoint_configs()["EndpointConfigs"] == []
+    assert sagemaker.list_models()["Models"] == []
+
+
+XDIST_TESTS = """
+import joblib, numpy as np, os, pandas as pd, pytest
+from sklearn.datasets import load_iris
+
+@pytest.mark.parametrize("n", range(4))
+def test_real_predictions(sm_invoke, n):
+    features, _ = load_iris(return_X_y=True)
+    model = joblib.load(os.environ["SM_MODEL_FILE"])
+    got = sm_invoke(pd.DataFrame(features), max_payload_bytes=3000)
+    assert np.asarray(got, dtype=float).tolist() == model.predict(features).astype(float).tolist()
+"""
+
+
+@pytest.mark.slow  # pytest -n subprocess runs
+@pytest.mark.parametrize("backend", ["moto", "aws"])
+def test_two_xdist_workers_share_an_async_endpoint_and_leave_nothing(
+    pytester: pytest.Pytester,
+    plugin_server: SharedMotoServer,
+    sklearn_model_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    backend: str,
+) -> None:
+    monkeypatch.setenv("SM_MODEL_FILE", str(sklearn_model_dir / "model.joblib"))
+    pytester.makepyfile(test_shared=XDIST_TESTS)
+    extra = aws_args() if backend == "aws" else []
+    if backend == "moto":  # the controller's own server, not the one standing in for AWS
+        monkeypatch.delenv("AWS_ENDPOINT_URL")
+    result = pytester.runpytest_subprocess(
+        "-n", "2", "-p", "no:cacheprovider", "--sm-async",
+        f"--sm-model-data={sklearn_model_dir}",
+        f"--sm-image-uri={SKLEARN_IMAGE}", *SKLEARN_ENV_ARGS, *extra,
+    )  # fmt: skip
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["*pytest-sm-* (*, us-east-1): deployed in *teardown deleted"])
+    if backend == "aws":  # the account outlives the run: look into it
+        s3 = boto3.client("s3", endpoint_url=plugin_server.url, region_name="us-east-1")
+        listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="pytest-smendpoint/")
+        assert listed.get("Contents", []) == []
+        sagemaker = boto3.client(
+            "sagemaker", endpoint_url=plugin_server.url, region_name="us-east-1"
+        )
+        assert sagemaker.list_endpoints()["Endpoints"] == []
+        assert sagemaker.list_models()["Models"] == []
