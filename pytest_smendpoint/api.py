@@ -124,17 +124,13 @@ def _is_async(
 ) -> bool:
     """What the endpoint's config says (a factory override or an existing endpoint may differ
     from the session's settings); the settings when the account cannot say."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    from pytest_smendpoint.aws.endpoints import is_asynchronous
 
     sagemaker = (
         account.client("sagemaker") if account is not None else boto_session.client("sagemaker")
     )
-    try:
-        config = sagemaker.describe_endpoint(EndpointName=endpoint_name)["EndpointConfigName"]
-        described = sagemaker.describe_endpoint_config(EndpointConfigName=config)
-    except (ClientError, BotoCoreError, KeyError):
-        return settings.async_inference.enabled
-    return bool(described.get("AsyncInferenceConfig"))
+    said = is_asynchronous(sagemaker, endpoint_name)
+    return settings.async_inference.enabled if said is None else said
 
 
 def _async_requests(

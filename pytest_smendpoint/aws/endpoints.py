@@ -97,27 +97,39 @@ def async_inference_config(settings: AsyncSettings) -> dict[str, Any]:
 
 def with_async_paths(
     plan: EndpointPlan, s3: Any, sts: Any, region: str, key_prefix: str
-) -> EndpointPlan:
-    """The plan with its asynchronous output and failure paths resolved: unset, under the
-    session's prefix in the account's SageMaker bucket (what the sweep finds by age, as
-    sm_transform's data), `.../async/{endpoint}/output/` and `.../async/{endpoint}/failures/`
-    beside it. A plan that is not asynchronous, or names both paths, is returned as it is."""
+) -> tuple[EndpointPlan, str | None]:
+    """The plan with its asynchronous output and failure paths resolved, and the S3 prefix the
+    session owns for them (None: the user named the output path). Unset, the output goes under
+    the session's prefix in the account's SageMaker bucket (what the sweep finds by age, as
+    sm_transform's data): `.../async/{endpoint}/output/`, and the failures beside it,
+    `.../async/{endpoint}/failures/`; a user's output path gets its failures at
+    `{output path}-failures/`. A plan that is not asynchronous is returned as it is."""
     settings = plan.async_inference
-    if settings is None or (settings.output_path and settings.failure_path):
-        return plan
-    from pytest_smendpoint.aws.artifacts import default_bucket
-
+    if settings is None:
+        return plan, None
+    owned = None
     output = settings.output_path
     if output is None:
-        base = f"s3://{default_bucket(s3, sts, region)}/{key_prefix}/async/{plan.endpoint_name}"
-        output = f"{base}/output/"
-    failure = settings.failure_path or f"{output.rstrip('/').rpartition('/')[0]}/failures/"
-    if settings.output_path is not None and settings.failure_path is None:
-        failure = f"{output.rstrip('/')}-failures/"  # a user's path: beside it, not above it
-    return dataclasses.replace(
-        plan,
-        async_inference=dataclasses.replace(settings, output_path=output, failure_path=failure),
-    )
+        from pytest_smendpoint.aws.artifacts import default_bucket
+
+        bucket = default_bucket(s3, sts, region)
+        owned = f"s3://{bucket}/{key_prefix}/async/{plan.endpoint_name}/"
+        output = f"{owned}output/"
+        failure = settings.failure_path or f"{owned}failures/"
+    else:
+        failure = settings.failure_path or f"{output.rstrip('/')}-failures/"
+    resolved = dataclasses.replace(settings, output_path=output, failure_path=failure)
+    return dataclasses.replace(plan, async_inference=resolved), owned
+
+
+def is_asynchronous(sagemaker: Any, endpoint_name: str) -> bool | None:
+    """The endpoint's config has an AsyncInferenceConfig (None: the account cannot say)."""
+    try:
+        config = sagemaker.describe_endpoint(EndpointName=endpoint_name)["EndpointConfigName"]
+        described = sagemaker.describe_endpoint_config(EndpointConfigName=config)
+    except (ClientError, BotoCoreError, KeyError):
+        return None
+    return bool(described.get("AsyncInferenceConfig"))
 
 
 def create_endpoint(sagemaker: Any, plan: EndpointPlan, tags: Sequence[dict[str, str]]) -> Any:

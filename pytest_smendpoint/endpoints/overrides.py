@@ -32,6 +32,8 @@ ENDPOINT_OVERRIDES = (
     "model_data_download_timeout",
     "container_startup_health_check_timeout",
     "deploy_timeout",
+    # An SDK AsyncInferenceConfig (or its API mapping): the endpoint is asynchronous.
+    "async_inference_config",
 )
 
 
@@ -81,8 +83,22 @@ def deployment_settings(
         raise OverrideError(
             f"{' and '.join(sources)} are {both} given ({source}): choose one model source"
         )
-    options = {name: value for name, value in given.items() if name != "model"}
+    options = {
+        name: value
+        for name, value in given.items()
+        if name not in ("model", "async_inference_config")
+    }
     raw = dict(options)
+    async_options: dict[str, Any] = {}
+    if "async_inference_config" in given:
+        from pytest_smendpoint.aws.sdk_objects import async_inference_options
+        from pytest_smendpoint.errors import ModelResolutionError
+
+        try:
+            async_options = async_inference_options(given["async_inference_config"])
+        except ModelResolutionError as error:
+            raise OverrideError(f"{error} ({source})") from None
+        raw.update(async_options)
     if "env" in raw:
         if not isinstance(raw["env"], Mapping):
             raise OverrideError(
@@ -98,6 +114,18 @@ def deployment_settings(
         raise OverrideError(str(error)) from None
     values = {name: getattr(checked, name) for name in options}
     changes = dict(values)
+    if async_options:
+        # The config's paths and concurrency; the session's invocation timeout (a per-request
+        # setting, not the endpoint config's).
+        made = checked.async_inference
+        changes["async_inference"] = dataclasses.replace(
+            base.async_inference,
+            enabled=True,
+            output_path=made.output_path,
+            failure_path=made.failure_path,
+            max_concurrent_invocations_per_instance=made.max_concurrent_invocations_per_instance,
+        )
+        values["async_inference_config"] = given["async_inference_config"]
     if "env" in values:
         changes["env"] = ContainerEnvironment(base.env) | values["env"]
     if sources:  # a source of its own replaces the session's, as the command line's does the ini's

@@ -15,7 +15,7 @@ from pytest_smendpoint.settings.options import Settings
 KNOWN = (
     "known: model, model_data, training_job, existing_endpoint, image_uri, role, env, "
     "endpoint_name, model_name, instance_type, instance_count, model_data_download_timeout, "
-    "container_startup_health_check_timeout, deploy_timeout"
+    "container_startup_health_check_timeout, deploy_timeout, async_inference_config"
 )
 NAME_RULE = (
     "breaks SageMaker's naming rule ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$ "

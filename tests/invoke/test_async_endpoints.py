@@ -255,3 +255,83 @@ def test_two_xdist_workers_share_an_async_endpoint_and_leave_nothing(
         )
         assert sagemaker.list_endpoints()["Endpoints"] == []
         assert sagemaker.list_models()["Models"] == []
+
+
+PREDICTOR = """
+import json
+import numpy as np
+from sagemaker.predictor_async import AsyncPredictor
+from helpers_async import holdout
+
+def test_predictor(sm_predictor, sm_backend, sm_invoke):
+    assert isinstance(sm_predictor, AsyncPredictor)
+    frame = holdout().drop(columns="label")
+    # The SDK's AsyncPredictor sends no ContentType (its serializer's goes on the S3 object):
+    # the container would get none and take the body for JSON; name it, as on AWS.
+    response = sm_predictor.predict_async(
+        frame.to_numpy(), initial_args={"ContentType": "text/csv"}
+    )
+    inference_id = response.output_path.rsplit("/", 1)[1].removesuffix(".out")
+    # The answer is awaited on the mocked account's own event, not the SDK's 15 s waiter.
+    assert sm_backend.serving.inference_ended(inference_id, 120)
+    answer = json.loads(response.get_result())
+    assert answer == sm_invoke(frame).tolist()
+"""
+
+
+def test_sm_predictor_is_the_sdks_async_predictor(
+    pytester: pytest.Pytester, audit: Any, sklearn_model_dir: Path
+) -> None:
+    pytest.importorskip("sagemaker.predictor_async", reason="SDK v2's AsyncPredictor")
+    result = run(
+        pytester, sklearn_model_dir, PREDICTOR, "--sm-async", "--sm-accept=application/json"
+    )
+    result.assert_outcomes(passed=1)
+    assert audit().empty
+
+
+MARKED = """
+import json, pytest
+from helpers_async import holdout
+
+def make_config():
+    try:
+        from sagemaker.async_inference import AsyncInferenceConfig
+    except ImportError:  # SDK v3
+        from sagemaker.core.shapes import (
+            AsyncInferenceClientConfig,
+            AsyncInferenceConfig,
+            AsyncInferenceOutputConfig,
+        )
+
+        return AsyncInferenceConfig(
+            output_config=AsyncInferenceOutputConfig(),
+            client_config=AsyncInferenceClientConfig(max_concurrent_invocations_per_instance=2),
+        )
+    return AsyncInferenceConfig(max_concurrent_invocations_per_instance=2)
+
+def test_real_time(sm_invoke):
+    with open("real_time.json", "w") as handle:
+        json.dump(sm_invoke(holdout()).tolist(), handle)
+
+@pytest.mark.sm_endpoint(async_inference_config=make_config())
+def test_async(sm_invoke, sm_endpoint, sm_backend):
+    config = sm_backend.client("sagemaker").describe_endpoint_config(
+        EndpointConfigName=sm_endpoint.config_name
+    )["AsyncInferenceConfig"]
+    assert config["ClientConfig"] == {"MaxConcurrentInvocationsPerInstance": 2}
+    assert config["OutputConfig"]["S3OutputPath"].endswith("/output/")
+    with open("real_time.json") as handle:
+        assert sm_invoke(holdout(), max_payload_bytes=2000).tolist() == json.load(handle)
+"""
+
+
+def test_an_sdk_async_inference_config_makes_that_endpoint_asynchronous(
+    pytester: pytest.Pytester, audit: Any, sklearn_model_dir: Path
+) -> None:
+    """One session, a real-time endpoint and an asynchronous one from the SDK's own config
+    (the marker's `async_inference_config=`), the same predictions."""
+    pytest.importorskip("sagemaker")
+    result = run(pytester, sklearn_model_dir, MARKED)
+    result.assert_outcomes(passed=2)
+    assert audit().empty
