@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from pytest_smendpoint.aws.backends import Backend
     from pytest_smendpoint.aws.records import EndpointRecord
     from pytest_smendpoint.endpoints.provider import EndpointProvider
+    from pytest_smendpoint.invoke.async_invocations import AsyncRequests
     from pytest_smendpoint.invoke.invoker import Invoker
     from pytest_smendpoint.transform.runner import Transformer
 
@@ -104,18 +105,21 @@ def make_invoker(
     *,
     account: Backend | None = None,
     session_id: str | None = None,
+    progress: Callable[[str, str, str], Callable[[str, float], None]] | None = None,
 ) -> Invoker:
     """`sm_invoke` for an endpoint: a DataFrame in, its predictions out, aligned with its index.
     An asynchronous endpoint (its endpoint config has an AsyncInferenceConfig, or the settings
     say --sm-async) is invoked through S3: its inputs go under the session's prefix
     (`session_id`'s) in the account's SageMaker bucket, and what a request leaves behind is
-    deleted with `account`'s uploads (after the endpoint is gone)."""
+    deleted with `account`'s uploads (after the endpoint is gone). `progress(endpoint,
+    inference_id, rows)` makes the status callback of a request that takes a while."""
     from pytest_smendpoint.invoke.invoker import Invoker, make_runtime_client
 
     runtime = make_runtime_client(boto_session, settings.invoke)
     asynchronous = None
     if _is_async(boto_session, settings, endpoint_name, account):
         asynchronous = _async_requests(boto_session, settings, endpoint_name, account, session_id)
+        asynchronous.progress = progress
     return Invoker(runtime, endpoint_name, settings.invoke, asynchronous)
 
 
@@ -139,7 +143,7 @@ def _async_requests(
     endpoint_name: str,
     account: Backend | None,
     session_id: str | None,
-) -> Any:
+) -> AsyncRequests:
     from pytest_smendpoint.aws.artifacts import default_bucket
     from pytest_smendpoint.aws.uploads import session_key_prefix
     from pytest_smendpoint.invoke.async_invocations import AsyncRequests

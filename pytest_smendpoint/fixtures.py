@@ -138,6 +138,7 @@ def _counted_invoker(
         endpoint_name,
         account=backend,
         session_id=state.identity.session_id,
+        progress=_async_progress(config, settings),
     )
     stats = state.invocation_stats
     invoker.stats = stats.setdefault(endpoint_name, invoker.stats)
@@ -249,6 +250,16 @@ def sm_metrics(pytestconfig: pytest.Config) -> MetricRecorder:
     from pytest_smendpoint.reporting.gates import MetricRecorder
 
     return MetricRecorder(pytestconfig.stash[STATE_KEY].metrics)
+
+
+def _async_progress(config: pytest.Config, settings: Settings) -> Any:
+    """A progress line per asynchronous request that takes a while (it may take an hour)."""
+    from pytest_smendpoint.reporting.progress import AsyncRequestProgress
+
+    base = _progress_printer(config, settings)
+    return lambda endpoint, inference_id, rows: AsyncRequestProgress(
+        base, endpoint, inference_id, rows
+    )
 
 
 def _transform_progress(config: pytest.Config, settings: Settings) -> Any:

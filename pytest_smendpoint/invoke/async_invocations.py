@@ -35,6 +35,8 @@ DEFAULT_GRACE_SECONDS = 30.0
 FIRST_POLL_SECONDS = 0.05
 POLL_FACTOR = 1.5
 POLL_CEILING_SECONDS = 5.0
+# A request shows a progress line once it has waited this long (most answer well before).
+PROGRESS_AFTER_SECONDS = 5.0
 _MISSING = ("NoSuchKey", "404", "NotFound")
 
 
@@ -47,6 +49,10 @@ class AsyncInvocationFailed(Exception):
         self.code = code
         self.reason = reason
         self.timed_out = timed_out
+
+
+# (endpoint, inference id, rows) -> the request's on_status(status, elapsed seconds).
+ProgressFactory = Callable[[str, str, str], Callable[[str, float], None]]
 
 
 def _sleep(inference_id: str, seconds: float) -> None:
@@ -69,11 +75,18 @@ class AsyncRequests:
     pause: Callable[[str, float], None] = _sleep
     clock: Callable[[], float] = time.monotonic
     grace: float = DEFAULT_GRACE_SECONDS
+    progress: ProgressFactory | None = None
     _prefix: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def invoke(
-        self, runtime: Any, endpoint_name: str, body: bytes, content_type: str, accept: str
+        self,
+        runtime: Any,
+        endpoint_name: str,
+        body: bytes,
+        content_type: str,
+        accept: str,
+        rows: str = "",
     ) -> Mapping[str, Any]:
         """One request: an answer shaped as InvokeEndpoint's (Body, ContentType), or
         AsyncInvocationFailed; botocore's own errors (a ValidationError) are raised as they are."""
@@ -96,7 +109,7 @@ class AsyncRequests:
             watched = [uri for uri in (output, failure) if uri]
             pending += watched
             try:
-                answer = self._answer(inference_id, output, failure)
+                answer = self._answer(inference_id, output, failure, (endpoint_name, rows))
             except AsyncInvocationFailed as failed:
                 if failed.code != TIMEOUT:  # answered with a failure object: read, so deleted
                     pending.clear()
@@ -110,37 +123,74 @@ class AsyncRequests:
             self._keep(pending)
 
     def _answer(
-        self, inference_id: str, output: str | None, failure: str | None
+        self,
+        inference_id: str,
+        output: str | None,
+        failure: str | None,
+        shown_as: tuple[str, str] = ("", ""),
     ) -> Mapping[str, Any]:
-        """Poll both objects until one exists, within the invocation timeout and the grace."""
+        """Poll both objects until one exists, within the invocation timeout and the grace; a
+        long wait has a progress line, ended with how the request ended."""
         limit = self.invocation_timeout + self.grace
         started = self.clock()
-        for delay in _delays():
-            if output:
-                found = self._read(output)
-                if found is not None:
-                    data, content_type = found
-                    return {"Body": io.BytesIO(data), "ContentType": content_type}
-            if failure:
-                found = self._read(failure)
-                if found is not None:
-                    text = found[0].decode("utf-8", errors="replace")  # as the container said it
-                    raise AsyncInvocationFailed(
-                        "AsyncInferenceFailure",
-                        f"{text} (failure object {failure}, inference {inference_id})",
-                        timed_out=_says_timed_out(text),
-                    )
-            left = limit - (self.clock() - started)
-            if left <= 0:
+        status: Callable[[str, float], None] | None = None
+        ended = "Failed"
+        try:
+            for delay in _delays():
+                answer = self._look(inference_id, output, failure, limit, started)
+                if answer is not None:
+                    ended = "Completed"
+                    return answer
+                waited = self.clock() - started
+                if (
+                    status is None
+                    and self.progress is not None
+                    and waited >= PROGRESS_AFTER_SECONDS
+                ):
+                    status = self.progress(shown_as[0], inference_id, shown_as[1])
+                if status is not None:
+                    status("InProgress", waited)
+                self.pause(inference_id, max(0.0, min(delay, limit - waited)))
+            raise AssertionError("unreachable")  # _delays() never ends
+        except AsyncInvocationFailed as failed:
+            ended = "TimedOut" if failed.code == TIMEOUT else "Failed"
+            raise
+        finally:
+            if status is not None:
+                status(ended, self.clock() - started)
+
+    def _look(
+        self,
+        inference_id: str,
+        output: str | None,
+        failure: str | None,
+        limit: float,
+        started: float,
+    ) -> Mapping[str, Any] | None:
+        """One look at both objects: the answer, the failure raised, None to wait on."""
+        if output:
+            found = self._read(output)
+            if found is not None:
+                data, content_type = found
+                return {"Body": io.BytesIO(data), "ContentType": content_type}
+        if failure:
+            found = self._read(failure)
+            if found is not None:
+                text = found[0].decode("utf-8", errors="replace")  # as the container said it
                 raise AsyncInvocationFailed(
-                    TIMEOUT,
-                    f"no answer at {output} (nor a failure at {failure}) within "
-                    f"InvocationTimeoutSeconds={self.invocation_timeout} and "
-                    f"{self.grace:.0f} s more (inference {inference_id})",
-                    timed_out=True,
+                    "AsyncInferenceFailure",
+                    f"{text} (failure object {failure}, inference {inference_id})",
+                    timed_out=_says_timed_out(text),
                 )
-            self.pause(inference_id, min(delay, left))
-        raise AssertionError("unreachable")  # _delays() never ends
+        if self.clock() - started >= limit:
+            raise AsyncInvocationFailed(
+                TIMEOUT,
+                f"no answer at {output} (nor a failure at {failure}) within "
+                f"InvocationTimeoutSeconds={self.invocation_timeout} and "
+                f"{self.grace:.0f} s more (inference {inference_id})",
+                timed_out=True,
+            )
+        return None
 
     def _read(self, uri: str) -> tuple[bytes, str | None] | None:
         bucket, key = _split(uri)

@@ -378,7 +378,7 @@ class Invoker:
         self._attempts.count = 0
         started = time.perf_counter()
         try:
-            response = self._exchange(payload.body, accept)
+            response = self._exchange(payload.body, accept, rows)
             body = response["Body"].read()
         except AsyncInvocationFailed as exc:
             ended = time.perf_counter()
@@ -427,11 +427,11 @@ class Invoker:
     def _operation(self) -> str:
         return "InvokeEndpoint" if self.asynchronous is None else "InvokeEndpointAsync"
 
-    def _exchange(self, body: bytes, accept: str) -> Mapping[str, Any]:
+    def _exchange(self, body: bytes, accept: str, rows: str) -> Mapping[str, Any]:
         """One request and its answer (Body, ContentType), however the endpoint takes it."""
         if self.asynchronous is not None:
             return self.asynchronous.invoke(
-                self.runtime, self.endpoint_name, body, CONTENT_TYPE, accept
+                self.runtime, self.endpoint_name, body, CONTENT_TYPE, accept, rows
             )
         return self.runtime.invoke_endpoint(
             EndpointName=self.endpoint_name, Body=body, ContentType=CONTENT_TYPE, Accept=accept

@@ -335,3 +335,40 @@ def test_an_sdk_async_inference_config_makes_that_endpoint_asynchronous(
     result = run(pytester, sklearn_model_dir, MARKED)
     result.assert_outcomes(passed=2)
     assert audit().empty
+
+
+V3_ENDPOINT = """
+import json
+from helpers_async import holdout
+
+def test_v3(sm_predictor, sm_backend, sm_invoke):
+    frame = holdout().drop(columns="label")
+    s3 = sm_backend.client("s3")
+    bucket = "sagemaker-us-east-1-123456789012"
+    key = "pytest-smendpoint/by-the-test/rows.csv"
+    s3.put_object(Bucket=bucket, Key=key, Body=frame.to_csv(header=False, index=False).encode())
+    answered = sm_predictor.invoke_async(
+        input_location=f"s3://{bucket}/{key}",
+        content_type="text/csv",
+        accept="application/json",
+        session=sm_backend.boto_session,
+        region=sm_backend.region,
+    )
+    assert sm_backend.serving.inference_ended(answered.inference_id, 120)
+    output = answered.output_location.split(f"{bucket}/")[1]
+    assert json.loads(s3.get_object(Bucket=bucket, Key=output)["Body"].read()) == (
+        sm_invoke(frame).tolist()
+    )
+    s3.delete_object(Bucket=bucket, Key=key)
+"""
+
+
+def test_sdk_v3s_endpoint_invokes_asynchronously(
+    pytester: pytest.Pytester, audit: Any, sklearn_model_dir: Path
+) -> None:
+    pytest.importorskip("sagemaker.core.resources", reason="SDK v3's Endpoint")
+    result = run(
+        pytester, sklearn_model_dir, V3_ENDPOINT, "--sm-async", "--sm-accept=application/json"
+    )
+    result.assert_outcomes(passed=1)
+    assert audit().empty

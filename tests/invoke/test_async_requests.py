@@ -119,3 +119,59 @@ def test_the_payload_budget_goes_up_to_the_async_limit(s3: Any) -> None:
     assert invoker(FRAME, max_payload_bytes=500_000_000).tolist() == [1, 2]
     with pytest.raises(InvokeArgumentError, match="InvokeEndpointAsync limit"):
         invoker(FRAME, max_payload_bytes=1_000_000_001)
+
+
+class SlowAnswer:
+    """The pause of a request whose output appears once the fake clock reaches `at` seconds."""
+
+    def __init__(self, s3: Any, clock: FakeClock, at: float) -> None:
+        self.s3, self.clock, self.at = s3, clock, at
+
+    def __call__(self, inference_id: str, seconds: float) -> None:
+        self.clock.sleep(seconds)
+        if self.clock.now >= self.at:
+            key = f"pytest-smendpoint/s1/async/ep/output/{inference_id}.out"
+            self.s3.put_object(Bucket=BUCKET, Key=key, Body=b"[1, 2]")
+
+
+def test_a_long_wait_has_a_progress_line_that_ends_with_the_request(s3: Any) -> None:
+    clock = FakeClock()
+    shown: list[tuple[str, str, str, str, float]] = []
+
+    def progress(endpoint: str, inference_id: str, rows: str) -> Any:
+        return lambda status, elapsed: shown.append((endpoint, inference_id, rows, status, elapsed))
+
+    made = requests(s3, clock, timeout=60)
+    made.pause = SlowAnswer(s3, clock, at=9.0)
+    made.progress = progress
+    invoker = Invoker(FakeAsyncRuntime(s3, None), "ep", asynchronous=made)  # type: ignore[arg-type]
+    assert invoker(FRAME).tolist() == [1, 2]
+    statuses = [item[3] for item in shown]
+    assert statuses[-1] == "Completed" and set(statuses[:-1]) == {"InProgress"}
+    assert shown[0][:3] == ("ep", "r1", "rows 0-1") and shown[0][4] >= 5.0
+    assert keys(s3) == []
+
+
+def test_the_progress_line_names_the_request_and_its_rows() -> None:
+    from pytest_smendpoint.reporting.progress import AsyncRequestProgress, DeployProgress
+
+    lines: list[str] = []
+
+    class Writer:
+        def ensure_newline(self) -> None: ...
+
+        def rewrite(self, line: str, **markup: bool) -> None: ...
+
+        def write(self, content: str, **markup: bool) -> None: ...
+
+        def write_line(self, line: str, **markup: bool) -> None:
+            lines.append(line)
+
+    base = DeployProgress(Writer(), tty=False)
+    progress = AsyncRequestProgress(base, "ep", "r1", "rows 0-149")
+    progress("InProgress", 6.2)
+    progress("Completed", 9.0)
+    assert lines == [
+        "smendpoint: asynchronous request r1 to endpoint ep InProgress after 6 s (rows 0-149)",
+        "smendpoint: asynchronous request r1 to endpoint ep Completed after 9 s (rows 0-149)",
+    ]
