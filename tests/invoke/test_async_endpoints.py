@@ -117,6 +117,7 @@ def test_error(sm_invoke, sm_endpoint):
 """
 
 
+@pytest.mark.slow  # over 1.5 s (two runs)
 def test_a_failing_model_gives_the_containers_error_from_the_failure_object(
     pytester: pytest.Pytester, audit: Any, tmp_path: Path
 ) -> None:
@@ -164,6 +165,7 @@ def test_bounded(sm_invoke):
 """
 
 
+@pytest.mark.slow  # over 1.5 s (a real 1 s timeout)
 def test_a_hanging_model_is_bounded_by_the_invocation_timeout_and_leaves_nothing(
     pytester: pytest.Pytester, audit: Any, tmp_path: Path
 ) -> None:
@@ -191,6 +193,7 @@ def plugin_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[SharedMotoServer]
         server.stop()
 
 
+@pytest.mark.slow  # over 1.5 s (a moto server in this process)
 def test_the_aws_code_path_gives_the_same_predictions_and_leaves_nothing(
     pytester: pytest.Pytester, plugin_server: SharedMotoServer, sklearn_model_dir: Path
 ) -> None:
@@ -279,6 +282,7 @@ def test_predictor(sm_predictor, sm_backend, sm_invoke):
 """
 
 
+@pytest.mark.slow  # over 1.5 s (imports SDK v2)
 def test_sm_predictor_is_the_sdks_async_predictor(
     pytester: pytest.Pytester, audit: Any, sklearn_model_dir: Path
 ) -> None:
@@ -326,6 +330,7 @@ def test_async(sm_invoke, sm_endpoint, sm_backend):
 """
 
 
+@pytest.mark.slow  # over 1.5 s (two endpoints)
 def test_an_sdk_async_inference_config_makes_that_endpoint_asynchronous(
     pytester: pytest.Pytester, audit: Any, sklearn_model_dir: Path
 ) -> None:
@@ -363,6 +368,7 @@ def test_v3(sm_predictor, sm_backend, sm_invoke):
 """
 
 
+@pytest.mark.slow  # over 1.5 s (imports SDK v3)
 def test_sdk_v3s_endpoint_invokes_asynchronously(
     pytester: pytest.Pytester, audit: Any, sklearn_model_dir: Path
 ) -> None:

@@ -56,6 +56,7 @@ def invoke(account: Account, name: str, body: bytes, **extra: Any) -> dict[str, 
     return dict(response)
 
 
+@pytest.mark.slow  # over 1.5 s (loads the model)
 def test_the_answer_is_the_output_object_named_for_the_inference_id(
     account: Account, model_folder: Path
 ) -> None:
@@ -71,6 +72,7 @@ def test_the_answer_is_the_output_object_named_for_the_inference_id(
     assert account.keys("async/failures/") == []
 
 
+@pytest.mark.slow  # over 1.5 s (loads the model)
 def test_a_given_inference_id_names_the_objects(account: Account, model_folder: Path) -> None:
     name = endpoint(account, account.model(model_folder), "async-named")
     response = invoke(account, name, csv_of(ROWS[:2]), InferenceId="my-request-1")
@@ -93,6 +95,7 @@ def test_the_containers_error_is_the_failure_object(
     assert b"500 Internal Server Error" in failure  # what the container answered
 
 
+@pytest.mark.slow  # over 1.5 s (loads the model)
 def test_the_invocation_timeout_bounds_a_hanging_model(
     account: Account, scripted_model: Callable[[str], Path]
 ) -> None:
