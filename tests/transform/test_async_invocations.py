@@ -156,3 +156,60 @@ def test_what_sagemaker_refuses_is_a_validation_error(
 
 def test_the_limit_is_one_gigabyte() -> None:
     assert ASYNC_PAYLOAD_CEILING_BYTES == 1_000_000_000
+
+
+TIMED_SCRIPT = """
+import os, time
+
+import joblib
+
+
+def model_fn(model_dir):
+    return joblib.load(os.path.join(model_dir, "model.joblib"))
+
+
+def predict_fn(data, model):
+    started = time.time()
+    time.sleep(0.5)  # sleep-ok: in the model process, so that requests could overlap
+    with open(os.environ["TIMES_FILE"], "a") as out:
+        out.write(f"{started} {time.time()}\\n")
+    return model.predict(data)
+"""
+
+
+@pytest.mark.slow  # over 1.5 s (requests of 0.5 s each, queued)
+@pytest.mark.parametrize(("per_instance", "overlap"), [(1, False), (3, True)])
+def test_max_concurrent_invocations_per_instance_queues_requests(
+    account: Account,
+    scripted_model: Callable[[str], Path],
+    tmp_path: Path,
+    per_instance: int,
+    overlap: bool,
+) -> None:
+    from helpers.container_setup import SKLEARN_ENV
+
+    times = tmp_path / "times.txt"
+    environment = {**SKLEARN_ENV, "SAGEMAKER_MODEL_SERVER_WORKERS": "3", "TIMES_FILE": str(times)}
+    model = account.model(scripted_model(TIMED_SCRIPT), environment)
+    name = endpoint(
+        account,
+        model,
+        f"async-queue-{per_instance}",
+        ClientConfig={"MaxConcurrentInvocationsPerInstance": per_instance},
+    )
+    account.s3.put_object(Bucket=BUCKET, Key="async/input/rows.csv", Body=csv_of(ROWS[:2]))
+    runtime = account.backend.client("sagemaker-runtime")
+    ids = [
+        runtime.invoke_endpoint_async(
+            EndpointName=name,
+            InputLocation=f"s3://{BUCKET}/async/input/rows.csv",
+            ContentType="text/csv",
+        )["InferenceId"]
+        for _ in range(3)
+    ]
+    for inference_id in ids:  # every one is answered: queued, never refused
+        assert account.backend.serving.inference_ended(inference_id, DEADLINE)
+    assert sorted(account.keys("async/output/")) == sorted(f"async/output/{i}.out" for i in ids)
+    spans = sorted(tuple(map(float, line.split())) for line in times.read_text().splitlines())
+    overlapped = any(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:]))
+    assert overlapped == overlap
