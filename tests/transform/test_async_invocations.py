@@ -6,6 +6,7 @@ a ValidationError. The end of a request is awaited on the adapter's own event, n
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -211,5 +212,5 @@ def test_max_concurrent_invocations_per_instance_queues_requests(
         assert account.backend.serving.inference_ended(inference_id, DEADLINE)
     assert sorted(account.keys("async/output/")) == sorted(f"async/output/{i}.out" for i in ids)
     spans = sorted(tuple(map(float, line.split())) for line in times.read_text().splitlines())
-    overlapped = any(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:]))
+    overlapped = any(later[0] < earlier[1] for earlier, later in itertools.pairwise(spans))
     assert overlapped == overlap
