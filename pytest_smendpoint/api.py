@@ -145,7 +145,9 @@ def _async_requests(
     session_id: str | None,
 ) -> AsyncRequests:
     from pytest_smendpoint.aws.artifacts import default_bucket
+    from pytest_smendpoint.aws.signal_holding import stopping
     from pytest_smendpoint.aws.uploads import session_key_prefix
+    from pytest_smendpoint.aws.waiting import WaitStopped
     from pytest_smendpoint.invoke.async_invocations import AsyncRequests
 
     def client(service: str) -> Any:
@@ -160,23 +162,24 @@ def _async_requests(
         bucket = default_bucket(s3, client("sts"), s3.meta.region_name)
         return f"s3://{bucket}/{folder}/async/{endpoint_name}/input/"
 
-    made = AsyncRequests(
+    serving = account.serving if account is not None else None
+
+    def pause(inference_id: str, seconds: float) -> None:
+        """Between looks at a request's objects: a backend that answers the request itself
+        ends the pause when it is answered; a stop signal ends the wait (the request's input
+        is deleted and what may still appear is left for the session's end)."""
+        if serving is None or serving.inference_ended(inference_id, seconds) is None:
+            stopping.wait(seconds)
+        if stopping.is_set():
+            raise WaitStopped(inference_id, "InProgress", "asynchronous request")
+
+    return AsyncRequests(
         s3=s3,
         input_prefix=input_prefix,
         invocation_timeout=settings.async_inference.invocation_timeout,
         leftovers=account.uploads if account is not None else [],
+        pause=pause,
     )
-    if account is not None:
-        serving = account.serving
-        sleep = made.pause
-
-        def pause(inference_id: str, seconds: float) -> None:
-            # A backend that answers the request itself ends the pause when it is answered.
-            if serving.inference_ended(inference_id, seconds) is None:
-                sleep(inference_id, seconds)
-
-        made.pause = pause
-    return made
 
 
 @dataclasses.dataclass(frozen=True)

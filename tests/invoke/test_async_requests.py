@@ -175,3 +175,25 @@ def test_the_progress_line_names_the_request_and_its_rows() -> None:
         "smendpoint: asynchronous request r1 to endpoint ep InProgress after 6 s (rows 0-149)",
         "smendpoint: asynchronous request r1 to endpoint ep Completed after 9 s (rows 0-149)",
     ]
+
+
+def test_a_stop_signal_ends_the_wait_and_leaves_nothing_but_the_late_objects(s3: Any) -> None:
+    """The library's pause (api.make_invoker's) ends on the session's stop event, as the deploy
+    and transform waits do; the input is deleted, the locations left for the session's end."""
+    from pytest_smendpoint.api import _async_requests
+    from pytest_smendpoint.aws.signal_holding import stopping
+    from pytest_smendpoint.aws.waiting import WaitStopped
+    from pytest_smendpoint.settings.options import Settings
+
+    made = _async_requests(boto3.Session(region_name="us-east-1"), Settings(), "ep", None, "s1")
+    made.s3 = s3
+    made.input_prefix = lambda: f"{PREFIX}input"
+    invoker = Invoker(FakeAsyncRuntime(s3, None), "ep", asynchronous=made)  # type: ignore[arg-type]
+    stopping.set()
+    try:
+        with pytest.raises(WaitStopped, match="asynchronous request 'r1' still InProgress"):
+            invoker(FRAME)
+    finally:
+        stopping.clear()
+    assert keys(s3) == []
+    assert made.leftovers == [f"{PREFIX}output/r1.out", f"{PREFIX}failures/r1-error.out"]
