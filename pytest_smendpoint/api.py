@@ -155,7 +155,20 @@ def _async_requests(
             return account.client(service)
         return boto_session.client(service)
 
-    s3 = client("s3")
+    # As sm_transform's: no checksum where S3 does not require one (botocore's default sends
+    # bodies aws-chunked, a slow decode under moto) and no SHA-256 of each body in the
+    # signature; a connection per concurrent request.
+    options: dict[str, Any] = {
+        "request_checksum_calculation": "when_required",
+        "s3": {"payload_signing_enabled": False},
+        "max_pool_connections": max(10, settings.invoke.max_concurrency),
+    }
+    if account is not None:
+        s3 = account.client("s3", **options)
+    else:
+        from botocore.config import Config
+
+        s3 = boto_session.client("s3", config=Config(**options))
     folder = session_key_prefix(session_id or endpoint_name)
 
     def input_prefix() -> str:
