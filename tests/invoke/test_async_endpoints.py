@@ -225,6 +225,14 @@ def test_real_predictions(sm_invoke, n):
     model = joblib.load(os.environ["SM_MODEL_FILE"])
     got = sm_invoke(pd.DataFrame(features), max_payload_bytes=3000)
     assert np.asarray(got, dtype=float).tolist() == model.predict(features).astype(float).tolist()
+
+def test_another_client_writes_under_the_default_output_path(sm_endpoint, sm_backend):
+    # As the SDK's AsyncPredictor's answers do: the controller deletes them at the end.
+    config = sm_backend.client("sagemaker").describe_endpoint_config(
+        EndpointConfigName=sm_endpoint.config_name
+    )["AsyncInferenceConfig"]["OutputConfig"]["S3OutputPath"]
+    bucket, _, key = config.removeprefix("s3://").partition("/")
+    sm_backend.client("s3").put_object(Bucket=bucket, Key=key + "by-someone.out", Body=b"1")
 """
 
 
@@ -247,7 +255,7 @@ def test_two_xdist_workers_share_an_async_endpoint_and_leave_nothing(
         f"--sm-model-data={sklearn_model_dir}",
         f"--sm-image-uri={SKLEARN_IMAGE}", *SKLEARN_ENV_ARGS, *extra,
     )  # fmt: skip
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=5)
     result.stdout.fnmatch_lines(["*pytest-sm-* (*, us-east-1): deployed in *teardown deleted"])
     if backend == "aws":  # the account outlives the run: look into it
         s3 = boto3.client("s3", endpoint_url=plugin_server.url, region_name="us-east-1")
