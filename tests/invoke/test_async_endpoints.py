@@ -178,6 +178,24 @@ def test_a_hanging_model_is_bounded_by_the_invocation_timeout_and_leaves_nothing
     assert audit().empty
 
 
+def account_state(server: SharedMotoServer) -> tuple[set[str], set[str]]:
+    """The SageMaker resources (every kind) and the objects under the plugin's prefix. moto's
+    state is one per process: other tests' leftovers may be there, so runs compare with it."""
+    sagemaker = boto3.client("sagemaker", endpoint_url=server.url, region_name="us-east-1")
+    s3 = boto3.client("s3", endpoint_url=server.url, region_name="us-east-1")
+    resources = {e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]}
+    resources |= {
+        c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]
+    }
+    resources |= {m["ModelName"] for m in sagemaker.list_models()["Models"]}
+    buckets = {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    objects = set()
+    if BUCKET in buckets:
+        listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="pytest-smendpoint/")
+        objects = {item["Key"] for item in listed.get("Contents", [])}
+    return resources, objects
+
+
 @pytest.fixture
 def plugin_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[SharedMotoServer]:
     """The plugin's own moto server (models served behind it) standing in for AWS."""
@@ -203,16 +221,12 @@ def test_the_aws_code_path_gives_the_same_predictions_and_leaves_nothing(
     result.assert_outcomes(passed=1)
     real_time = json.loads((pytester.path / "predictions.json").read_text())
 
+    before = account_state(plugin_server)
     result = run(pytester, sklearn_model_dir, PREDICT, *aws_args("--sm-async"))
     result.assert_outcomes(passed=1)
     assert json.loads((pytester.path / "predictions.json").read_text()) == real_time
-    s3 = boto3.client("s3", endpoint_url=plugin_server.url, region_name="us-east-1")
-    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="pytest-smendpoint/").get("Contents", [])
-    assert listed == []  # the inputs, outputs and the model upload are all gone
-    sagemaker = boto3.client("sagemaker", endpoint_url=plugin_server.url, region_name="us-east-1")
-    assert sagemaker.list_endpoints()["Endpoints"] == []
-    assert sagemaker.list_endpoint_configs()["EndpointConfigs"] == []
-    assert sagemaker.list_models()["Models"] == []
+    # The inputs, outputs, the model upload and every resource are gone.
+    assert account_state(plugin_server) == before
 
 
 XDIST_TESTS = """
@@ -248,6 +262,7 @@ def test_two_xdist_workers_share_an_async_endpoint_and_leave_nothing(
     monkeypatch.setenv("SM_MODEL_FILE", str(sklearn_model_dir / "model.joblib"))
     pytester.makepyfile(test_shared=XDIST_TESTS)
     extra = aws_args() if backend == "aws" else []
+    before = account_state(plugin_server)
     if backend == "moto":  # the controller's own server, not the one standing in for AWS
         monkeypatch.delenv("AWS_ENDPOINT_URL")
     result = pytester.runpytest_subprocess(
@@ -258,14 +273,7 @@ def test_two_xdist_workers_share_an_async_endpoint_and_leave_nothing(
     result.assert_outcomes(passed=5)
     result.stdout.fnmatch_lines(["*pytest-sm-* (*, us-east-1): deployed in *teardown deleted"])
     if backend == "aws":  # the account outlives the run: look into it
-        s3 = boto3.client("s3", endpoint_url=plugin_server.url, region_name="us-east-1")
-        listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="pytest-smendpoint/")
-        assert listed.get("Contents", []) == []
-        sagemaker = boto3.client(
-            "sagemaker", endpoint_url=plugin_server.url, region_name="us-east-1"
-        )
-        assert sagemaker.list_endpoints()["Endpoints"] == []
-        assert sagemaker.list_models()["Models"] == []
+        assert account_state(plugin_server) == before
 
 
 PREDICTOR = """
