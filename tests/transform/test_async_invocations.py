@@ -214,3 +214,38 @@ def test_max_concurrent_invocations_per_instance_queues_requests(
     spans = sorted(tuple(map(float, line.split())) for line in times.read_text().splitlines())
     overlapped = any(later[0] < earlier[1] for earlier, later in itertools.pairwise(spans))
     assert overlapped == overlap
+
+
+@pytest.mark.slow  # over 1.5 s (loads the model)
+def test_the_xgboost_container_answers_an_asynchronous_request(
+    account: Account, tmp_path: Path
+) -> None:
+    """The same container profiles as InvokeEndpoint: the XGBoost algorithm image too."""
+    xgb = pytest.importorskip("xgboost")
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    features = rng.uniform(0, 4, size=(50, 3))
+    booster = xgb.train(
+        {"objective": "reg:squarederror", "max_depth": 3},
+        xgb.DMatrix(features, label=features[:, 0] * 2 - features[:, 1]),
+        5,
+    )
+    folder = tmp_path / "model"
+    folder.mkdir()
+    booster.save_model(str(tmp_path / "saved.json"))
+    (folder / "xgboost-model").write_bytes((tmp_path / "saved.json").read_bytes())
+    image = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"
+    name = endpoint(account, account.model(folder, environment={}, image=image), "async-xgb")
+    account.s3.put_object(Bucket=BUCKET, Key="async/input/rows.csv", Body=csv_of(features))
+    runtime = account.backend.client("sagemaker-runtime")
+    response = runtime.invoke_endpoint_async(
+        EndpointName=name,
+        InputLocation=f"s3://{BUCKET}/async/input/rows.csv",
+        ContentType="text/csv",
+        Accept="text/csv",
+    )
+    assert account.backend.serving.inference_ended(response["InferenceId"], DEADLINE)
+    got = account.s3.get_object(Bucket=BUCKET, Key=f"async/output/{response['InferenceId']}.out")
+    served = [float(v) for v in got["Body"].read().decode().split()]
+    np.testing.assert_allclose(served, booster.predict(xgb.DMatrix(features)), rtol=1e-5)
