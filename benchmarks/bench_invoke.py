@@ -4,8 +4,14 @@ All in one process on the moto default, with the quickstart model (`examples/qui
 scikit-learn pipeline on 30 features, served through its code/inference.py, whose predict_fn is
 `predict_proba(x)[:, 1]`; "predict" below means that function). Printed side by side:
 
-1. the floor: pyarrow `csv.write_csv` + `pandas.read_csv(engine="pyarrow")` + predict, no HTTP;
-2. `sm_invoke` end to end (default settings), its ratio to the floor and a bit-exactness check;
+1. the floor: pyarrow `csv.write_csv` + `pandas.read_csv(engine="pyarrow")` + predict, no HTTP,
+   with its CPU time (pyarrow's reader uses every core: its CPU, not its wall time, is the work
+   one thread would do), and the same with the float32 text sm_invoke sends this endpoint;
+2. `sm_invoke` end to end (default settings), its ratio to the floor and to the two-core limit
+   (the floor's CPU time divided by 2: no way of spreading that work over this machine's two
+   cores beats it), its CPU time (this process and the model's processes), and exactness: the
+   container's decode of every request body against the float32 features, and the predictions
+   against predict on the same request slices;
 3. pandas' one-shot `to_csv` of the whole frame (encode only: the result cannot be sent);
 4. the per-row loop (one `invoke_endpoint` per row, as a one-row JSON list), on 2,000 rows,
    extrapolated;
@@ -40,8 +46,10 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from sklearn.datasets import load_breast_cancer
 
-from pytest_smendpoint import deploy, open_account
+from pytest_smendpoint import deploy, make_invoker, make_settings, open_account
+from pytest_smendpoint.invoke import invoker as invoker_module
 from pytest_smendpoint.invoke.csv_payloads import Budget, CsvEncoder, iter_payloads
+from pytest_smendpoint.invoke.float32_text import as_float32
 from pytest_smendpoint.invoke.frame_checks import FrameRules, prepare
 from pytest_smendpoint.invoke.invoker import make_runtime_client
 from pytest_smendpoint.invoke.prediction_parsing import parse_predictions, to_pandas
@@ -78,10 +86,21 @@ def make_frame() -> pd.DataFrame:
     return frame.assign(label=rng.integers(0, 2, ROWS))
 
 
-def floor_once(df: pd.DataFrame, predict: Predict) -> tuple[dict[str, float], np.ndarray]:
-    """The fastest exact CSV encode + decode and predict, in this process: seconds per step."""
+def floor_once(
+    df: pd.DataFrame, predict: Predict, float32: bool = False
+) -> tuple[dict[str, float], np.ndarray]:
+    """The fastest exact CSV encode + decode and predict, in this process: seconds per step
+    (and "cpu": the CPU time of all three). `float32`: the float32 text (float32_text.py)."""
+    cpu = time.process_time()
     started = time.perf_counter()
-    table = pa.Table.from_pandas(df.drop(columns="label"), preserve_index=False)
+    if float32:
+        values = as_float32(df.drop(columns="label").to_numpy())
+        table = pa.Table.from_arrays(
+            [pa.array(values[:, k]) for k in range(values.shape[1])],
+            names=[f"c{k}" for k in range(values.shape[1])],
+        )
+    else:
+        table = pa.Table.from_pandas(df.drop(columns="label"), preserve_index=False)
     sink = pa.BufferOutputStream()
     pacsv.write_csv(table, sink, write_options=pacsv.WriteOptions(include_header=False))
     data = sink.getvalue()
@@ -93,7 +112,32 @@ def floor_once(df: pd.DataFrame, predict: Predict) -> tuple[dict[str, float], np
     out = predict(rows)
     done = time.perf_counter()
     steps = {"encode": encoded - started, "decode": read - encoded, "predict": done - read}
+    steps["cpu"] = time.process_time() - cpu
     return steps, out
+
+
+def tree_cpu() -> float:
+    """CPU seconds of this process and every live process below it (the model's processes,
+    their zygote), from /proc."""
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        ticks[int(entry)] = int(fields[11]) + int(fields[12])  # utime + stime
+    mine = {os.getpid()}
+    grew = True
+    while grew:
+        below = {pid for pid, parent in parents.items() if parent in mine} - mine
+        grew = bool(below)
+        mine |= below
+    return sum(ticks.get(pid, 0) for pid in mine) / os.sysconf("SC_CLK_TCK")
 
 
 def timed(call: Callable[[], Any]) -> tuple[float, Any]:
@@ -153,25 +197,33 @@ def sdk_v2_predict(backend: Any, endpoint: str, values: np.ndarray) -> tuple[flo
 
 
 def breakdown(
-    df: pd.DataFrame, predict: Predict, runtime: Any, endpoint: str, wall: float
+    df: pd.DataFrame, predict: Predict, runtime: Any, endpoint: str, wall: float, float32: bool
 ) -> dict[str, float]:
-    """sm_invoke's stages run one after another on one thread, to see where the time goes."""
+    """sm_invoke's stages run one after another on one thread, to see where the time goes
+    (printed with each in-process stage's CPU time, steadier than wall time on a busy box)."""
     stages: dict[str, float] = {}
+    cpu: dict[str, float] = {}
+    started = time.process_time()
     stages["client: frame checks + CSV encode + split"], payloads = timed(
-        lambda: _payloads(df, Budget(Settings().invoke.max_payload_bytes))
+        lambda: _payloads(df, Budget(Settings().invoke.max_payload_bytes), float32)
     )
+    cpu["client: frame checks + CSV encode + split"] = time.process_time() - started
+    started = time.process_time()
     stages["server: CSV decode (input_fn)"], arrays = timed(
         lambda: [
             scikit_learn.default_input_fn(p.body.decode("utf-8"), containers_codecs.CSV)
             for p in payloads
         ]
     )
+    cpu["server: CSV decode (input_fn)"] = time.process_time() - started
     stages["server: predict_fn"], outputs = timed(lambda: [predict(a) for a in arrays])
+    started = time.process_time()
     stages["server: CSV encode answers (output_fn)"], bodies = timed(
         lambda: [
             containers_codecs.encode(o, containers_codecs.CSV).encode("utf-8") for o in outputs
         ]
     )
+    cpu["server: CSV encode answers (output_fn)"] = time.process_time() - started
     round_trips, _ = timed(
         lambda: [
             runtime.invoke_endpoint(
@@ -191,17 +243,22 @@ def breakdown(
     stages["client: assemble Series (to_pandas)"], _ = timed(lambda: to_pandas(parts, df.index))
     numpy_parse, _ = timed(lambda: [np.array(b.split(), dtype=np.float64) for b in bodies])
     total = sum(stages.values())
-    print(f"\nwhere sm_invoke's time goes, stage by stage on one thread: {total:.2f} s")
+    text = "float32" if float32 else "float64"
+    print(
+        f"\nwhere sm_invoke's time goes ({text} text), stage by stage on one thread: {total:.2f} s"
+    )
+    print("\n| stage | wall | share | CPU |\n|---|---|---|---|")
     for name, seconds in stages.items():
-        print(f"  {name:46s} {seconds:6.3f} s  {100 * seconds / total:5.1f}%")
+        shown = f"{cpu[name]:.3f} s" if name in cpu else ""
+        print(f"| {name} | {seconds:.3f} s | {100 * seconds / total:.0f}% | {shown} |")
     print(f"  (measured concurrently, sm_invoke took {wall:.2f} s: {total - wall:+.2f} s overlap)")
     print(f"  numpy parse of the same answers, for comparison:  {numpy_parse:6.3f} s")
     return stages
 
 
-def _payloads(df: pd.DataFrame, budget: Budget) -> list[Any]:
+def _payloads(df: pd.DataFrame, budget: Budget, float32: bool = False) -> list[Any]:
     frame = prepare(df, FrameRules()).frame
-    return list(iter_payloads(CsvEncoder(frame), frame.index, budget))
+    return list(iter_payloads(CsvEncoder(frame, float32=float32), frame.index, budget))
 
 
 def main() -> None:
@@ -228,32 +285,92 @@ def main() -> None:
             floor_once(df.head(20_000), predict)
 
             # 1 and 2, interleaved so that other load on the machine hits both alike.
+            float32 = invoker.float32_text  # the endpoint reads CSV as float32 (and not off)
             floors: list[tuple[float, dict[str, float], np.ndarray]] = []
+            short_floors: list[tuple[float, dict[str, float], np.ndarray]] = []
             invokes: list[tuple[float, pd.Series]] = []
+            invoke_cpu: list[float] = []
+            full_invokes: list[float] = []  # sm_invoke with --sm-no-float32-csv
+            other_runs: list[float] = []  # sm_invoke with the other number of encoding threads
+            full_cpu: list[float] = []
+            other_cpu: list[float] = []
+            encode_threads = invoker_module.ENCODE_THREADS
+            other_threads = 2 if encode_threads == 1 else 1
+            full_invoker = make_invoker(
+                account.boto_session,
+                make_settings(settings, float32_csv=False),
+                endpoint.name,
+                csv_float32=endpoint.record.csv_float32,
+            )
+            full_invoker(df.head(20_000))
+            loads: list[float] = []
             for _ in range(REPEAT):
+                loads.append(os.getloadavg()[0])
                 seconds, (steps, floor_out) = timed(lambda: floor_once(df, predict))
                 floors.append((seconds, steps, floor_out))
+                seconds, (steps, floor_out) = timed(lambda: floor_once(df, predict, True))
+                short_floors.append((seconds, steps, floor_out))
+                cpu = tree_cpu()
                 invokes.append(timed(lambda: invoker(df)))
+                invoke_cpu.append(tree_cpu() - cpu)
+                cpu = tree_cpu()
+                full_invokes.append(timed(lambda: full_invoker(df))[0])
+                full_cpu.append(tree_cpu() - cpu)
+                invoker_module.ENCODE_THREADS = other_threads
+                try:
+                    cpu = tree_cpu()
+                    other_runs.append(timed(lambda: invoker(df))[0])
+                    other_cpu.append(tree_cpu() - cpu)
+                finally:
+                    invoker_module.ENCODE_THREADS = encode_threads
+            loads.append(os.getloadavg()[0])
             floor = statistics.median(f[0] for f in floors)
             steps = min(floors, key=lambda f: abs(f[0] - floor))[1]
+            floor_cpu = statistics.median(f[1]["cpu"] for f in floors)
+            short_floor = statistics.median(f[0] for f in short_floors)
+            short_steps = min(short_floors, key=lambda f: abs(f[0] - short_floor))[1]
+            two_core = floor_cpu / 2
             sm_invoke = statistics.median(i[0] for i in invokes)
             result = invokes[-1][1]
             ratio = sm_invoke / floor
             print(
                 f"\n1. floor (pyarrow write_csv + read_csv(engine='pyarrow') + predict), "
-                f"median of {REPEAT}: {floor:.2f} s"
+                f"median of {REPEAT}: {floor:.2f} s, CPU {floor_cpu:.2f} s"
                 f"  [encode {steps['encode']:.2f}, decode {steps['decode']:.2f}, "
                 f"predict {steps['predict']:.3f}]"
             )
             print(f"   runs: {', '.join(f'{f[0]:.2f}' for f in floors)} s")
             print(
-                f"2. sm_invoke end to end (5 MB payloads, concurrency 4), median of {REPEAT}: "
+                f"   two-core limit (the floor's CPU / 2): {two_core:.2f} s; the floor with the "
+                f"float32 text: {short_floor:.2f} s, CPU {short_steps['cpu']:.2f} s "
+                f"[encode {short_steps['encode']:.2f}, decode {short_steps['decode']:.2f}]"
+            )
+            print(
+                f"2. sm_invoke end to end (5 MB payloads, concurrency 4, "
+                f"{'float32' if float32 else 'float64'} text), median of {REPEAT}: "
                 f"{sm_invoke:.2f} s  -> {ratio:.2f}x the floor "
-                f"(goal <= {FLOOR_GOAL}x: {'met' if ratio <= FLOOR_GOAL else 'MISSED'})"
+                f"(goal <= {FLOOR_GOAL}x: {'met' if ratio <= FLOOR_GOAL else 'MISSED'}), "
+                f"{sm_invoke / two_core:.2f}x the two-core limit, "
+                f"{sm_invoke / short_floor:.2f}x the float32-text floor; CPU "
+                f"{statistics.median(invoke_cpu):.2f} s (this process and the model's)"
+            )
+            full = statistics.median(full_invokes)
+            print(
+                f"   with --sm-no-float32-csv (float64 text): {full:.2f} s, {full / floor:.2f}x "
+                f"the floor, CPU {statistics.median(full_cpu):.2f} s "
+                f"(runs: {', '.join(f'{x:.2f}' for x in full_invokes)} s)"
+            )
+            single = statistics.median(other_runs)
+            print(
+                f"   encoding on {other_threads} thread(s) instead of {encode_threads}: "
+                f"{single:.2f} s, "
+                f"{single / floor:.2f}x the floor, CPU {statistics.median(other_cpu):.2f} s "
+                f"(runs: {', '.join(f'{x:.2f}' for x in other_runs)} s)"
             )
             print(
                 f"   runs: {', '.join(f'{i[0]:.2f}' for i in invokes)} s; ratio run by run: "
                 f"{', '.join(f'{i[0] / f[0]:.2f}x' for f, i in zip(floors, invokes, strict=True))}"
+                f"; load average (1 min) at each run: {', '.join(f'{x:.2f}' for x in loads)}"
             )
             print(f"   {invoker.stats.summary()}")
 
@@ -264,7 +381,18 @@ def main() -> None:
                 f"{'yes' if rows_off == 0 else f'NO, {rows_off} rows differ (<= {ulps} ulp)'}"
             )
             floor_off, _ = differing(floors[-1][2], expected)
-            payloads = _payloads(df, Budget(settings.invoke.max_payload_bytes))
+            payloads = _payloads(df, Budget(settings.invoke.max_payload_bytes), float32)
+            decoded_off = sum(
+                int(
+                    (
+                        scikit_learn.default_input_fn(p.body.decode(), containers_codecs.CSV).view(
+                            np.uint32
+                        )
+                        != container_features[p.start : p.stop].view(np.uint32)
+                    ).sum()
+                )
+                for p in payloads
+            )
             per_request = np.concatenate(
                 [predict(container_features[p.start : p.stop]) for p in payloads]
             )
@@ -273,10 +401,15 @@ def main() -> None:
                 [predict(container_features[a:b]) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
             )
             print(
+                f"   the container's decode of sm_invoke's {len(payloads)} bodies against the "
+                f"float32 features: {decoded_off} of {ROWS * FEATURES:,} values differ "
+                f"(bit for bit); sm_invoke equals predict on the same request slices bit for "
+                f"bit: {differing(got, per_request)[0] == 0}"
+            )
+            print(
                 f"   diagnosis: the floor's own predict differs in {floor_off} rows; "
-                f"predict on sm_invoke's {len(payloads)} request slices (rows cut where its "
-                f"payloads are) differs in {differing(per_request, expected)[0]} rows and "
-                f"equals sm_invoke bit for bit: {differing(got, per_request)[0] == 0}; "
+                f"predict on sm_invoke's request slices differs in "
+                f"{differing(per_request, expected)[0]} rows; "
                 f"slices cut at multiples of 8 rows differ in {differing(aligned, expected)[0]}"
             )
 
@@ -319,6 +452,7 @@ def main() -> None:
                 make_runtime_client(account.boto_session, settings.invoke),
                 endpoint.name,
                 sm_invoke,
+                float32,
             )
 
     load_after = os.getloadavg()
@@ -331,6 +465,7 @@ def main() -> None:
     print_table(
         floor,
         steps,
+        (floor_cpu, short_floor, loads),
         sm_invoke,
         ratio,
         pandas_encode,
@@ -346,6 +481,7 @@ def main() -> None:
 def print_table(
     floor: float,
     steps: dict[str, float],
+    more: tuple[float, float, list[float]],
     sm_invoke: float,
     ratio: float,
     pandas_encode: float,
@@ -374,9 +510,20 @@ def print_table(
         f"| {floor:.2f} s (encode {steps['encode']:.2f}, decode {steps['decode']:.2f}) "
         f"| {floor / sm_invoke:.2f}x |"
     )
+    floor_cpu, short_floor, loads = more
     print(
-        f"| **`sm_invoke(df)`**, 5 MB payloads, concurrency 4 (median of {REPEAT}) "
-        f"| **{sm_invoke:.2f} s** ({ratio:.2f}x the floor) | 1x |"
+        f"| two-core limit: the floor's CPU time ({floor_cpu:.2f} s) divided by 2 "
+        f"| {floor_cpu / 2:.2f} s | {floor_cpu / 2 / sm_invoke:.2f}x |"
+    )
+    print(
+        f"| the floor with the float32 text (median of {REPEAT}) "
+        f"| {short_floor:.2f} s | {short_floor / sm_invoke:.2f}x |"
+    )
+    print(
+        f"| **`sm_invoke(df)`**, 5 MB payloads, concurrency 4 (median of {REPEAT}; load "
+        f"average {min(loads):.1f}-{max(loads):.1f}) "
+        f"| **{sm_invoke:.2f} s** ({ratio:.2f}x the floor, {sm_invoke / (floor_cpu / 2):.2f}x "
+        f"the two-core limit) | 1x |"
     )
     print(
         f"| pandas `to_csv` of the whole frame, encode only (too big to send) "

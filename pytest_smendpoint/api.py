@@ -23,6 +23,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_smendpoint.errors import SettingsError
+from pytest_smendpoint.settings.endpoint_kinds import (
+    ASYNC_DEFAULT_INVOCATION_TIMEOUT,
+    AsyncSettings,
+    ServerlessSettings,
+)
 from pytest_smendpoint.settings.options import OPTIONS_BY_NAME, Settings, validate_overrides
 
 if TYPE_CHECKING:
@@ -76,7 +81,14 @@ def make_settings(base: Settings | None = None, /, **options: Any) -> Settings:
                 changes[field] = getattr(checked, field)
     for group, values in grouped.items():
         changes[group] = dataclasses.replace(getattr(base, group), **values)
+    for group in KIND_GROUPS:  # the rules between their options fill fields (MaxConcurrency 5,
+        if group in grouped:  # an output path turns async on): the kind as checked, whole
+            changes[group] = getattr(checked, group)
     return dataclasses.replace(base, **changes)
+
+
+# Settings groups that describe the kind of endpoint (settings/endpoint_kinds.py).
+KIND_GROUPS = ("serverless", "async_inference")
 
 
 @contextlib.contextmanager
@@ -102,45 +114,47 @@ def make_invoker(
     boto_session: Any,
     settings: Settings,
     endpoint_name: str,
+    serverless: ServerlessSettings | None = None,
     *,
+    csv_float32: bool = False,
+    asynchronous: AsyncSettings | None = None,
     account: Backend | None = None,
     session_id: str | None = None,
     progress: Callable[[str, str, str], Callable[[str, float], None]] | None = None,
 ) -> Invoker:
     """`sm_invoke` for an endpoint: a DataFrame in, its predictions out, aligned with its index.
-    An asynchronous endpoint (its endpoint config has an AsyncInferenceConfig, or the settings
-    say --sm-async) is invoked through S3: its inputs go under the session's prefix
+    A serverless endpoint's configuration (its record's `serverless`) keeps its payloads to 4 MB
+    and its requests in flight to MaxConcurrency. `csv_float32`: the endpoint reads CSV numbers
+    as float32 (its record says whether), so the invoker may send the shortest text of each
+    float32 (unless --sm-no-float32-csv). An asynchronous endpoint (its record's
+    `async_inference`) is invoked through S3: its inputs go under the session's prefix
     (`session_id`'s) in the account's SageMaker bucket, and what a request leaves behind is
-    deleted with `account`'s uploads (after the endpoint is gone). `progress(endpoint,
+    deleted with `account`'s uploads (after the endpoint is gone); `progress(endpoint,
     inference_id, rows)` makes the status callback of a request that takes a while."""
     from pytest_smendpoint.invoke.invoker import Invoker, make_runtime_client
 
     runtime = make_runtime_client(boto_session, settings.invoke)
-    asynchronous = None
-    if _is_async(boto_session, settings, endpoint_name, account):
-        asynchronous = _async_requests(boto_session, settings, endpoint_name, account, session_id)
-        asynchronous.progress = progress
-    return Invoker(runtime, endpoint_name, settings.invoke, asynchronous)
-
-
-def _is_async(
-    boto_session: Any, settings: Settings, endpoint_name: str, account: Backend | None
-) -> bool:
-    """What the endpoint's config says (a factory override or an existing endpoint may differ
-    from the session's settings); the settings when the account cannot say."""
-    from pytest_smendpoint.aws.endpoints import is_asynchronous
-
-    sagemaker = (
-        account.client("sagemaker") if account is not None else boto_session.client("sagemaker")
+    requests = None
+    if asynchronous is not None and asynchronous.enabled:
+        requests = _async_requests(
+            boto_session, settings, endpoint_name, asynchronous, account, session_id
+        )
+        requests.progress = progress
+    return Invoker(
+        runtime,
+        endpoint_name,
+        settings.invoke,
+        serverless,
+        csv_float32=csv_float32,
+        asynchronous=requests,
     )
-    said = is_asynchronous(sagemaker, endpoint_name)
-    return settings.async_inference.enabled if said is None else said
 
 
 def _async_requests(
     boto_session: Any,
     settings: Settings,
     endpoint_name: str,
+    asynchronous: AsyncSettings,
     account: Backend | None,
     session_id: str | None,
 ) -> AsyncRequests:
@@ -149,11 +163,6 @@ def _async_requests(
     from pytest_smendpoint.aws.uploads import session_key_prefix
     from pytest_smendpoint.aws.waiting import WaitStopped
     from pytest_smendpoint.invoke.async_invocations import AsyncRequests
-
-    def client(service: str) -> Any:
-        if account is not None:
-            return account.client(service)
-        return boto_session.client(service)
 
     # As sm_transform's: no checksum where S3 does not require one (botocore's default sends
     # bodies aws-chunked, a slow decode under moto) and no SHA-256 of each body in the
@@ -165,14 +174,16 @@ def _async_requests(
     }
     if account is not None:
         s3 = account.client("s3", **options)
+        sts = account.client("sts")
     else:
         from botocore.config import Config
 
         s3 = boto_session.client("s3", config=Config(**options))
+        sts = boto_session.client("sts")
     folder = session_key_prefix(session_id or endpoint_name)
 
     def input_prefix() -> str:
-        bucket = default_bucket(s3, client("sts"), s3.meta.region_name)
+        bucket = default_bucket(s3, sts, s3.meta.region_name)
         return f"s3://{bucket}/{folder}/async/{endpoint_name}/input/"
 
     serving = account.serving if account is not None else None
@@ -186,10 +197,15 @@ def _async_requests(
         if stopping.is_set():
             raise WaitStopped(inference_id, "InProgress", "asynchronous request")
 
+    # The endpoint's own timeout (its plan's: the session's or an override's); an endpoint
+    # read from its config (an existing one) has none, so the session's option says.
+    timeout = asynchronous.invocation_timeout
+    if timeout == ASYNC_DEFAULT_INVOCATION_TIMEOUT:
+        timeout = settings.async_inference.invocation_timeout
     return AsyncRequests(
         s3=s3,
         input_prefix=input_prefix,
-        invocation_timeout=settings.async_inference.invocation_timeout,
+        invocation_timeout=timeout,
         leftovers=account.uploads if account is not None else [],
         pause=pause,
     )
@@ -215,7 +231,15 @@ class DeployedEndpoint:
     @cached_property
     def invoker(self) -> Invoker:
         """The endpoint's invoker (`sm_invoke`): `endpoint.invoker(frame)`, `.rows(frame)`."""
-        return make_invoker(self.boto_session, self.settings, self.name, account=self.backend)
+        return make_invoker(
+            self.boto_session,
+            self.settings,
+            self.name,
+            self.record.serverless,
+            csv_float32=self.record.csv_float32,
+            asynchronous=self.record.async_inference,
+            account=self.backend,
+        )
 
     def invoke(self, frame: Any) -> Any:
         """Predictions for every row of `frame`, aligned with its index (see Invoker)."""

@@ -120,11 +120,11 @@ def sm_invoke(
     """Call with a DataFrame: predictions for every row, aligned with its index
     (`sm_invoke.rows(df)` sends one request per row). On an asynchronous endpoint each request
     goes through S3 and InvokeEndpointAsync, with the same checks, parsing and errors."""
-    return _counted_invoker(pytestconfig, sm_backend, sm_settings, sm_endpoint.name)
+    return _counted_invoker(pytestconfig, sm_backend, sm_settings, sm_endpoint)
 
 
 def _counted_invoker(
-    config: pytest.Config, backend: Backend, settings: Settings, endpoint_name: str
+    config: pytest.Config, backend: Backend, settings: Settings, endpoint: EndpointRecord
 ) -> Invoker:
     """An Invoker whose counters feed the session report: one count per endpoint, however
     often a marker or parameter switch re-creates the invoker. An asynchronous endpoint's
@@ -135,13 +135,16 @@ def _counted_invoker(
     invoker = make_invoker(
         backend.boto_session,
         settings,
-        endpoint_name,
+        endpoint.name,
+        endpoint.serverless,
+        csv_float32=getattr(endpoint, "csv_float32", False),
+        asynchronous=endpoint.async_inference,
         account=backend,
         session_id=state.identity.session_id,
         progress=_async_progress(config, settings),
     )
     stats = state.invocation_stats
-    invoker.stats = stats.setdefault(endpoint_name, invoker.stats)
+    invoker.stats = stats.setdefault(endpoint.name, invoker.stats)
     return invoker
 
 
@@ -223,7 +226,7 @@ def sm_baseline_invoke(
     sm_settings: Settings,
 ) -> Invoker:
     """`sm_invoke` for the baseline endpoint: the same rows, production's predictions."""
-    return _counted_invoker(pytestconfig, sm_backend, sm_settings, sm_baseline_endpoint.name)
+    return _counted_invoker(pytestconfig, sm_backend, sm_settings, sm_baseline_endpoint)
 
 
 @pytest.fixture(scope="session")
@@ -277,6 +280,5 @@ def _progress_printer(config: pytest.Config, settings: Settings) -> Any:
     return DeployProgress.for_reporter(
         config.pluginmanager.get_plugin("terminalreporter"),
         config.pluginmanager.get_plugin("capturemanager"),
-        settings.instance_type,
-        settings.instance_count,
+        settings.capacity,
     )

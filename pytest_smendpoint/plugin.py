@@ -92,7 +92,11 @@ def pytest_report_header(config: pytest.Config) -> str:
     return (
         f"smendpoint: backend={settings.backend}, region={region}, "
         f"model={settings.model_source or 'from the sm_model fixture'}, "
-        f"instances={settings.instance_type} x {settings.instance_count}"
+        + (
+            f"endpoint={settings.capacity}"
+            if settings.serverless.enabled
+            else f"instances={settings.capacity}"
+        )
     )
 
 

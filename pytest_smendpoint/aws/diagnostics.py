@@ -75,9 +75,8 @@ def deploy_diagnostics(logs: Callable[[], Any]) -> Callable[[EndpointPlan, Model
             lines = last_log_lines(logs(), plan.endpoint_name)
         except BotoCoreError as error:
             lines = [f"CloudWatch logs: (not readable: {type(error).__name__}: {error})"]
-        lines.insert(
-            0, f"instance: {plan.instance_type} x {plan.instance_count}; image: {model.image_uri}"
-        )
+        runs_on = "endpoint" if plan.serverless is not None else "instance"
+        lines.insert(0, f"{runs_on}: {plan.capacity}; image: {model.image_uri}")
         return "\n".join(lines)
 
     return diagnose

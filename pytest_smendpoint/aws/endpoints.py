@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -29,7 +29,11 @@ from pytest_smendpoint.aws.resources import (
 )
 from pytest_smendpoint.aws.waiting import Backoff
 from pytest_smendpoint.errors import DeployError
-from pytest_smendpoint.settings.endpoint_kinds import AsyncSettings, ServerlessSettings
+from pytest_smendpoint.settings.endpoint_kinds import (
+    AsyncSettings,
+    EndpointKind,
+    ServerlessSettings,
+)
 
 SETTLE_BACKOFF = Backoff(first=2.0, factor=1.5, ceiling=30.0)
 TRANSITIONAL = ENDPOINT_STATUSES.transitional
@@ -122,16 +126,6 @@ def with_async_paths(
     return dataclasses.replace(plan, async_inference=resolved), owned
 
 
-def is_asynchronous(sagemaker: Any, endpoint_name: str) -> bool | None:
-    """The endpoint's config has an AsyncInferenceConfig (None: the account cannot say)."""
-    try:
-        config = sagemaker.describe_endpoint(EndpointName=endpoint_name)["EndpointConfigName"]
-        described = sagemaker.describe_endpoint_config(EndpointConfigName=config)
-    except (ClientError, BotoCoreError, KeyError):
-        return None
-    return bool(described.get("AsyncInferenceConfig"))
-
-
 def create_endpoint(sagemaker: Any, plan: EndpointPlan, tags: Sequence[dict[str, str]]) -> Any:
     """CreateEndpoint from the plan's config (it is then Creating: waiting.py waits)."""
     return checked_call(
@@ -164,9 +158,11 @@ def attach(
         )
     config_name = described["EndpointConfigName"]
     models: tuple[str, ...] = ()
+    kind: dict[str, Any] = {}
     with contextlib.suppress(ClientError):  # reading the config is a courtesy, not required
         config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
         models = tuple(v["ModelName"] for v in config["ProductionVariants"])
+        kind = _kind_of_config(config)
     return EndpointRecord(
         name=existing.name,
         config_name=config_name,
@@ -177,7 +173,40 @@ def attach(
         owned=False,
         source=f"existing endpoint {existing.name}",
         teardown=TeardownStatus.NOT_OWNED,
+        **kind,
     )
+
+
+def _kind_of_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """An existing endpoint's kind, read from its config (first variant's ServerlessConfig,
+    the config's AsyncInferenceConfig), as EndpointRecord fields."""
+    variants = config.get("ProductionVariants") or [{}]
+    serverless = variants[0].get("ServerlessConfig")
+    if serverless:
+        return {
+            "kind": EndpointKind.SERVERLESS,
+            "serverless": ServerlessSettings(
+                memory_mb=serverless.get("MemorySizeInMB"),
+                max_concurrency=serverless.get("MaxConcurrency"),
+                provisioned_concurrency=serverless.get("ProvisionedConcurrency"),
+            ),
+        }
+    asynchronous = config.get("AsyncInferenceConfig")
+    if asynchronous:
+        output = asynchronous.get("OutputConfig") or {}
+        client = asynchronous.get("ClientConfig") or {}
+        return {
+            "kind": EndpointKind.ASYNC,
+            "async_inference": AsyncSettings(
+                enabled=True,
+                output_path=output.get("S3OutputPath"),
+                failure_path=output.get("S3FailurePath"),
+                max_concurrent_invocations_per_instance=client.get(
+                    "MaxConcurrentInvocationsPerInstance"
+                ),
+            ),
+        }
+    return {}
 
 
 def models_in_config(sagemaker: Any, config_name: str | None) -> list[str]:

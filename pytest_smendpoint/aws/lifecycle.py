@@ -57,6 +57,11 @@ class ServingHooks(Protocol):
 
     def runtime_description(self, endpoint_name: str) -> str | None: ...
 
+    def reads_csv_as_float32(self, endpoint_name: str) -> bool | None:
+        """Whether the endpoint's every variant reads CSV numbers as float32 (False: unknown;
+        None: this backend does not serve it, so the image and environment must tell)."""
+        ...
+
     def job_ended(self, job_name: str, seconds: float) -> bool | None:
         """Wait up to `seconds` for a transform job this backend runs to end: True once it has,
         False if it still runs, None when the backend cannot tell (then the waiter polls)."""
@@ -79,6 +84,9 @@ class NoServing:
 
     def runtime_description(self, endpoint_name: str) -> str | None:
         return None
+
+    def reads_csv_as_float32(self, endpoint_name: str) -> bool | None:
+        return None  # the deployment judges by the image (its entry script is not seen here)
 
     def job_ended(self, job_name: str, seconds: float) -> bool | None:
         return None
@@ -141,6 +149,15 @@ class Lifecycle:
         """Use an endpoint that exists already: read it, never change or delete it."""
         yield attach(self.sagemaker, existing, region=self.region, backend=self.backend)
 
+    def _reads_csv_as_float32(self, model: ModelSpec, plan: EndpointPlan) -> bool:
+        """What serves the endpoint says; else (real SageMaker) the image and environment."""
+        served = self.serving.reads_csv_as_float32(plan.endpoint_name)
+        if served is not None:
+            return served
+        from pytest_smendpoint.serving.profiles import reads_csv_as_float32_unseen
+
+        return reads_csv_as_float32_unseen(model.image_uri, model.environment)
+
     @contextlib.contextmanager
     def deployed(
         self, model: ModelSpec, plan: EndpointPlan, *, keep: bool = False
@@ -194,10 +211,15 @@ class Lifecycle:
             backend=self.backend,
             deploy_seconds=self.clock() - started,
             owned=True,
-            instance_type=plan.instance_type,
-            instance_count=plan.instance_count,
+            # A serverless endpoint has no instances: its ServerlessConfig says what it runs on.
+            instance_type=None if plan.serverless is not None else plan.instance_type,
+            instance_count=None if plan.serverless is not None else plan.instance_count,
             source=model.source,
             serving_runtime=self.serving.runtime_description(plan.endpoint_name),
+            kind=plan.kind,
+            serverless=plan.serverless,
+            async_inference=plan.async_inference,
+            csv_float32=self._reads_csv_as_float32(model, plan),
         )
         try:
             yield record

@@ -9,6 +9,7 @@ from pytest_smendpoint.settings.endpoint_kinds import (
     AsyncSettings,
     EndpointKind,
     ServerlessSettings,
+    capacity,
 )
 from pytest_smendpoint.settings.options import default
 
@@ -47,6 +48,16 @@ class EndpointPlan:
     async_inference: AsyncSettings | None = None
 
     @property
+    def capacity(self) -> str:
+        """What it runs on, for progress lines and diagnostics (endpoint_kinds.capacity)."""
+        return capacity(
+            self.instance_type,
+            self.instance_count,
+            self.serverless,
+            asynchronous=self.async_inference is not None,
+        )
+
+    @property
     def kind(self) -> EndpointKind:
         if self.serverless is not None:
             return EndpointKind.SERVERLESS
@@ -75,6 +86,23 @@ class EndpointRecord:
     deletion_confirmed: bool | None = None
     # Under moto: the Python and packages that served the model (None: SageMaker served it).
     serving_runtime: str | None = None
+    # What kind of endpoint it is; a serverless one has its ServerlessConfig instead of
+    # instances, an asynchronous one its AsyncInferenceConfig beside them.
+    kind: EndpointKind = EndpointKind.REAL_TIME
+    serverless: ServerlessSettings | None = None
+    async_inference: AsyncSettings | None = None
+    # Whether every variant reads CSV numbers as float32 (sm_invoke then sends shorter text).
+    csv_float32: bool = False
+
+    @property
+    def capacity(self) -> str:
+        """`ml.m5.large x 1`, or the serverless configuration (endpoint_kinds.capacity)."""
+        return capacity(
+            self.instance_type,
+            self.instance_count,
+            self.serverless,
+            asynchronous=self.kind is EndpointKind.ASYNC,
+        )
 
 
 @dataclass

@@ -6,8 +6,8 @@ from __future__ import annotations
 import importlib.util
 from typing import Any
 
-from pytest_smendpoint.aws.endpoints import is_asynchronous
 from pytest_smendpoint.aws.records import EndpointRecord
+from pytest_smendpoint.settings.endpoint_kinds import EndpointKind
 
 
 def sdk_major() -> int | None:
@@ -40,7 +40,7 @@ def make_predictor(endpoint: EndpointRecord, boto_session: Any) -> Any:
             sagemaker_session=sagemaker.Session(boto_session=boto_session),
             serializer=CSVSerializer(),
         )
-        if is_asynchronous(boto_session.client("sagemaker"), endpoint.name):
+        if endpoint.kind is EndpointKind.ASYNC:
             from sagemaker.predictor_async import AsyncPredictor
 
             return AsyncPredictor(predictor)

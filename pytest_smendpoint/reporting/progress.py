@@ -56,9 +56,7 @@ class DeployProgress:
         self._line_open = False
 
     @classmethod
-    def for_reporter(
-        cls, reporter: Any, capture_manager: Any, instance_type: str, instance_count: int
-    ) -> DeployProgress:
+    def for_reporter(cls, reporter: Any, capture_manager: Any, instances: str) -> DeployProgress:
         """Bound to pytest's terminal reporter (None when `-p no:terminal`, or on xdist workers,
         which have none: then nothing is shown). The deploy runs inside a test's setup, where
         pytest captures output: the writes go around the capture, as pytest's live logs do."""
@@ -67,7 +65,7 @@ class DeployProgress:
         return cls(
             reporter,
             tty=tty,
-            instances=f"{instance_type} x {instance_count}",
+            instances=instances,
             uncaptured=uncaptured,
         )
 
@@ -75,7 +73,7 @@ class DeployProgress:
         """Name the endpoint and its instances from the plan actually deployed (a
         before_deploy hook may have changed it)."""
         self.endpoint = plan.endpoint_name
-        self.instances = f"{plan.instance_type} x {plan.instance_count}"
+        self.instances = plan.capacity
 
     def line(self, status: str, elapsed: float) -> str:
         endpoint = f"endpoint {self.endpoint}" if self.endpoint else "endpoint"

@@ -22,8 +22,10 @@ from pytest_smendpoint.reporting.transforms import TransformReport, transform_fi
 from pytest_smendpoint.settings.options import Gate
 
 # 2: endpoint entries have a fixed set of keys (ENDPOINT_JSON_KEYS); 3: client_ms, comparisons;
-# 4: serving_runtime per endpoint, image_packages for the session; 5: transforms (sm_transform).
-SCHEMA_VERSION = 5
+# 4: serving_runtime per endpoint, image_packages for the session; 5: transforms (sm_transform);
+# 6: kind, serverless and async_inference per endpoint (instance_type and instance_count are null
+# for a serverless endpoint).
+SCHEMA_VERSION = 6
 WORKER_LATENCIES = "_latencies_ms"  # in an xdist worker's payload only
 WORKER_CLIENT_MS = "_client_ms"  # likewise: each call's client overhead
 PERCENTILES = (("p50", 50), ("p95", 95), ("p99", 99))
@@ -59,6 +61,17 @@ ENDPOINT_JSON_KEYS = (
     "deletion_confirmed",
     "invoked",
     "serving_runtime",
+    "kind",
+    "serverless",
+    "async_inference",
+)
+# What an endpoint's "serverless" and "async_inference" entries hold (the settings' fields).
+SERVERLESS_JSON_KEYS = ("memory_mb", "max_concurrency", "provisioned_concurrency")
+ASYNC_JSON_KEYS = (
+    "output_path",
+    "failure_path",
+    "max_concurrent_invocations_per_instance",
+    "invocation_timeout",
 )
 
 
@@ -97,6 +110,12 @@ class EndpointReport:
     serving_runtime: str | None = None
     # Requests cut at the invocation bound or the client's read timeout (InvocationStats).
     timeouts: int = 0
+    # "real-time", "serverless" or "async"; a serverless endpoint's ServerlessConfig and an
+    # asynchronous one's AsyncInferenceConfig, as SERVERLESS_JSON_KEYS / ASYNC_JSON_KEYS (None:
+    # not that kind).
+    kind: str = "real-time"
+    serverless: Mapping[str, Any] | None = None
+    async_inference: Mapping[str, Any] | None = None
 
     @classmethod
     def from_record(cls, record: Any, stats: Any | None) -> EndpointReport:
@@ -129,6 +148,22 @@ class EndpointReport:
             client_ms=client_summary(client),
             client_calls_ms=client,
             serving_runtime=getattr(record, "serving_runtime", None),
+            kind=str(getattr(record, "kind", "real-time")),
+            serverless=_fields(getattr(record, "serverless", None), SERVERLESS_JSON_KEYS),
+            async_inference=_fields(getattr(record, "async_inference", None), ASYNC_JSON_KEYS),
+        )
+
+    @property
+    def capacity(self) -> str:
+        """`ml.m5.large x 1`, `ml.m5.large x 1, async`, or the serverless configuration."""
+        from pytest_smendpoint.settings.endpoint_kinds import ServerlessSettings, capacity
+
+        serverless = ServerlessSettings(**self.serverless) if self.serverless else None
+        return capacity(
+            self.instance_type,
+            self.instance_count,
+            serverless,
+            asynchronous=self.kind == "async",
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -140,6 +175,10 @@ class EndpointReport:
             "teardown": self.teardown.value,
             "manual_commands": list(self.manual_commands),
             "model_names": list(self.model_names),
+            "serverless": dict(self.serverless) if self.serverless is not None else None,
+            "async_inference": (
+                dict(self.async_inference) if self.async_inference is not None else None
+            ),
         }
         return {key: values.get(key, getattr(self, key, None)) for key in ENDPOINT_JSON_KEYS}
 
@@ -181,13 +220,11 @@ class EndpointReport:
         )
 
     def summary_lines(self) -> list[str]:
-        instances = (
-            f"{self.instance_type} x {self.instance_count}" if self.instance_type else "as deployed"
-        )
+        runs_on = "endpoint" if self.kind == "serverless" else "instances"
         lines = [
             f"{self.name} ({self.backend}, {self.region}): "
             f"deployed in {self.deploy_seconds:.2f} s, teardown {self.teardown}",
-            f"  model: {self.source or 'unknown'}; instances: {instances}",
+            f"  model: {self.source or 'unknown'}; {runs_on}: {self.capacity}",
         ]
         if self.serving_runtime:
             lines.append(f"  served by: {self.serving_runtime}")
@@ -337,6 +374,7 @@ class SessionReport:
             data = endpoint.to_json()
             for key in (
                 "backend",
+                "kind",
                 "instance_type",
                 "instance_count",
                 "deploy_seconds",
@@ -496,3 +534,10 @@ def worker_payload(
         ],
         "transforms": [TransformReport.from_record(record).to_json() for record in transforms],
     }
+
+
+def _fields(settings: Any, keys: tuple[str, ...]) -> dict[str, Any] | None:
+    """A ServerlessSettings / AsyncSettings as its JSON entry (None stays None)."""
+    if settings is None:
+        return None
+    return {key: getattr(settings, key, None) for key in keys}

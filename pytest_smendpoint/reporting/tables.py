@@ -47,8 +47,8 @@ def endpoint_table(endpoint: Any) -> Table:
     rows = [
         ("name", endpoint.name),
         ("backend", f"{endpoint.backend} ({endpoint.region})"),
-        ("instance type", endpoint.instance_type or "as deployed"),
-        ("instance count", cell(endpoint.instance_count)),
+        ("endpoint kind", str(getattr(endpoint, "kind", "real-time"))),
+        *_capacity_rows(endpoint),
         (
             "served by",
             endpoint.serving_runtime or kind_of(endpoint.backend).unrecorded_serving,
@@ -61,6 +61,21 @@ def endpoint_table(endpoint: Any) -> Table:
         ("teardown", str(endpoint.teardown)),
     ]
     return Table(f"Endpoint {endpoint.name}", ("field", "value"), tuple(rows))
+
+
+def _capacity_rows(endpoint: Any) -> tuple[tuple[str, str], ...]:
+    """A serverless endpoint's configuration, or the instances of the others."""
+    serverless = getattr(endpoint, "serverless", None)
+    if serverless:
+        return (
+            ("memory (MB)", cell(serverless.get("memory_mb"))),
+            ("max concurrency", cell(serverless.get("max_concurrency"))),
+            ("provisioned concurrency", cell(serverless.get("provisioned_concurrency"))),
+        )
+    return (
+        ("instance type", endpoint.instance_type or "as deployed"),
+        ("instance count", cell(endpoint.instance_count)),
+    )
 
 
 def metrics_table(report: Any) -> Table | None:

@@ -62,3 +62,26 @@ class InvocationError(LocalServingError):
         self.status = status
         self.message = message
         super().__init__(f"({status}) {message}")
+
+
+class PayloadTooLarge(LocalServingError):
+    """The request body is over the endpoint's limit (a serverless endpoint's 4 MiB): SageMaker's
+    front end answers HTTP 413 before any container sees it."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"HTTP content length exceeded {limit} bytes.")
+
+
+class Throttled(LocalServingError):
+    """A serverless variant already has MaxConcurrency requests in flight: SageMaker answers
+    ThrottlingException, which botocore's retry modes retry."""
+
+    def __init__(self, endpoint_name: str, variant_name: str, max_concurrency: int) -> None:
+        self.endpoint_name = endpoint_name
+        self.variant_name = variant_name
+        self.max_concurrency = max_concurrency
+        super().__init__(
+            f"endpoint {endpoint_name}: production variant {variant_name} already serves its "
+            f"MaxConcurrency ({max_concurrency}) requests"
+        )

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Protocol
 
+from pytest_smendpoint.settings.endpoint_kinds import ServerlessSettings
+
 # ProductionVariant.InitialVariantWeight when the config leaves it out (CreateEndpointConfig's
 # documented default).
 DEFAULT_VARIANT_WEIGHT = 1.0
@@ -40,6 +42,10 @@ class ContainerSpec:
     # How many model processes serve it, when the caller decides (a transform job's concurrency);
     # None: the container's own SAGEMAKER_MODEL_SERVER_WORKERS rule.
     workers: int | None = None
+    # The variant's ServerlessConfig (None: instance-backed): its MemorySizeInMB bounds the
+    # model's processes instead of an instance type's memory, /ping gets 3 minutes, requests
+    # are limited to 4 MiB and MaxConcurrency in flight (local_serving.py).
+    serverless: ServerlessSettings | None = None
 
 
 @dataclass(frozen=True)

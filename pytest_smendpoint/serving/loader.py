@@ -4,6 +4,7 @@ this loads."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -18,6 +19,7 @@ from pytest_smendpoint.serving.invocation import (
 )
 from pytest_smendpoint.serving.modes import LoadOptions, mode_for
 from pytest_smendpoint.serving.source import download_s3_prefix, unpack_s3_tarball
+from pytest_smendpoint.settings import limits
 from pytest_smendpoint.tempdirs import MODEL_PREFIX
 
 
@@ -32,6 +34,9 @@ class LoadedModel:
         self.workdir = workdir
         # What served it, for the reports: "image sagemaker-scikit-learn:1.9-0: Python ...".
         self.runtime = runtime
+        # Whether it reads CSV numbers as float32 (a container profile's model processes say
+        # so; a serve command's server is not known to).
+        self.csv_float32 = getattr(served, "csv_float32", False) is True
 
     def invoke(self, request: InvokeRequest) -> InvokeResult:
         return self.served.invoke(request)
@@ -46,6 +51,10 @@ class LoadedModel:
 def load_model(spec: ContainerSpec, s3: Any, options: LoadOptions) -> LoadedModel:
     """Fetch and serve; on failure stop what started, remove the private directory and raise
     (ModelLoadError: why, which becomes the endpoint's FailureReason)."""
+    if spec.serverless is not None:  # /ping within 3 minutes, whatever the session's bound
+        options = dataclasses.replace(
+            options, startup_timeout=limits.SERVERLESS_STARTUP_TIMEOUT_SECONDS
+        )
     # Named for this process, so that the next run removes it if this one is killed.
     workdir = Path(tempfile.mkdtemp(prefix=f"{MODEL_PREFIX}{os.getpid()}-{spec.endpoint_name}-"))
     try:

@@ -3,16 +3,19 @@ over a pool of loaded models (pool.py). Takes every production variant's model o
 from the pool once, when the account creates the endpoint (or, for one created before, on its
 first call); serves invocations from any thread, routed between variants as SageMaker routes
 them; marks an endpoint Failed (with the reason) when a variant's model cannot load; and lets
-the models go when the endpoint goes. What an endpoint serves is the account's to say
-(`Deployments`); the moto backend's adapter (aws/backends/moto/) is the account, and attaches a
-LocalServing to moto. The moto backend's transform jobs are a second front end over the same
-pool (`LocalServing.pool`); a serverless endpoint would be another."""
+the models go when the endpoint goes. A serverless variant keeps SageMaker's serverless limits
+at this front door: 4 MiB requests and MaxConcurrency requests in flight (its memory and /ping
+bounds are the loader's). What an endpoint serves is the account's to say (`Deployments`); the
+moto backend's adapter (aws/backends/moto/) is the account, and attaches a LocalServing to moto.
+The moto backend's transform jobs are a second front end over the same pool
+(`LocalServing.pool`)."""
 
 from __future__ import annotations
 
 import contextlib
 import itertools
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NoReturn
@@ -23,6 +26,8 @@ from pytest_smendpoint.serving.errors import (
     LocalServingError,
     ModelLoadError,
     NoTrafficVariant,
+    PayloadTooLarge,
+    Throttled,
     VariantNotFound,
 )
 from pytest_smendpoint.serving.invocation import (
@@ -36,6 +41,7 @@ from pytest_smendpoint.serving.modes import LoadOptions
 from pytest_smendpoint.serving.pool import ModelKey, ModelPool
 from pytest_smendpoint.serving.runtimes.selection import RuntimePolicy
 from pytest_smendpoint.serving.variants import VariantPicker
+from pytest_smendpoint.settings.limits import SERVERLESS_PAYLOAD_CEILING_BYTES
 
 # ContainerStartupHealthCheckTimeoutInSeconds unset: SageMaker waits 8 minutes for /ping ("If
 # the container does not begin to pass health checks by consistently responding with 200s during
@@ -56,6 +62,27 @@ class _Variants:
         self.specs: tuple[ContainerSpec, ...] = tuple(item.spec for item in loaded)
         self.by_name = {item.spec.variant_name: item for item in loaded}
         self.picker = VariantPicker()
+        self._counted = threading.Lock()
+        self._in_flight = dict.fromkeys(self.by_name, 0)
+
+    @contextlib.contextmanager
+    def admitted(self, spec: ContainerSpec) -> Iterator[None]:
+        """Count one request in flight on a serverless variant, or refuse it (Throttled) when
+        MaxConcurrency are already in flight; an instance-backed variant queues instead."""
+        serverless = spec.serverless
+        ceiling = serverless.max_concurrency if serverless is not None else None
+        if ceiling is None:
+            yield
+            return
+        with self._counted:
+            if self._in_flight[spec.variant_name] >= ceiling:
+                raise Throttled(spec.endpoint_name, spec.variant_name, ceiling)
+            self._in_flight[spec.variant_name] += 1
+        try:
+            yield
+        finally:
+            with self._counted:
+                self._in_flight[spec.variant_name] -= 1
 
     def close(self) -> None:
         _release_all(self.pool, self.keys)
@@ -147,6 +174,15 @@ class LocalServing:
             return described[0][1]
         return "; ".join(f"{name}: {text}" for name, text in described if text)
 
+    def reads_csv_as_float32(self, endpoint_name: str) -> bool:
+        """Whether every variant's model reads CSV numbers as float32, so that a client may send
+        the shortest text of each float32 (False for an endpoint not loaded here)."""
+        slot = self._slots.get((self.region, endpoint_name))
+        variants = slot.variants if slot is not None else None
+        if variants is None:
+            return False
+        return all(item.csv_float32 for item in variants.loaded)
+
     def load_created(self, region: str, endpoint: Any) -> None:
         """Load every variant of the account's `endpoint` (of any region); a failure is recorded
         on it: DescribeEndpoint then says Failed, with the reason."""
@@ -205,7 +241,11 @@ class LocalServing:
             if index is None:
                 raise NoTrafficVariant(name)
             chosen = variants.loaded[index]
-        return chosen.invoke(request), chosen.spec.variant_name
+        spec = chosen.spec
+        if spec.serverless is not None and len(request.body) > SERVERLESS_PAYLOAD_CEILING_BYTES:
+            raise PayloadTooLarge(SERVERLESS_PAYLOAD_CEILING_BYTES)
+        with variants.admitted(spec):
+            return chosen.invoke(request), spec.variant_name
 
     def _slot(self, region: str, name: str, endpoint: Any) -> _Slot:
         stale = None

@@ -76,6 +76,8 @@ class Launch:
     plugin_path: tuple[str, ...] = ()
     # The instance type's memory in bytes (instance_memory.py), None when unknown.
     memory_limit: int | None = None
+    # Whose memory that is, for the out-of-memory line ("the instance (ml.m5.large) has ...").
+    memory_text: str = ""
     # When the container started (time.monotonic()): the start-up bound counts from there, so
     # a requirements install before the processes start counts too. None: from start().
     started: float | None = None
@@ -201,6 +203,7 @@ class _Worker:
             "code_dir": str(launch.code_dir) if launch.code_dir else None,
             "settings": dict(launch.settings),
             "memory_limit": launch.memory_limit,
+            "memory_text": launch.memory_text,
         }
         write_frame(self.request_fd, header)
 
@@ -265,6 +268,8 @@ class ModelProcesses:
         self._lock = threading.Lock()
         # Why the model server stopped (a replacement worker could not load), once it has.
         self._broken: str | None = None
+        # Whether the loaded model reads CSV numbers as float32 (every worker said so).
+        self.csv_float32 = False
 
     def start(self) -> None:
         try:
@@ -274,15 +279,16 @@ class ModelProcesses:
                 worker.send_start()
             began = self.launch.started if self.launch.started is not None else time.monotonic()
             deadline = began + self.launch.startup_timeout
-            for worker in self._all:
-                self._await_ready(worker, deadline)
+            said = [self._await_ready(worker, deadline) for worker in self._all]
+            self.csv_float32 = bool(said) and all(said)
         except BaseException:
             self.close()
             raise
         with self._ready:
             self._idle.extend(self._all)
 
-    def _await_ready(self, worker: _Worker, deadline: float) -> None:
+    def _await_ready(self, worker: _Worker, deadline: float) -> bool:
+        """Wait for the worker's model; whether it reads CSV numbers as float32."""
         try:
             answer = worker.wait_ready(deadline, self._stopping)
         except TimeoutError:
@@ -300,6 +306,7 @@ class ModelProcesses:
             if answer.get("internal"):
                 raise ModelLoadError(f"the model process failed: {error}" + self.log_tail())
             raise ModelLoadError(error)
+        return answer.get("csv_float32") is True
 
     def invoke(self, request: InvokeRequest) -> InvokeResult:
         arrived = time.monotonic()

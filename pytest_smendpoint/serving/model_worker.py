@@ -9,7 +9,8 @@ are often created from short-lived threads). A process forked by the zygote watc
 process, not the zygote: a killed zygote leaves its workers serving.
 
 Whatever the model's code starts, `setsid` children too, is killed when this process ends
-(reaping.py); the instance type's memory bounds it (memory_limit in the start frame)."""
+(reaping.py); the instance type's memory, or a serverless endpoint's MemorySizeInMB, bounds it
+(memory_limit in the start frame)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,12 @@ from typing import Any
 
 from pytest_smendpoint.serving import reaping
 from pytest_smendpoint.serving.frames import PipeClosed, read_frame, write_frame
-from pytest_smendpoint.serving.profiles.base import INVOCATIONS, Request, StartupFailure
+from pytest_smendpoint.serving.profiles.base import (
+    INVOCATIONS,
+    Request,
+    StartupFailure,
+    handler_reads_float32,
+)
 
 WATCHDOG_SECONDS = 0.5
 
@@ -57,6 +63,14 @@ def _limit_memory(limit: int | None) -> None:
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
 
 
+def _out_of_memory(memory_text: str) -> None:
+    """Die as the kernel's OOM killer ends a container's worker (SIGKILL), saying why in the log:
+    while loading, the container then never answers /ping; during a request, it answers 500."""
+    print(f"out of memory: {memory_text}", file=sys.stderr)
+    sys.stderr.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
 def main(argv: list[str], watch: int | None = None) -> int:
     reaping.become_subreaper()
     try:
@@ -75,6 +89,7 @@ def _serve(argv: list[str], watch: int | None) -> int:
     except PipeClosed:
         return 0
     memory_limit = start.get("memory_limit")
+    memory_text = start.get("memory_text") or f"the instance has {memory_limit} bytes"
     try:
         _limit_memory(memory_limit)
     except (ValueError, OSError) as error:
@@ -83,16 +98,20 @@ def _serve(argv: list[str], watch: int | None) -> int:
         profile: Any = importlib.import_module(start["worker_module"])
         handler = profile.serve(start["model_dir"], start.get("code_dir"), start["settings"])
     except StartupFailure as failure:
+        if memory_limit and "MemoryError" in str(failure):
+            _out_of_memory(memory_text)
         write_frame(reply_fd, {"ready": False, "error": str(failure)})
         return 1
     except BaseException as error:  # the profile itself failed: say so, with the trace
         traceback.print_exc()
+        if memory_limit and isinstance(error, MemoryError):
+            _out_of_memory(memory_text)
         write_frame(
             reply_fd,
             {"ready": False, "error": f"{type(error).__name__}: {error}", "internal": True},
         )
         return 1
-    write_frame(reply_fd, {"ready": True})
+    write_frame(reply_fd, {"ready": True, "csv_float32": handler_reads_float32(handler)})
     while True:
         try:
             frame = read_frame(request_fd)
@@ -117,9 +136,7 @@ def _serve(argv: list[str], watch: int | None) -> int:
         if memory_limit and reply.log and "MemoryError" in reply.log:
             # On the instance the kernel's OOM killer ends the worker mid-request (the model
             # server then answers 500 and starts a new one): die the same way.
-            print(f"out of memory: the instance has {memory_limit} bytes", file=sys.stderr)
-            sys.stderr.flush()
-            os.kill(os.getpid(), signal.SIGKILL)
+            _out_of_memory(memory_text)
         write_frame(
             reply_fd,
             {

@@ -46,6 +46,18 @@ class ServerlessSettings:
     def enabled(self) -> bool:
         return self.memory_mb is not None
 
+    def describe(self) -> str:
+        """`serverless 2048 MB, max concurrency 5, provisioned concurrency 1`: what reports show
+        instead of instances."""
+        provisioned = (
+            f"provisioned concurrency {self.provisioned_concurrency}"
+            if self.provisioned_concurrency is not None
+            else "no provisioned concurrency"
+        )
+        return (
+            f"serverless {self.memory_mb} MB, max concurrency {self.max_concurrency}, {provisioned}"
+        )
+
 
 @dataclass(frozen=True)
 class AsyncSettings:
@@ -57,3 +69,17 @@ class AsyncSettings:
     failure_path: str | None = None
     max_concurrent_invocations_per_instance: int | None = None
     invocation_timeout: int = ASYNC_DEFAULT_INVOCATION_TIMEOUT
+
+
+def capacity(
+    instance_type: str | None,
+    instance_count: int | None,
+    serverless: ServerlessSettings | None = None,
+    asynchronous: bool = False,
+) -> str:
+    """What an endpoint runs on, in one phrase for headers, progress lines and reports:
+    `ml.m5.large x 1`, `ml.m5.large x 1, async`, or the serverless configuration."""
+    if serverless is not None and serverless.enabled:
+        return serverless.describe()
+    text = f"{instance_type} x {instance_count}" if instance_type else "as deployed"
+    return f"{text}, async" if asynchronous else text

@@ -12,6 +12,19 @@ PAYLOAD_CEILING_BYTES = 6 * 2**20
 # under PAYLOAD_CEILING_BYTES.
 PAYLOAD_CEILING_MB = PAYLOAD_CEILING_BYTES / 2**20
 MEGABYTE = 1_000_000
+# A serverless endpoint's request (and response) limit: "The maximum request and response payload
+# size for serverless invocations is 4 MB" (docs.aws.amazon.com/sagemaker/latest/dg/
+# serverless-endpoints-invoke.html). No service model spells it in bytes; read as the real-time
+# "6 MB" is (6 MiB), 4 MiB. sm_invoke's budget counts decimal megabytes (4,000,000 B at most), so
+# it stays under it either way.
+SERVERLESS_PAYLOAD_CEILING_BYTES = 4 * 2**20
+SERVERLESS_PAYLOAD_CEILING_MB = SERVERLESS_PAYLOAD_CEILING_BYTES / 2**20
+# sm_invoke's largest request to a serverless endpoint: 4 decimal megabytes, under the limit
+# whichever way SageMaker counts its "4 MB".
+SERVERLESS_PAYLOAD_BUDGET_BYTES = 4 * MEGABYTE
+# "The model must download and the server must respond successfully to /ping within 3 minutes"
+# (the same page): a serverless variant's start-up bound, which no option changes.
+SERVERLESS_STARTUP_TIMEOUT_SECONDS = 180.0
 # Batch Transform (CreateTransformJob's API reference): MaxPayloadInMB 0-100 (SageMaker's
 # default 6), InvocationsTimeoutInSeconds 1-3600 (default 600), InvocationsMaxRetries 0-3
 # (default 3). The offline job keeps the same bounds.

@@ -27,6 +27,7 @@ from pytest_smendpoint.settings.endpoint_kinds import (
     AsyncSettings,
     EndpointKind,
     ServerlessSettings,
+    capacity,
 )
 from pytest_smendpoint.settings.environment import MASK, ContainerEnvironment, as_environment
 from pytest_smendpoint.settings.formats import (
@@ -38,6 +39,7 @@ from pytest_smendpoint.settings.formats import (
 from pytest_smendpoint.settings.limits import (
     MEGABYTE,
     PAYLOAD_CEILING_MB,
+    SERVERLESS_PAYLOAD_BUDGET_BYTES,
     TRANSFORM_MAX_INVOCATION_TIMEOUT,
     TRANSFORM_MAX_PAYLOAD_MB,
     TRANSFORM_MAX_RETRIES,
@@ -344,6 +346,19 @@ class _Validator:
                     f"must be at most the endpoint's MaxConcurrency ({ceiling})",
                 )
             serverless = dataclasses.replace(serverless, max_concurrency=ceiling)
+            # sm_invoke clamps its default budget (5 MB) to a serverless endpoint's 4 MB; a
+            # larger budget asked for by name cannot be kept, so it is refused, not clamped.
+            payload = self.raw["max_payload_mb"]
+            if (
+                payload.source != "default"
+                and payload.value is not None
+                and settings.invoke.max_payload_bytes > SERVERLESS_PAYLOAD_BUDGET_BYTES
+            ):
+                raise self.fail(
+                    "max_payload_mb",
+                    f"is above {SERVERLESS_PAYLOAD_BUDGET_BYTES // MEGABYTE}, a serverless "
+                    "endpoint's payload limit (--sm-serverless-memory-mb)",
+                )
         if asynchronous.output_path is not None:
             asynchronous = dataclasses.replace(asynchronous, enabled=True)
         if not asynchronous.enabled:
@@ -784,6 +799,18 @@ OPTION_GROUPS: Mapping[str, tuple[OptionSpec, ...]] = {
             fills=("invoke.accept",),
         ),
         OptionSpec(
+            "float32_csv",
+            "Write each float64 as the shortest text its container reads back as the same "
+            "float32, for endpoints whose container decodes CSV to float32 (the scikit-learn "
+            "and XGBoost images' default input handling served locally; on SageMaker, the "
+            "XGBoost built-in algorithm); --sm-no-float32-csv writes every float64 at full "
+            "round-trip precision.",
+            "bool",
+            True,
+            convert=_Validator.flag,
+            fills=("invoke.float32_csv",),
+        ),
+        OptionSpec(
             "baseline_endpoint",
             "An existing endpoint to compare against (sm_baseline_invoke); never modified.",
             convert=_Validator.resource_name,
@@ -1042,6 +1069,8 @@ class InvokeSettings:
     max_rows_per_request: int | None = None
     max_concurrency: int = default("max_concurrency")
     accept: str = default("accept")
+    # Shorter CSV for endpoints that decode it to float32 (invoke/csv_payloads.py).
+    float32_csv: bool = default("float32_csv")
 
 
 @dataclass(frozen=True)
@@ -1113,6 +1142,16 @@ class Settings:
         if self.async_inference.enabled:
             return EndpointKind.ASYNC
         return EndpointKind.REAL_TIME
+
+    @property
+    def capacity(self) -> str:
+        """What the session's endpoint runs on, in one phrase (endpoint_kinds.capacity)."""
+        return capacity(
+            self.instance_type,
+            self.instance_count,
+            self.serverless,
+            asynchronous=self.async_inference.enabled,
+        )
 
     @property
     def model_source(self) -> str | None:

@@ -44,7 +44,9 @@ def test_a_mapping_in_the_apis_spelling_sets_paths_and_concurrency() -> None:
 
 
 def test_the_sessions_invocation_timeout_is_kept() -> None:
-    base = dataclasses.replace(Settings(), async_inference=AsyncSettings(invocation_timeout=7))
+    base = dataclasses.replace(
+        Settings(), async_inference=AsyncSettings(enabled=True, invocation_timeout=7)
+    )
     assert configured({}, base).async_inference.invocation_timeout == 7
 
 

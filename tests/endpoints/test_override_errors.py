@@ -15,7 +15,11 @@ from pytest_smendpoint.settings.options import Settings
 KNOWN = (
     "known: model, model_data, training_job, existing_endpoint, image_uri, role, env, "
     "endpoint_name, model_name, instance_type, instance_count, model_data_download_timeout, "
-    "container_startup_health_check_timeout, deploy_timeout, async_inference_config"
+    "container_startup_health_check_timeout, deploy_timeout, endpoint_kind, "
+    "serverless_inference_config, "
+    "serverless_memory_mb, serverless_max_concurrency, serverless_provisioned_concurrency, "
+    "async_inference, async_output_path, async_failure_path, async_max_concurrent_invocations, "
+    "async_invocation_timeout, async_inference_config"
 )
 NAME_RULE = (
     "breaks SageMaker's naming rule ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$ "

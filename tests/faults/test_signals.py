@@ -96,7 +96,7 @@ def run(pytester: pytest.Pytester, sklearn_model_dir: Path) -> Any:
     marks.mkdir()
     started: list[subprocess.Popen[str]] = []
 
-    def start(stall: bool) -> tuple[subprocess.Popen[str], Path]:
+    def start(stall: bool, *options: str) -> tuple[subprocess.Popen[str], Path]:
         env = {**os.environ, "SM_MARK_DIR": str(marks), "SM_STALL": "1" if stall else "0"}
         process = subprocess.Popen(
             [
@@ -109,6 +109,7 @@ def run(pytester: pytest.Pytester, sklearn_model_dir: Path) -> Any:
                 f"--sm-model-data={sklearn_model_dir}",
                 f"--sm-image-uri={IMAGE}",
                 *SKLEARN_ENV_ARGS,
+                *options,
             ],
             cwd=pytester.path,
             env=env,
@@ -158,5 +159,16 @@ def test_sighup_during_the_tests_stops_with_exit_code_129(run: Any) -> None:
     process.send_signal(signal.SIGHUP)
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 128 + signal.SIGHUP, output
+    assert "teardown deleted" in output
+    assert left_behind(marks) == [], output
+
+
+def test_sigterm_during_the_tests_of_a_serverless_session_deletes_its_endpoint(run: Any) -> None:
+    process, marks = run(False, "--sm-serverless-memory-mb=2048")
+    wait_for(marks / "testing", process)
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM, output
+    assert "endpoint: serverless 2048 MB, max concurrency 5" in output
     assert "teardown deleted" in output
     assert left_behind(marks) == [], output

@@ -183,9 +183,12 @@ def test_a_stop_signal_ends_the_wait_and_leaves_nothing_but_the_late_objects(s3:
     from pytest_smendpoint.api import _async_requests
     from pytest_smendpoint.aws.signal_holding import stopping
     from pytest_smendpoint.aws.waiting import WaitStopped
+    from pytest_smendpoint.settings.endpoint_kinds import AsyncSettings
     from pytest_smendpoint.settings.options import Settings
 
-    made = _async_requests(boto3.Session(region_name="us-east-1"), Settings(), "ep", None, "s1")
+    made = _async_requests(
+        boto3.Session(region_name="us-east-1"), Settings(), "ep", AsyncSettings(True), None, "s1"
+    )
     made.s3 = s3
     made.input_prefix = lambda: f"{PREFIX}input"
     invoker = Invoker(FakeAsyncRuntime(s3, None), "ep", asynchronous=made)  # type: ignore[arg-type]

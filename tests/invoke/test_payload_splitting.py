@@ -197,3 +197,40 @@ def test_first_chunk_is_sized_from_the_row_bound(numbers: pd.DataFrame) -> None:
     sized = list(iter_payloads(encoder, numbers.index, Budget(20_000), bound))
     assert calls[0] == 20_000 // bound
     assert [p.body for p in sized] == [p.body for p in reference]
+
+
+def test_chunks_encoded_on_several_threads_give_the_same_payloads_in_order() -> None:
+    numbers = pd.DataFrame(np.random.default_rng(5).standard_normal((20_000, 6)))
+    reference = list(iter_payloads(CsvEncoder(numbers), numbers.index, Budget(30_000)))
+    threaded = list(iter_payloads(CsvEncoder(numbers), numbers.index, Budget(30_000), None, 3))
+    assert len(reference) > 20
+    assert [(p.start, p.stop, p.body) for p in threaded] == [
+        (p.start, p.stop, p.body) for p in reference
+    ]
+
+
+def test_threads_hold_no_more_than_one_chunk_each_ahead_of_the_caller() -> None:
+    import threading
+    import time
+
+    numbers = pd.DataFrame(np.random.default_rng(6).standard_normal((20_000, 6)))
+    lock = threading.Lock()
+    encoded: list[int] = []
+
+    class CountingEncoder(CsvEncoder):
+        def encode(self, start: int, stop: int) -> bytes:
+            with lock:
+                encoded.append(start)
+            return super().encode(start, stop)
+
+    chunks = csv_payloads.encoded_chunks(CountingEncoder(numbers), 20_000, 1000, 30_000, 2)
+    for taken in range(1, 5):
+        next(chunks)
+        time.sleep(0.05)  # the threads may run ahead while the caller is slow
+        with lock:
+            assert len(encoded) <= taken + 2
+    chunks.close()  # a caller that stops: nothing more is started
+    with lock:
+        started = len(encoded)
+    time.sleep(0.05)
+    assert len(encoded) == started

@@ -73,3 +73,50 @@ def test_an_async_endpoint_keeps_its_instances_and_adds_the_async_config() -> No
         "OutputConfig": {"S3OutputPath": "s3://b/out", "S3FailurePath": "s3://b/failed"},
         "ClientConfig": {"MaxConcurrentInvocationsPerInstance": 4},
     }
+
+
+class ConfigOnly:
+    """DescribeEndpoint (InService) and DescribeEndpointConfig of one existing endpoint."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+
+    def describe_endpoint(self, EndpointName: str) -> dict[str, Any]:
+        return {"EndpointStatus": "InService", "EndpointConfigName": "prod-config"}
+
+    def describe_endpoint_config(self, EndpointConfigName: str) -> dict[str, Any]:
+        return self.config
+
+
+def test_an_existing_endpoints_kind_is_read_from_its_config() -> None:
+    from pytest_smendpoint.aws.endpoints import attach
+    from pytest_smendpoint.aws.resolve import ExistingEndpoint
+
+    def attached(config: dict[str, Any]) -> Any:
+        account = ConfigOnly(config)
+        return attach(account, ExistingEndpoint("prod"), region="us-east-1", backend="aws")
+
+    serverless = attached(
+        {
+            "ProductionVariants": [
+                {
+                    "ModelName": "m",
+                    "ServerlessConfig": {"MemorySizeInMB": 4096, "MaxConcurrency": 20},
+                }
+            ]
+        }
+    )
+    assert serverless.kind is EndpointKind.SERVERLESS
+    assert serverless.serverless == ServerlessSettings(memory_mb=4096, max_concurrency=20)
+    asynchronous = attached(
+        {
+            "ProductionVariants": [{"ModelName": "m", "InstanceType": "ml.m5.large"}],
+            "AsyncInferenceConfig": {"OutputConfig": {"S3OutputPath": "s3://bkt/out"}},
+        }
+    )
+    assert asynchronous.kind is EndpointKind.ASYNC
+    assert asynchronous.async_inference == AsyncSettings(enabled=True, output_path="s3://bkt/out")
+    real_time = attached(
+        {"ProductionVariants": [{"ModelName": "m", "InstanceType": "ml.m5.large"}]}
+    )
+    assert real_time.kind is EndpointKind.REAL_TIME and real_time.serverless is None

@@ -100,6 +100,7 @@ def test_markdown_has_a_table_per_endpoint_metrics_comparisons_and_missed_gates_
     assert fields == {
         "name": "pytest-sm-1",
         "backend": "moto (us-east-1)",
+        "endpoint kind": "real-time",
         "instance type": "ml.c5.large",
         "instance count": "2",
         "served by": "not recorded",

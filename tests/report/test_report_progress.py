@@ -167,7 +167,7 @@ def test_describe_takes_name_and_instances_from_the_deployed_plan() -> None:
     from pytest_smendpoint.aws.records import EndpointPlan
 
     terminal = FakeTerminal()
-    progress = DeployProgress.for_reporter(None, None, "ml.m5.large", 1)
+    progress = DeployProgress.for_reporter(None, None, "ml.m5.large x 1")
     progress.writer, progress.tty = terminal, False
     progress.describe(
         EndpointPlan("e1", "e1", "m1", instance_type="ml.g5.xlarge", instance_count=3)
@@ -179,7 +179,7 @@ def test_describe_takes_name_and_instances_from_the_deployed_plan() -> None:
 
 
 def test_no_terminal_reporter_shows_nothing() -> None:
-    progress = DeployProgress.for_reporter(None, None, "ml.m5.large", 1)
+    progress = DeployProgress.for_reporter(None, None, "ml.m5.large x 1")
     progress("Creating", 0.0)
     progress.close()
     assert progress.tty is False

@@ -3,6 +3,7 @@ JSON schema and the terminal lines, with no session around them."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,12 @@ import pytest
 from pytest_smendpoint.aws.records import EndpointRecord
 from pytest_smendpoint.invoke.invoker import InvocationStats
 from pytest_smendpoint.reporting.report import EndpointReport, SessionReport, build_report
+from pytest_smendpoint.reporting.tables import endpoint_table
+from pytest_smendpoint.settings.endpoint_kinds import (
+    AsyncSettings,
+    EndpointKind,
+    ServerlessSettings,
+)
 from pytest_smendpoint.settings.options import Gate
 
 
@@ -252,3 +259,87 @@ def test_an_endpoint_shared_by_xdist_workers_is_one_entry_with_pooled_figures() 
         {"calls": 3, "p50": 3.0, "p95": 7.5, "p99": 7.9, "max": 8.0, "total": 12.0}
     )
     assert "_latencies_ms" not in endpoint.to_json() and "_client_ms" not in endpoint.to_json()
+
+
+SERVERLESS = ServerlessSettings(memory_mb=2048, max_concurrency=5, provisioned_concurrency=2)
+ASYNC = AsyncSettings(enabled=True, output_path="s3://b/out/", invocation_timeout=900)
+
+
+def serverless_record(name: str = "sl") -> EndpointRecord:
+    return record(
+        name,
+        instance_type=None,
+        instance_count=None,
+        kind=EndpointKind.SERVERLESS,
+        serverless=SERVERLESS,
+    )
+
+
+def test_a_serverless_endpoint_is_reported_by_its_configuration_not_instances() -> None:
+    report = EndpointReport.from_record(serverless_record(), None)
+    assert report.summary_lines()[1] == (
+        "  model: model data s3://b/m.tar.gz; endpoint: serverless 2048 MB, max concurrency 5, "
+        "provisioned concurrency 2"
+    )
+    data = report.to_json()
+    assert (data["kind"], data["instance_type"], data["instance_count"]) == (
+        "serverless",
+        None,
+        None,
+    )
+    assert data["serverless"] == {
+        "memory_mb": 2048,
+        "max_concurrency": 5,
+        "provisioned_concurrency": 2,
+    }
+    assert data["async_inference"] is None
+    fields = {row[0]: row[1] for row in endpoint_table(report).rows}
+    assert "instance type" not in fields
+    assert (fields["endpoint kind"], fields["memory (MB)"], fields["max concurrency"]) == (
+        "serverless",
+        "2048",
+        "5",
+    )
+    assert fields["provisioned concurrency"] == "2"
+
+
+def test_an_async_endpoint_is_reported_as_async_beside_its_instances() -> None:
+    report = EndpointReport.from_record(
+        record("as", kind=EndpointKind.ASYNC, async_inference=ASYNC), None
+    )
+    assert report.summary_lines()[1].endswith("; instances: ml.m5.xlarge x 2, async")
+    data = report.to_json()
+    assert (data["kind"], data["serverless"]) == ("async", None)
+    assert data["async_inference"] == {
+        "output_path": "s3://b/out/",
+        "failure_path": None,
+        "max_concurrent_invocations_per_instance": None,
+        "invocation_timeout": 900,
+    }
+    fields = {row[0]: row[1] for row in endpoint_table(report).rows}
+    assert (fields["endpoint kind"], fields["instance type"]) == ("async", "ml.m5.xlarge")
+
+
+def test_a_real_time_endpoint_says_so_and_the_schema_version_says_the_kinds_are_there() -> None:
+    from pytest_smendpoint.reporting.report import SCHEMA_VERSION
+
+    data = EndpointReport.from_record(record(), None).to_json()
+    assert (data["kind"], data["serverless"], data["async_inference"]) == ("real-time", None, None)
+    assert SCHEMA_VERSION == 6
+
+
+def test_a_serverless_record_crosses_from_an_xdist_worker_whole() -> None:
+    from pytest_smendpoint.endpoints.xdist.shared import record_from_json, record_to_json
+    from pytest_smendpoint.reporting.report import worker_payload
+
+    for original in (
+        serverless_record(),
+        record("as", kind=EndpointKind.ASYNC, async_inference=ASYNC),
+    ):
+        back = record_from_json(json.dumps(record_to_json(original)))
+        assert back == original
+        assert back.capacity == original.capacity
+    payload = json.loads(json.dumps(worker_payload("gw0", [serverless_record()], {}, {})))
+    [endpoint] = build_report([], {}, {}, worker_payloads=[payload]).endpoints
+    assert endpoint.kind == "serverless"
+    assert endpoint.serverless == dataclasses.asdict(SERVERLESS)

@@ -108,7 +108,8 @@ _NAMES = itertools.count(1)
 def deploy(sagemaker: Any) -> Callable[..., Deployed]:
     """Upload a model.tar.gz and create model, endpoint config and endpoint with boto3: by default
     on the scikit-learn image with SKLEARN_ENV (`base_env` replaces it), `env` merged over that
-    (a None value removes a variable)."""
+    (a None value removes a variable); on an ml.m5.large, or serverless with `serverless` (the
+    variant's ServerlessConfig)."""
     s3 = boto3.client("s3", region_name=REGION)
 
     def create(
@@ -118,6 +119,7 @@ def deploy(sagemaker: Any) -> Callable[..., Deployed]:
         containers: bool = False,
         image: str = SKLEARN_IMAGE,
         base_env: Mapping[str, str] | None = None,
+        serverless: Mapping[str, int] | None = None,
     ) -> Deployed:
         number = next(_NAMES)
         key = f"m{number}/model.tar.gz"
@@ -136,16 +138,13 @@ def deploy(sagemaker: Any) -> Callable[..., Deployed]:
             sagemaker.create_model(
                 ModelName=model_name, PrimaryContainer=container, ExecutionRoleArn=ROLE
             )
+        production_variant: dict[str, Any] = {"VariantName": variant, "ModelName": model_name}
+        if serverless is not None:
+            production_variant["ServerlessConfig"] = dict(serverless)
+        else:
+            production_variant.update(InitialInstanceCount=1, InstanceType="ml.m5.large")
         sagemaker.create_endpoint_config(
-            EndpointConfigName=config_name,
-            ProductionVariants=[
-                {
-                    "VariantName": variant,
-                    "ModelName": model_name,
-                    "InitialInstanceCount": 1,
-                    "InstanceType": "ml.m5.large",
-                }
-            ],
+            EndpointConfigName=config_name, ProductionVariants=[production_variant]
         )
         sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=config_name)
         return Deployed(name, model_name, config_name, variant)

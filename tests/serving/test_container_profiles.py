@@ -480,6 +480,15 @@ def test_a_toolkit_error_keeps_its_status(
     assert "Received client error (400)" in error["Error"]["Message"]
 
 
+def test_toolkit_reads_csv_as_float64_so_its_precision_is_kept(
+    serving: LocalServing, deploy: Callable[..., Deployed], classifier: LogisticRegression
+) -> None:
+    script = "def predict_fn(data, model):\n    return model.predict(data)\n"
+    endpoint = deploy(with_model(classifier, script), image=TOOLKIT_IMAGE, base_env={})
+    serving.endpoint_created(endpoint.name)
+    assert not serving.reads_csv_as_float32(endpoint.name)  # np.genfromtxt: float64
+
+
 def test_toolkit_unsupported_types_are_500_with_its_message(
     serving: LocalServing,
     runtime: Any,
@@ -539,6 +548,7 @@ def test_builtin_xgboost_model_is_served_by_the_algorithm(
     answer = invoke(runtime, endpoint.name, body=csv_rows(FEATURES).strip())
     expected = booster.predict(xgb.DMatrix(FEATURES.astype(np.float32))).tolist()
     assert csv_predictions(answer) == expected
+    assert serving.reads_csv_as_float32(endpoint.name)  # a DMatrix holds float32
 
 
 @pytest.mark.slow  # over 1.5 s: not in the quick loop

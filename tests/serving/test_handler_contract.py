@@ -217,6 +217,7 @@ def test_user_model_input_predict_and_output_fns_replace_the_defaults(
 ) -> None:
     endpoint = deploy({"weights.bin": regressor, "code/inference.py": INFERENCE_ALL_FOUR})
     serving.endpoint_created(endpoint.name)
+    assert not serving.reads_csv_as_float32(endpoint.name)  # its own input_fn: not known
     body = json.dumps({"rows": FEATURES[:3].tolist()}).encode()
     response = invoke(runtime, endpoint.name, body, "application/json", "application/json")
     assert response["ContentType"] == "application/vnd.scaled"
@@ -238,6 +239,7 @@ def test_only_predict_fn_defined_keeps_default_input_and_output(
     serving.endpoint_created(endpoint.name)
     response = invoke(runtime, endpoint.name, csv_rows(FEATURES), accept="text/csv")
     assert csv_predictions(response["Payload"]) == classifier.predict_proba(FLOAT32)[:, 1].tolist()
+    assert serving.reads_csv_as_float32(endpoint.name)  # serving.py's input_fn: float32
 
 
 @pytest.mark.slow  # over 1.5 s: not in the quick loop
@@ -253,6 +255,7 @@ def test_transform_fn_gets_the_raw_request(
     """
     endpoint = deploy(with_model(classifier, script))
     serving.endpoint_created(endpoint.name)
+    assert not serving.reads_csv_as_float32(endpoint.name)  # transform_fn reads its own way
     response = invoke(
         runtime, endpoint.name, b"\x00\x01\x02", "application/octet-stream", "text/plain"
     )

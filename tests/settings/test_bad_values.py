@@ -320,6 +320,12 @@ CLI_CASES = (
             id="serverless-provisioned-over-default-max",
         ),
         pytest.param(
+            ("--sm-serverless-memory-mb=2048", "--sm-max-payload-mb=4.5"),
+            "--sm-max-payload-mb=4.5 (command line): is above 4, a serverless endpoint's "
+            "payload limit (--sm-serverless-memory-mb)",
+            id="serverless-payload-over-four-mb",
+        ),
+        pytest.param(
             ("--sm-serverless-memory-mb=2048", "--sm-async"),
             "--sm-serverless-memory-mb=2048 (command line): and --sm-async are both given: "
             "SageMaker's asynchronous endpoints are instance-backed, choose one kind of endpoint",

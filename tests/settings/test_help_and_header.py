@@ -30,7 +30,7 @@ def help_sections(lines: list[str]) -> dict[str, list[str]]:
 
 def option_names(lines: list[str]) -> set[str]:
     """The options a help section declares (the first word of each option line)."""
-    return {m.group(1) for line in lines if (m := re.match(r"  (--sm-[a-z-]+)", line))}
+    return {m.group(1) for line in lines if (m := re.match(r"  (--sm-[a-z0-9-]+)", line))}
 
 
 def test_help_lists_every_option_in_a_group_of_its_own(pytester: pytest.Pytester) -> None:

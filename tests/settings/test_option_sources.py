@@ -243,6 +243,15 @@ CASES = (
         "application/jsonlines",
     ),
     Case(
+        "float32_csv",
+        "sm_settings.invoke.float32_csv",
+        ("--sm-no-float32-csv",),
+        False,
+        "sm_float32_csv = false",
+        False,
+        override=(("--sm-float32-csv",), True),
+    ),
+    Case(
         "transform_instance_type",
         "sm_settings.transform.instance_type",
         ("--sm-transform-instance-type=ml.c5.xlarge",),
@@ -539,6 +548,7 @@ def test_defaults_with_nothing_configured(pytester: pytest.Pytester) -> None:
             assert invoke.max_rows_per_request is None
             assert invoke.max_concurrency == 4
             assert invoke.accept == "text/csv"
+            assert invoke.float32_csv is True
         """
     )
     pytester.runpytest().assert_outcomes(passed=1)

@@ -32,24 +32,21 @@ OLD = "2026-01-01T00:00:00+00:00"  # far older than any AGE used here
 FAILING_TESTS = "def test_must_not_run():\n    raise AssertionError('the sweep ran tests')\n"
 
 
-def make(server: MotoServer, name: str, tags: list[dict[str, str]]) -> None:
-    """A model, an endpoint config and an endpoint named `name`, all with `tags`."""
+def make(
+    server: MotoServer, name: str, tags: list[dict[str, str]], serverless: bool = False
+) -> None:
+    """A model, an endpoint config and an endpoint named `name`, all with `tags` (on an
+    instance, or serverless)."""
     sm = server.client("sagemaker")
     sm.create_model(
         ModelName=name, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "img:1"}, Tags=tags
     )
-    sm.create_endpoint_config(
-        EndpointConfigName=name,
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": name,
-                "InitialInstanceCount": 1,
-                "InstanceType": "ml.m5.large",
-            }
-        ],
-        Tags=tags,
-    )
+    variant: dict[str, Any] = {"VariantName": "AllTraffic", "ModelName": name}
+    if serverless:
+        variant["ServerlessConfig"] = {"MemorySizeInMB": 2048, "MaxConcurrency": 5}
+    else:
+        variant.update(InitialInstanceCount=1, InstanceType="ml.m5.large")
+    sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[variant], Tags=tags)
     sm.create_endpoint(EndpointName=name, EndpointConfigName=name, Tags=tags)
 
 
@@ -112,6 +109,23 @@ def test_sweep_delete_removes_only_old_tagged_resources(
     result = pytester.runpytest("--sm-backend=aws", "--sm-sweep=2h", "--sm-sweep-delete")
     assert result.ret == 0
     result.stdout.fnmatch_lines(["*3 older than 2h, deleting:", "smendpoint sweep: deleted 3 of 3"])
+    assert names(account) == (KEPT, KEPT, KEPT)
+
+
+@pytest.mark.slow  # over 1.5 s: not in the quick loop
+def test_sweep_delete_removes_an_old_serverless_endpoint_too(
+    pytester: pytest.Pytester, account: MotoServer
+) -> None:
+    tags = [
+        {"Key": TAG_SESSION, "Value": "20260101-000000-bbbbbb"},
+        {"Key": TAG_CREATED, "Value": OLD},
+    ]
+    make(account, "crashed-serverless", tags, serverless=True)
+    pytester.makepyfile(FAILING_TESTS)
+    result = pytester.runpytest("--sm-backend=aws", "--sm-sweep=2h", "--sm-sweep-delete")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["*endpoint crashed-serverless (session 20260101-000000-bbbbbb*"])
+    result.stdout.fnmatch_lines(["smendpoint sweep: deleted 6 of 6"])
     assert names(account) == (KEPT, KEPT, KEPT)
 
 

@@ -149,10 +149,20 @@ def record_to_json(record: EndpointRecord) -> dict[str, Any]:
 
 def record_from_json(text: str) -> EndpointRecord:
     from pytest_smendpoint.aws.records import EndpointRecord
+    from pytest_smendpoint.settings.endpoint_kinds import (
+        AsyncSettings,
+        EndpointKind,
+        ServerlessSettings,
+    )
 
     data = json.loads(text)
     data["model_names"] = tuple(data["model_names"])
     data["teardown"] = TeardownStatus(data["teardown"])
+    data["kind"] = EndpointKind(data.get("kind", EndpointKind.REAL_TIME))
+    if data.get("serverless") is not None:
+        data["serverless"] = ServerlessSettings(**data["serverless"])
+    if data.get("async_inference") is not None:
+        data["async_inference"] = AsyncSettings(**data["async_inference"])
     return EndpointRecord(**data)
 
 

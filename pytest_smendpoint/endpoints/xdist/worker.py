@@ -214,6 +214,9 @@ def config_key(target: Any, settings: Settings, backend: Backend) -> str:
         "instance_count": settings.instance_count,
         "model_data_download_timeout": settings.model_data_download_timeout,
         "container_startup_health_check_timeout": settings.container_startup_health_check_timeout,
+        # A serverless or asynchronous endpoint is another configuration than instances alone.
+        "serverless": dataclasses.asdict(settings.serverless),
+        "async_inference": dataclasses.asdict(settings.async_inference),
     }
     return short_hash(material, 16)
 

@@ -31,7 +31,7 @@ def _start_profile(
     spec: ContainerSpec, s3: Any, options: LoadOptions, model_dir: Path, workdir: Path
 ) -> tuple[ServedModel, str]:
     """The model's processes under its image's runtime, and the line describing that runtime."""
-    from pytest_smendpoint.serving import instance_memory, requirements
+    from pytest_smendpoint.serving import requirements
     from pytest_smendpoint.serving.model_process import (
         Launch,
         ModelProcesses,
@@ -85,6 +85,7 @@ def _start_profile(
     python_path += [Path(p) for p in runtime.plugin_path]
     cwd = workdir / "work"
     cwd.mkdir(exist_ok=True)
+    memory_limit = _memory_limit(spec)
     launch = Launch(
         endpoint_name=spec.endpoint_name,
         worker_module=staged.worker_module,
@@ -101,7 +102,8 @@ def _start_profile(
         forkable=staged.requirements is None,
         python=runtime.python,
         plugin_path=runtime.plugin_path,
-        memory_limit=instance_memory.bound(spec.instance_type, spec.endpoint_name),
+        memory_limit=memory_limit,
+        memory_text=_memory_text(spec, memory_limit),
     )
     processes = ModelProcesses(launch, workers)
     try:
@@ -112,6 +114,26 @@ def _start_profile(
             raise ModelLoadError(f"{error} {why}") from None
         raise
     return processes, runtime.description
+
+
+def _memory_limit(spec: ContainerSpec) -> int | None:
+    """The bytes the model's processes may use: a serverless variant's MemorySizeInMB, else the
+    instance type's memory."""
+    from pytest_smendpoint.serving import instance_memory
+
+    if spec.serverless is not None and spec.serverless.memory_mb is not None:
+        return spec.serverless.memory_mb * 2**20
+    return instance_memory.bound(spec.instance_type, spec.endpoint_name)
+
+
+def _memory_text(spec: ContainerSpec, limit: int | None) -> str:
+    """Whose memory bounds the model, as its out-of-memory line says it."""
+    if spec.serverless is not None:
+        return (
+            f"the serverless endpoint's MemorySizeInMB is {spec.serverless.memory_mb} "
+            f"({limit} bytes)"
+        )
+    return f"the instance ({spec.instance_type}) has {limit} bytes"
 
 
 def _shown(path: Path, model_dir: Path, workdir: Path) -> str:

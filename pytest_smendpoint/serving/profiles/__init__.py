@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +60,17 @@ def stage_for(image: str) -> Callable[[StageInput], Staged]:
     rule = rule_for(image)
     module: Any = importlib.import_module(f"{__name__}.{rule.module}")
     return getattr(module, rule.function)  # type: ignore[no-any-return]
+
+
+def reads_csv_as_float32_unseen(image: str, environment: Mapping[str, str]) -> bool:
+    """Whether an endpoint of this image and environment reads CSV numbers as float32, judged
+    without its model process (real SageMaker serves it): the profile's module may say so in a
+    `reads_csv_as_float32(image, environment)` function. False when it cannot tell, as for an
+    entry script, which may define its own input_fn."""
+    rule = rule_for(image)
+    module: Any = importlib.import_module(f"{__name__}.{rule.module}")
+    judge = getattr(module, "reads_csv_as_float32", None)
+    return bool(judge(image, environment)) if judge is not None else False
 
 
 def preloads() -> tuple[str, ...]:

@@ -73,9 +73,17 @@ class Reply:
 
 
 class Handler(Protocol):
-    """A loaded model inside the model process."""
+    """A loaded model inside the model process. A handler may also say, as an attribute
+    `csv_float32` (see `handler_reads_float32`), that it reads CSV numbers as float32."""
 
     def __call__(self, request: Request) -> Reply: ...
+
+
+def handler_reads_float32(handler: object) -> bool:
+    """Whether every number of a text/csv body reaches the model as the float32 nearest to the
+    float64 the text reads as (the scikit-learn and XGBoost images' default input handling):
+    then a client may send shorter text (invoke/csv_payloads.py). False when unknown."""
+    return getattr(handler, "csv_float32", False) is True
 
 
 def module_name(program: str) -> str:

@@ -212,6 +212,8 @@ class SklearnServer:
         # The entry script's execution_parameters_fn (serving.py's
         # _user_module_execution_parameters_fn): the view of GET /execution-parameters.
         self.execution_parameters_fn: Callable[[], Any] | None = None
+        # Whether CSV numbers reach the model as float32 (base.handler_reads_float32).
+        self.csv_float32 = False
 
     @classmethod
     def load(
@@ -251,6 +253,9 @@ class SklearnServer:
         functions = (input_fn or default[0], predict_fn or default[1], output_fn or default[2])
         server = cls(model, transform_fn, functions)
         server.execution_parameters_fn = getattr(module, "execution_parameters_fn", None)
+        # The image's input_fn reads CSV as float32 (serving.py's astype, or XGBoost's DMatrix,
+        # which stores float32); an entry script's own input_fn or transform_fn may not.
+        server.csv_float32 = transform_fn is None and input_fn is None
         return server
 
     def __call__(self, request: Request) -> Reply:

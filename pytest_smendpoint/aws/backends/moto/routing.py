@@ -24,6 +24,8 @@ from pytest_smendpoint.serving.errors import (
     InvocationError,
     InvocationRefused,
     LocalServingError,
+    PayloadTooLarge,
+    Throttled,
 )
 from pytest_smendpoint.serving.invocation import InvokeRequest
 from pytest_smendpoint.settings.limits import PAYLOAD_CEILING_BYTES
@@ -42,9 +44,9 @@ ANSWERED_URL = "https://smendpoint-local.invalid/answered"
 # throw the result away. moto skips any URL matching a passthrough regex: after answering we
 # point the request at ANSWERED_URL, which MOTO_CONFIG lists, and moto returns None for it.
 # A client created before install() has no dispatcher; it reaches moto unchanged and gets
-# moto's canned b"body", never the network. The statuses answered here (200, 400, 413, 424)
-# are ones botocore never retries (legacy or standard mode), so the rewritten URL is never
-# actually sent anywhere.
+# moto's canned b"body", never the network. Of the answers given here (200, 400, 413, 424) only
+# ThrottlingException is retried by botocore, and a retry builds a new request from the call's
+# parameters, which comes back to the dispatcher: the rewritten URL is never sent anywhere.
 # mock_aws(config=...) merges only the top level: "core" replaces moto's whole core section,
 # so moto's other core defaults are spelled out. Merge "core" key by key to add your own.
 MOTO_CONFIG: dict[str, Any] = {
@@ -151,7 +153,7 @@ def answer(
     headers = request.headers
     body = _body_bytes(request.body)
     if len(body) > PAYLOAD_CEILING_BYTES:
-        return _too_large()
+        return _too_large(PAYLOAD_CEILING_BYTES)
     custom_attributes = header(headers, "X-Amzn-SageMaker-Custom-Attributes")
     if custom_attributes is not None and len(custom_attributes) > CUSTOM_ATTRIBUTES_MAX:
         # The API's constraint (botocore checks no maximum length), in AWS's own words.
@@ -177,6 +179,11 @@ def answer(
         )
     except InvocationRefused as error:  # an unknown TargetVariant, no variant with weight
         return validation_error(str(error))
+    except PayloadTooLarge as error:  # over a serverless endpoint's 4 MiB
+        return _too_large(error.limit)
+    except Throttled as error:
+        logger.info("%s: answered ThrottlingException", error)
+        return _throttled()
     except InvocationError as error:
         return _model_error(serving, name, error.status, error.message)
     except Exception as error:  # a bug here must reach the caller as an error, not hang it
@@ -196,13 +203,29 @@ def validation_error(message: str) -> Answer:
     return 400, headers, json.dumps({"message": message}).encode("utf-8")
 
 
-def _too_large() -> tuple[int, dict[str, str], bytes]:
+def _too_large(limit: int) -> tuple[int, dict[str, str], bytes]:
     # SageMaker's front end refuses a body over the real-time limit before any endpoint lookup
     # (botocore does not check BodyBlob's max): HTTP 413, no x-amzn-ErrorType, so botocore's
     # error code is the status, "413" (field report aws/sagemaker-python-sdk#171, from the days
-    # of a 5,246,976-byte limit: "HTTP content length exceeded 5246976 bytes.").
-    message = f"HTTP content length exceeded {PAYLOAD_CEILING_BYTES} bytes."
+    # of a 5,246,976-byte limit: "HTTP content length exceeded 5246976 bytes."). A serverless
+    # endpoint's smaller limit is answered in the same shape, with its own number (no field
+    # report gives that answer's text).
+    message = f"HTTP content length exceeded {limit} bytes."
     return 413, {"Content-Type": "application/json"}, json.dumps({"message": message}).encode()
+
+
+def _throttled() -> tuple[int, dict[str, str], bytes]:
+    # SageMaker Runtime's throttling: HTTP 400, error code ThrottlingException and a null message
+    # (the API reference's CommonErrors lists ThrottlingException as 400; field reports:
+    # "AmazonSageMakerRuntimeException: null (Service: AmazonSageMakerRuntime; Status Code: 400;
+    # Error Code: ThrottlingException)", aws/amazon-kinesis-video-streams-parser-library#187;
+    # "An error occurred (ThrottlingException) when calling the InvokeEndpoint operation
+    # (reached max retries: 4): None", aws-samples/amazon-sagemaker-nlu-search#4; "{"message":
+    # null}", opensearch-project/ml-commons#2429). botocore's legacy, standard and adaptive
+    # retry modes all retry that code, so these requests are sent again (the URL rewritten by
+    # the dispatcher is rebuilt for each attempt, which comes back here).
+    headers = {"x-amzn-ErrorType": "ThrottlingException", "Content-Type": "application/json"}
+    return 400, headers, json.dumps({"message": None}).encode("utf-8")
 
 
 def _model_error(

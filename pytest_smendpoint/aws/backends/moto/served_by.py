@@ -15,16 +15,26 @@ SERVED_BY_PATH = re.compile("^" + re.escape(SERVED_BY_PREFIX) + r"([^/]+)$")
 ASK_TIMEOUT = 10.0
 
 
-def answer(description: str | None) -> bytes:
-    return json.dumps({"served_by": description}).encode()
+def answer(description: str | None, csv_float32: bool = False) -> bytes:
+    return json.dumps({"served_by": description, "csv_float32": csv_float32}).encode()
+
+
+def _asked(server_url: str, endpoint_name: str) -> dict[str, object]:
+    url = f"{server_url}{SERVED_BY_PREFIX}{quote(endpoint_name, safe='')}"
+    with urllib.request.urlopen(url, timeout=ASK_TIMEOUT) as response:  # our loopback server
+        found: dict[str, object] = json.loads(response.read())
+    return found
 
 
 def ask(server_url: str, endpoint_name: str) -> str | None:
     """The shared server's description (None when it serves no such endpoint)."""
-    url = f"{server_url}{SERVED_BY_PREFIX}{quote(endpoint_name, safe='')}"
-    with urllib.request.urlopen(url, timeout=ASK_TIMEOUT) as response:  # our loopback server
-        value = json.loads(response.read()).get("served_by")
+    value = _asked(server_url, endpoint_name).get("served_by")
     return str(value) if value is not None else None
+
+
+def ask_csv_float32(server_url: str, endpoint_name: str) -> bool:
+    """Whether the shared server's model of the endpoint reads CSV numbers as float32."""
+    return _asked(server_url, endpoint_name).get("csv_float32") is True
 
 
 class RemoteServing:
@@ -51,3 +61,9 @@ class RemoteServing:
             return ask(self.server_url, endpoint_name)
         except OSError:  # a report line is not worth failing a deploy over; it says "not recorded"
             return None
+
+    def reads_csv_as_float32(self, endpoint_name: str) -> bool:
+        try:
+            return ask_csv_float32(self.server_url, endpoint_name)
+        except OSError:  # unknown: sm_invoke keeps full precision
+            return False

@@ -89,8 +89,10 @@ class ServingMiddleware:
         path = environ.get("PATH_INFO", "")
         described = SERVED_BY_PATH.match(path)
         if described and environ.get("REQUEST_METHOD") == "GET":
-            text = serving.runtime_description(unquote(described.group(1)))
-            payload = served_by.answer(text)
+            name = unquote(described.group(1))
+            payload = served_by.answer(
+                serving.runtime_description(name), serving.reads_csv_as_float32(name)
+            )
             start_response("200 OK", [("Content-Type", "application/json")])
             return [payload]
         runtime = _RUNTIME_PATH.match(path)

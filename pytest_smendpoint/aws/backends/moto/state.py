@@ -9,6 +9,10 @@ from typing import Any
 
 from pytest_smendpoint.serving.errors import ModelLoadError
 from pytest_smendpoint.serving.invocation import DEFAULT_VARIANT_WEIGHT, ContainerSpec
+from pytest_smendpoint.settings.endpoint_kinds import (
+    SERVERLESS_DEFAULT_MAX_CONCURRENCY,
+    ServerlessSettings,
+)
 
 
 def moto_sagemaker_state(account_id: str, region: str) -> Any:
@@ -66,6 +70,21 @@ def _variant_container(
         weight=DEFAULT_VARIANT_WEIGHT if weight is None else float(weight),
         image=container.get("Image"),
         instance_type=variant.get("InstanceType"),
+        serverless=serverless_of(variant),
+    )
+
+
+def serverless_of(variant: Mapping[str, Any]) -> ServerlessSettings | None:
+    """The variant's ServerlessConfig as settings, or None for an instance-backed variant. moto
+    checks MemorySizeInMB only; MaxConcurrency, required by SageMaker, falls back to the SDK's 5."""
+    config = variant.get("ServerlessConfig")
+    if not config:
+        return None
+    provisioned = config.get("ProvisionedConcurrency")
+    return ServerlessSettings(
+        memory_mb=int(config["MemorySizeInMB"]),
+        max_concurrency=int(config.get("MaxConcurrency") or SERVERLESS_DEFAULT_MAX_CONCURRENCY),
+        provisioned_concurrency=None if provisioned is None else int(provisioned),
     )
 
 

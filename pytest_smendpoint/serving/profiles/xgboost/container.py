@@ -69,6 +69,16 @@ def stage(given: StageInput) -> Staged:
     )
 
 
+def reads_csv_as_float32(image: str, environment: Mapping[str, str]) -> bool:
+    """The built-in algorithm of a recorded image version reads CSV into a DMatrix (float32,
+    encoder.csv_to_dmatrix in 1.7-1 and 3.0-5): known without seeing the model. Script mode runs
+    an entry script, whose own input_fn may read CSV otherwise."""
+    from pytest_smendpoint.serving.profiles.xgboost import algorithm as xgboost_algorithm
+    from pytest_smendpoint.serving.runtimes.catalog import recorded
+
+    return xgboost_algorithm.is_algorithm_mode(environment) and recorded(image) is not None
+
+
 # -- in the model process -------------------------------------------------------------------
 
 
@@ -87,12 +97,7 @@ def serve(model_dir: str, code_dir: str | None, settings: Mapping[str, Any]) -> 
         except ModelLoadError as error:
             raise StartupFailure(f"{ping_failed} {error}") from None
 
-        def answer(request: Request) -> Reply:
-            if request.path == EXECUTION_PARAMETERS:
-                return xgboost_algorithm.execution_parameters()
-            return model.reply(request.body, request.content_type, request.accept)
-
-        return answer
+        return _AlgorithmHandler(model)
     module = scikit_learn.import_entry_script(code_dir, settings)
     defaults = (default_input_fn, default_predict_fn, scikit_learn.default_output_fn)
     server = scikit_learn.SklearnServer.load(module, model_dir, ping_failed, defaults)
@@ -100,6 +105,23 @@ def serve(model_dir: str, code_dir: str | None, settings: Mapping[str, Any]) -> 
     # serving.main builds its Worker without an execution_parameters_fn: always a 404.
     server.execution_parameters_fn = None
     return server
+
+
+class _AlgorithmHandler:
+    """The built-in algorithm's requests; its CSV becomes a DMatrix, which holds float32."""
+
+    csv_float32 = True
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def __call__(self, request: Request) -> Reply:
+        from pytest_smendpoint.serving.profiles.xgboost import algorithm as xgboost_algorithm
+
+        if request.path == EXECUTION_PARAMETERS:
+            return xgboost_algorithm.execution_parameters()
+        reply: Reply = self.model.reply(request.body, request.content_type, request.accept)
+        return reply
 
 
 def default_input_fn(input_data: Any, content_type: str) -> Any:
