@@ -23,13 +23,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_smendpoint.errors import SettingsError
-from pytest_smendpoint.settings.endpoint_kinds import ServerlessSettings
+from pytest_smendpoint.settings.endpoint_kinds import (
+    ASYNC_DEFAULT_INVOCATION_TIMEOUT,
+    AsyncSettings,
+    ServerlessSettings,
+)
 from pytest_smendpoint.settings.options import OPTIONS_BY_NAME, Settings, validate_overrides
 
 if TYPE_CHECKING:
     from pytest_smendpoint.aws.backends import Backend
     from pytest_smendpoint.aws.records import EndpointRecord
     from pytest_smendpoint.endpoints.provider import EndpointProvider
+    from pytest_smendpoint.invoke.async_invocations import AsyncRequests
     from pytest_smendpoint.invoke.invoker import Invoker
     from pytest_smendpoint.transform.runner import Transformer
 
@@ -112,16 +117,98 @@ def make_invoker(
     serverless: ServerlessSettings | None = None,
     *,
     csv_float32: bool = False,
+    asynchronous: AsyncSettings | None = None,
+    account: Backend | None = None,
+    session_id: str | None = None,
+    progress: Callable[[str, str, str], Callable[[str, float], None]] | None = None,
 ) -> Invoker:
     """`sm_invoke` for an endpoint: a DataFrame in, its predictions out, aligned with its index.
     A serverless endpoint's configuration (its record's `serverless`) keeps its payloads to 4 MB
     and its requests in flight to MaxConcurrency. `csv_float32`: the endpoint reads CSV numbers
     as float32 (its record says whether), so the invoker may send the shortest text of each
-    float32 (unless --sm-no-float32-csv)."""
+    float32 (unless --sm-no-float32-csv). An asynchronous endpoint (its record's
+    `async_inference`) is invoked through S3: its inputs go under the session's prefix
+    (`session_id`'s) in the account's SageMaker bucket, and what a request leaves behind is
+    deleted with `account`'s uploads (after the endpoint is gone); `progress(endpoint,
+    inference_id, rows)` makes the status callback of a request that takes a while."""
     from pytest_smendpoint.invoke.invoker import Invoker, make_runtime_client
 
     runtime = make_runtime_client(boto_session, settings.invoke)
-    return Invoker(runtime, endpoint_name, settings.invoke, serverless, csv_float32=csv_float32)
+    requests = None
+    if asynchronous is not None and asynchronous.enabled:
+        requests = _async_requests(
+            boto_session, settings, endpoint_name, asynchronous, account, session_id
+        )
+        requests.progress = progress
+    return Invoker(
+        runtime,
+        endpoint_name,
+        settings.invoke,
+        serverless,
+        csv_float32=csv_float32,
+        asynchronous=requests,
+    )
+
+
+def _async_requests(
+    boto_session: Any,
+    settings: Settings,
+    endpoint_name: str,
+    asynchronous: AsyncSettings,
+    account: Backend | None,
+    session_id: str | None,
+) -> AsyncRequests:
+    from pytest_smendpoint.aws.artifacts import default_bucket
+    from pytest_smendpoint.aws.signal_holding import stopping
+    from pytest_smendpoint.aws.uploads import session_key_prefix
+    from pytest_smendpoint.aws.waiting import WaitStopped
+    from pytest_smendpoint.invoke.async_invocations import AsyncRequests
+
+    # As sm_transform's: no checksum where S3 does not require one (botocore's default sends
+    # bodies aws-chunked, a slow decode under moto) and no SHA-256 of each body in the
+    # signature; a connection per concurrent request.
+    options: dict[str, Any] = {
+        "request_checksum_calculation": "when_required",
+        "s3": {"payload_signing_enabled": False},
+        "max_pool_connections": max(10, settings.invoke.max_concurrency),
+    }
+    if account is not None:
+        s3 = account.client("s3", **options)
+        sts = account.client("sts")
+    else:
+        from botocore.config import Config
+
+        s3 = boto_session.client("s3", config=Config(**options))
+        sts = boto_session.client("sts")
+    folder = session_key_prefix(session_id or endpoint_name)
+
+    def input_prefix() -> str:
+        bucket = default_bucket(s3, sts, s3.meta.region_name)
+        return f"s3://{bucket}/{folder}/async/{endpoint_name}/input/"
+
+    serving = account.serving if account is not None else None
+
+    def pause(inference_id: str, seconds: float) -> None:
+        """Between looks at a request's objects: a backend that answers the request itself
+        ends the pause when it is answered; a stop signal ends the wait (the request's input
+        is deleted and what may still appear is left for the session's end)."""
+        if serving is None or serving.inference_ended(inference_id, seconds) is None:
+            stopping.wait(seconds)
+        if stopping.is_set():
+            raise WaitStopped(inference_id, "InProgress", "asynchronous request")
+
+    # The endpoint's own timeout (its plan's: the session's or an override's); an endpoint
+    # read from its config (an existing one) has none, so the session's option says.
+    timeout = asynchronous.invocation_timeout
+    if timeout == ASYNC_DEFAULT_INVOCATION_TIMEOUT:
+        timeout = settings.async_inference.invocation_timeout
+    return AsyncRequests(
+        s3=s3,
+        input_prefix=input_prefix,
+        invocation_timeout=timeout,
+        leftovers=account.uploads if account is not None else [],
+        pause=pause,
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,6 +237,8 @@ class DeployedEndpoint:
             self.name,
             self.record.serverless,
             csv_float32=self.record.csv_float32,
+            asynchronous=self.record.async_inference,
+            account=self.backend,
         )
 
     def invoke(self, frame: Any) -> Any:

@@ -114,29 +114,36 @@ def sm_predictor(sm_endpoint: EndpointRecord, sm_boto_session: Any) -> Any:
 def sm_invoke(
     pytestconfig: pytest.Config,
     sm_endpoint: EndpointRecord,
-    sm_boto_session: Any,
+    sm_backend: Backend,
     sm_settings: Settings,
 ) -> Invoker:
     """Call with a DataFrame: predictions for every row, aligned with its index
-    (`sm_invoke.rows(df)` sends one request per row)."""
-    return _counted_invoker(pytestconfig, sm_boto_session, sm_settings, sm_endpoint)
+    (`sm_invoke.rows(df)` sends one request per row). On an asynchronous endpoint each request
+    goes through S3 and InvokeEndpointAsync, with the same checks, parsing and errors."""
+    return _counted_invoker(pytestconfig, sm_backend, sm_settings, sm_endpoint)
 
 
 def _counted_invoker(
-    config: pytest.Config, boto_session: Any, settings: Settings, endpoint: EndpointRecord
+    config: pytest.Config, backend: Backend, settings: Settings, endpoint: EndpointRecord
 ) -> Invoker:
     """An Invoker whose counters feed the session report: one count per endpoint, however
-    often a marker or parameter switch re-creates the invoker."""
+    often a marker or parameter switch re-creates the invoker. An asynchronous endpoint's
+    leftovers in S3 go with the session's uploads (sm_backend's teardown)."""
     from pytest_smendpoint.api import make_invoker
 
+    state = config.stash[STATE_KEY]
     invoker = make_invoker(
-        boto_session,
+        backend.boto_session,
         settings,
         endpoint.name,
         endpoint.serverless,
         csv_float32=getattr(endpoint, "csv_float32", False),
+        asynchronous=endpoint.async_inference,
+        account=backend,
+        session_id=state.identity.session_id,
+        progress=_async_progress(config, settings),
     )
-    stats = config.stash[STATE_KEY].invocation_stats
+    stats = state.invocation_stats
     invoker.stats = stats.setdefault(endpoint.name, invoker.stats)
     return invoker
 
@@ -215,11 +222,11 @@ def sm_baseline_endpoint(
 def sm_baseline_invoke(
     pytestconfig: pytest.Config,
     sm_baseline_endpoint: EndpointRecord,
-    sm_boto_session: Any,
+    sm_backend: Backend,
     sm_settings: Settings,
 ) -> Invoker:
     """`sm_invoke` for the baseline endpoint: the same rows, production's predictions."""
-    return _counted_invoker(pytestconfig, sm_boto_session, sm_settings, sm_baseline_endpoint)
+    return _counted_invoker(pytestconfig, sm_backend, sm_settings, sm_baseline_endpoint)
 
 
 @pytest.fixture(scope="session")
@@ -246,6 +253,16 @@ def sm_metrics(pytestconfig: pytest.Config) -> MetricRecorder:
     from pytest_smendpoint.reporting.gates import MetricRecorder
 
     return MetricRecorder(pytestconfig.stash[STATE_KEY].metrics)
+
+
+def _async_progress(config: pytest.Config, settings: Settings) -> Any:
+    """A progress line per asynchronous request that takes a while (it may take an hour)."""
+    from pytest_smendpoint.reporting.progress import AsyncRequestProgress
+
+    base = _progress_printer(config, settings)
+    return lambda endpoint, inference_id, rows: AsyncRequestProgress(
+        base, endpoint, inference_id, rows
+    )
 
 
 def _transform_progress(config: pytest.Config, settings: Settings) -> Any:

@@ -11,6 +11,7 @@ what it left.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -96,6 +97,33 @@ def async_inference_config(settings: AsyncSettings) -> dict[str, Any]:
             "MaxConcurrentInvocationsPerInstance": settings.max_concurrent_invocations_per_instance
         }
     return config
+
+
+def with_async_paths(
+    plan: EndpointPlan, s3: Any, sts: Any, region: str, key_prefix: str
+) -> tuple[EndpointPlan, str | None]:
+    """The plan with its asynchronous output and failure paths resolved, and the S3 prefix the
+    session owns for them (None: the user named the output path). Unset, the output goes under
+    the session's prefix in the account's SageMaker bucket (what the sweep finds by age, as
+    sm_transform's data): `.../async/{endpoint}/output/`, and the failures beside it,
+    `.../async/{endpoint}/failures/`; a user's output path gets its failures at
+    `{output path}-failures/`. A plan that is not asynchronous is returned as it is."""
+    settings = plan.async_inference
+    if settings is None:
+        return plan, None
+    owned = None
+    output = settings.output_path
+    if output is None:
+        from pytest_smendpoint.aws.artifacts import default_bucket
+
+        bucket = default_bucket(s3, sts, region)
+        owned = f"s3://{bucket}/{key_prefix}/async/{plan.endpoint_name}/"
+        output = f"{owned}output/"
+        failure = settings.failure_path or f"{owned}failures/"
+    else:
+        failure = settings.failure_path or f"{output.rstrip('/')}-failures/"
+    resolved = dataclasses.replace(settings, output_path=output, failure_path=failure)
+    return dataclasses.replace(plan, async_inference=resolved), owned
 
 
 def create_endpoint(sagemaker: Any, plan: EndpointPlan, tags: Sequence[dict[str, str]]) -> Any:

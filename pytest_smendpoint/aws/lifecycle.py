@@ -67,6 +67,11 @@ class ServingHooks(Protocol):
         False if it still runs, None when the backend cannot tell (then the waiter polls)."""
         ...
 
+    def inference_ended(self, inference_id: str, seconds: float) -> bool | None:
+        """Wait up to `seconds` for an asynchronous request this backend answers to be
+        answered: True once it is, False if not yet, None when the backend cannot tell."""
+        ...
+
 
 class NoServing:
     """Real SageMaker serves its own endpoints."""
@@ -84,6 +89,9 @@ class NoServing:
         return None  # the deployment judges by the image (its entry script is not seen here)
 
     def job_ended(self, job_name: str, seconds: float) -> bool | None:
+        return None
+
+    def inference_ended(self, inference_id: str, seconds: float) -> bool | None:
         return None
 
 

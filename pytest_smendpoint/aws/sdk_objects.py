@@ -316,3 +316,64 @@ def _name(obj: Any, name: str, owner: str) -> str:
     if not value:
         raise ModelResolutionError(f"{owner} has no {name}")
     return value
+
+
+def async_inference_options(config: Any) -> dict[str, Any]:
+    """The --sm-async-* option values an asynchronous inference configuration stands for:
+    SDK v2's `sagemaker.async_inference.AsyncInferenceConfig` (read through its own
+    `_to_request_dict()`, as its `Model.deploy` sends it), SDK v3's
+    `sagemaker.core.shapes.AsyncInferenceConfig` (snake_case fields), or a mapping spelled as
+    CreateEndpointConfig's AsyncInferenceConfig. KmsKeyId and NotificationConfig are not
+    emulated; a config that sets them is refused rather than silently narrowed."""
+    request = _async_request_dict(config)
+    output = dict(request.get("OutputConfig") or {})
+    client = dict(request.get("ClientConfig") or {})
+    dropped = sorted(key for key in ("KmsKeyId", "NotificationConfig") if output.get(key))
+    if dropped:
+        raise ModelResolutionError(
+            f"async_inference_config sets {', '.join(dropped)}: pytest-smendpoint does not "
+            "send or emulate it; leave it out for the test endpoint"
+        )
+    options: dict[str, Any] = {"async": True}
+    if output.get("S3OutputPath"):
+        options["async_output_path"] = output["S3OutputPath"]
+    if output.get("S3FailurePath"):
+        options["async_failure_path"] = output["S3FailurePath"]
+    if client.get("MaxConcurrentInvocationsPerInstance") is not None:
+        options["async_max_concurrent_invocations"] = client["MaxConcurrentInvocationsPerInstance"]
+    return options
+
+
+def _async_request_dict(config: Any) -> Mapping[str, Any]:
+    if isinstance(config, Mapping):
+        return config
+    to_request = getattr(config, "_to_request_dict", None)
+    if callable(to_request):  # SDK v2
+        made: Mapping[str, Any] = to_request()
+        return made
+    output = getattr(config, "output_config", None)
+    if output is not None:  # SDK v3's shape: snake_case, unset fields None or Unassigned
+        client = getattr(config, "client_config", None)
+        return {
+            "OutputConfig": {
+                "S3OutputPath": _set(getattr(output, "s3_output_path", None)),
+                "S3FailurePath": _set(getattr(output, "s3_failure_path", None)),
+                "KmsKeyId": _set(getattr(output, "kms_key_id", None)),
+                "NotificationConfig": _set(getattr(output, "notification_config", None)),
+            },
+            "ClientConfig": {
+                "MaxConcurrentInvocationsPerInstance": _set(
+                    getattr(client, "max_concurrent_invocations_per_instance", None)
+                )
+            },
+        }
+    raise ModelResolutionError(
+        f"async_inference_config=<{type(config).__name__}>: give a SageMaker SDK "
+        "AsyncInferenceConfig (v2 sagemaker.async_inference, v3 sagemaker.core.shapes) or a "
+        "mapping spelled as CreateEndpointConfig's AsyncInferenceConfig"
+    )
+
+
+def _set(value: Any) -> Any:
+    """None for a field an SDK v3 shape leaves unset (its `Unassigned` marker)."""
+    return None if value is None or type(value).__name__ == "Unassigned" else value

@@ -55,6 +55,29 @@ def delete_uploads(s3: Any, uris: Iterable[str]) -> list[str]:
     return failures
 
 
+def delete_under(s3: Any, prefix: str) -> list[str]:
+    """Delete every object under an s3:// prefix the session owns; a line per failure."""
+    bucket, key = split_s3_uri(prefix)
+    failures: list[str] = []
+    try:
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key)
+        for page in pages:
+            batch = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+            if not batch:
+                continue
+            answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch})
+            failures += [
+                f"DeleteObjects s3://{bucket}/{e['Key']}: {e.get('Code')}: {e.get('Message')}"
+                for e in answer.get("Errors", [])
+            ]
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "NoSuchBucket":
+            failures.append(f"delete {prefix}: {error_reason(error)}")
+    except BotoCoreError as error:
+        failures.append(f"delete {prefix}: {type(error).__name__}: {error}")
+    return failures
+
+
 def removal_commands(uris: Iterable[str]) -> list[str]:
     return [f"aws s3 rm {uri}" for uri in dict.fromkeys(uris)]
 

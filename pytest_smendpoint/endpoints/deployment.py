@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Any
 
 from pytest_smendpoint.aws.diagnostics import deploy_diagnostics
+from pytest_smendpoint.aws.endpoints import with_async_paths
 from pytest_smendpoint.aws.lifecycle import Lifecycle
 from pytest_smendpoint.aws.records import EndpointPlan, EndpointRecord
 from pytest_smendpoint.aws.resolve import ExistingEndpoint, ModelSpec, aws_context
@@ -61,6 +63,24 @@ def open_endpoint(deployment: Deployment) -> Iterator[EndpointRecord]:
         return
     plan = plan_for(target, settings, deployment.identity)
     target, plan = planned(deployment.steps, target, plan)
+    s3 = context.client("s3")
+    plan, async_prefix = with_async_paths(
+        plan, s3, context.client("sts"), context.region, context.key_prefix
+    )
     lifecycle.refuse_existing(plan)  # nothing is created over a name someone else holds
-    with lifecycle.deployed(target, plan, keep=settings.keep_endpoint) as record:
+    with contextlib.ExitStack() as stack:
+        if async_prefix is not None and not settings.keep_endpoint:
+            # After the endpoint is gone (nothing writes there any more): what any client's
+            # asynchronous requests left under the session's own output and failure paths.
+            stack.callback(_delete_async_data, s3, async_prefix)
+        record = stack.enter_context(lifecycle.deployed(target, plan, keep=settings.keep_endpoint))
         yield record
+
+
+def _delete_async_data(s3: Any, prefix: str) -> None:
+    from pytest_smendpoint.aws.uploads import delete_under
+    from pytest_smendpoint.errors import TeardownError
+
+    failures = delete_under(s3, prefix)
+    if failures:
+        raise TeardownError(failures, [f"aws s3 rm --recursive {prefix}"])

@@ -88,6 +88,8 @@ ENDPOINT_OVERRIDES = (
     "serverless_inference_config",
     *SERVERLESS_OVERRIDES,
     *ASYNC_OVERRIDES,
+    # An SDK AsyncInferenceConfig (or the API's mapping): the async_* keys it stands for.
+    "async_inference_config",
 )
 
 
@@ -133,6 +135,8 @@ def deployment_settings(
     given = {name: value for name, value in overrides.items() if value is not None}
     if "serverless_inference_config" in given:
         given.update(_from_sdk_config(given.pop("serverless_inference_config"), given, source))
+    if "async_inference_config" in given:
+        given.update(_from_async_config(given.pop("async_inference_config"), given, source))
     sources = [name for name in MODEL_SOURCES if name in given]
     if len(sources) > 1:
         both = "both" if len(sources) == 2 else "all"
@@ -225,6 +229,26 @@ def _from_sdk_config(config: Any, given: Mapping[str, Any], source: str) -> dict
         for name, key in SDK_SERVERLESS_FIELDS
         if getattr(config, name, None) is not None
     }
+
+
+def _from_async_config(config: Any, given: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """`async_inference_config=` (an SDK object, as `Model.deploy` takes it, or the API's
+    mapping) as the async_* keys, checked then by the options' rules like any other."""
+    from pytest_smendpoint.aws.sdk_objects import async_inference_options
+    from pytest_smendpoint.errors import ModelResolutionError
+
+    try:
+        options = async_inference_options(config)
+    except ModelResolutionError as error:
+        raise OverrideError(f"{error} ({source})") from None
+    both = [key for key in ASYNC_OVERRIDES if key in given]
+    if both:
+        raise OverrideError(
+            f"async_inference_config and {', '.join(both)} are both given ({source}): "
+            "give the asynchronous configuration one way"
+        )
+    keys = {"async": "async_inference"}  # the option's name -> the override's
+    return {keys.get(name, name): value for name, value in options.items()}
 
 
 def _kind_asked(given: Mapping[str, Any], source: str) -> EndpointKind | None:

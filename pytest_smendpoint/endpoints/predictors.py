@@ -7,6 +7,7 @@ import importlib.util
 from typing import Any
 
 from pytest_smendpoint.aws.records import EndpointRecord
+from pytest_smendpoint.settings.endpoint_kinds import EndpointKind
 
 
 def sdk_major() -> int | None:
@@ -25,18 +26,25 @@ def sdk_major() -> int | None:
 
 def make_predictor(endpoint: EndpointRecord, boto_session: Any) -> Any:
     """A v2 Predictor with a CSVSerializer (and the SDK's default deserializer, so
-    `predictor.predict(df.values).decode("utf-8")` works), or a v3 `Endpoint`."""
+    `predictor.predict(df.values).decode("utf-8")` works), wrapped in the SDK's AsyncPredictor
+    for an asynchronous endpoint; or a v3 `Endpoint` (its `invoke_async` takes an
+    InputLocation)."""
     major = sdk_major()
     if major == 2:
         import sagemaker
         from sagemaker.predictor import Predictor
         from sagemaker.serializers import CSVSerializer
 
-        return Predictor(
+        predictor = Predictor(
             endpoint_name=endpoint.name,
             sagemaker_session=sagemaker.Session(boto_session=boto_session),
             serializer=CSVSerializer(),
         )
+        if endpoint.kind is EndpointKind.ASYNC:
+            from sagemaker.predictor_async import AsyncPredictor
+
+            return AsyncPredictor(predictor)
+        return predictor
     if major == 3:
         from sagemaker.core.resources import Endpoint
 

@@ -66,10 +66,18 @@ class ResponseFormatError(InvokeError):
 
 
 class EndpointInvocationError(InvokeError, AwsCallError):
-    """InvokeEndpoint failed (ModelError, throttling after retries, ...) for one request."""
+    """InvokeEndpoint (or InvokeEndpointAsync) failed (ModelError, throttling after retries, an
+    asynchronous request's failure object, ...) for one request."""
 
-    def __init__(self, endpoint_name: str, rows: str, code: str, reason: str) -> None:
+    def __init__(
+        self,
+        endpoint_name: str,
+        rows: str,
+        code: str,
+        reason: str,
+        operation: str = "InvokeEndpoint",
+    ) -> None:
         self.endpoint_name = endpoint_name
         self.rows = rows
         self.code = code
-        AwsCallError.__init__(self, "InvokeEndpoint", f"endpoint {endpoint_name!r}, {rows}", reason)
+        AwsCallError.__init__(self, operation, f"endpoint {endpoint_name!r}, {rows}", reason)

@@ -28,6 +28,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from pytest_smendpoint.invoke.async_invocations import AsyncInvocationFailed, AsyncRequests
 from pytest_smendpoint.invoke.csv_payloads import (
     PAYLOAD_CEILING_BYTES,
     Budget,
@@ -48,6 +49,7 @@ from pytest_smendpoint.invoke.prediction_parsing import Predictions, parse_predi
 from pytest_smendpoint.reporting.percentiles import percentile
 from pytest_smendpoint.settings.endpoint_kinds import ServerlessSettings
 from pytest_smendpoint.settings.limits import (
+    ASYNC_PAYLOAD_CEILING_BYTES,
     CLIENT_READ_TIMEOUT_SECONDS,
     SERVERLESS_PAYLOAD_BUDGET_BYTES,
 )
@@ -192,7 +194,9 @@ class _Plan:
 
 
 class Invoker:
-    """Predictions for a DataFrame from one endpoint; one instance per session fixture."""
+    """Predictions for a DataFrame from one endpoint; one instance per session fixture. With
+    `asynchronous`, the endpoint is an asynchronous one: each payload is one InvokeEndpointAsync
+    request through S3 (async_invocations.py), everything else as for real-time endpoints."""
 
     def __init__(
         self,
@@ -202,10 +206,12 @@ class Invoker:
         serverless: ServerlessSettings | None = None,
         *,
         csv_float32: bool = False,
+        asynchronous: AsyncRequests | None = None,
     ) -> None:
         self.runtime = runtime
         self.endpoint_name = endpoint_name
         self.settings = settings if settings is not None else InvokeSettings()
+        self.asynchronous = asynchronous
         # A serverless endpoint's limits: 4 MB requests, MaxConcurrency in flight (more would
         # only be throttled). The session's budgets are clamped to them; a call asking for a
         # larger payload is refused.
@@ -219,7 +225,10 @@ class Invoker:
         self._attempts = threading.local()
         events = getattr(getattr(runtime, "meta", None), "events", None)
         if events is not None:
-            events.register("request-created.sagemaker-runtime.InvokeEndpoint", self._count_attempt)
+            for operation in ("InvokeEndpoint", "InvokeEndpointAsync"):
+                events.register(
+                    f"request-created.sagemaker-runtime.{operation}", self._count_attempt
+                )
 
     def _count_attempt(self, **kwargs: Any) -> None:
         self._attempts.count = getattr(self._attempts, "count", 0) + 1
@@ -306,6 +315,10 @@ class Invoker:
             limit = "a serverless endpoint's 4 MB limit"
             session_bytes = min(session_bytes, ceiling)
             session_concurrency = min(session_concurrency, self.serverless.max_concurrency or 1)
+        elif self.asynchronous is not None:
+            # Up to 1 GB per request; the session's budget still splits a frame as for
+            # real-time (the requests then run side by side, queued by the endpoint).
+            ceiling, limit = ASYNC_PAYLOAD_CEILING_BYTES, "SageMaker's InvokeEndpointAsync limit"
         max_bytes = _choose(max_payload_bytes, session_bytes)
         if not 0 < max_bytes <= ceiling:
             raise InvokeArgumentError(
@@ -390,13 +403,21 @@ class Invoker:
         self._attempts.count = 0
         started = time.perf_counter()
         try:
-            response = self.runtime.invoke_endpoint(
-                EndpointName=self.endpoint_name,
-                Body=payload.body,
-                ContentType=CONTENT_TYPE,
-                Accept=accept,
-            )
+            response = self._exchange(payload.body, accept, rows)
             body = response["Body"].read()
+        except AsyncInvocationFailed as exc:
+            ended = time.perf_counter()
+            waits.append((started, ended))
+            self._record(
+                payload,
+                (ended - started) * 1000.0,
+                ok=False,
+                retries=self._retries(0),
+                timed_out=exc.timed_out,
+            )
+            raise EndpointInvocationError(
+                self.endpoint_name, rows, exc.code, f"{exc.code}: {exc.reason}", self._operation
+            ) from None
         except (ClientError, BotoCoreError) as exc:
             ended = time.perf_counter()
             waits.append((started, ended))
@@ -427,6 +448,20 @@ class Invoker:
         self._record(payload, latency, ok=True, retries=retries)
         return parsed
 
+    @property
+    def _operation(self) -> str:
+        return "InvokeEndpoint" if self.asynchronous is None else "InvokeEndpointAsync"
+
+    def _exchange(self, body: bytes, accept: str, rows: str) -> Mapping[str, Any]:
+        """One request and its answer (Body, ContentType), however the endpoint takes it."""
+        if self.asynchronous is not None:
+            return self.asynchronous.invoke(
+                self.runtime, self.endpoint_name, body, CONTENT_TYPE, accept, rows
+            )
+        return self.runtime.invoke_endpoint(
+            EndpointName=self.endpoint_name, Body=body, ContentType=CONTENT_TYPE, Accept=accept
+        )
+
     def _record(
         self,
         payload: Payload,
@@ -440,7 +475,9 @@ class Invoker:
 
     def _call_error(self, exc: ClientError | BotoCoreError, rows: str) -> EndpointInvocationError:
         if isinstance(exc, BotoCoreError):
-            return EndpointInvocationError(self.endpoint_name, rows, type(exc).__name__, str(exc))
+            return EndpointInvocationError(
+                self.endpoint_name, rows, type(exc).__name__, str(exc), self._operation
+            )
         response: Mapping[str, Any] = exc.response
         error = response.get("Error", {})
         code = str(error.get("Code", "Unknown"))
@@ -451,7 +488,7 @@ class Invoker:
             reason = f"{code} (the container answered {response['OriginalStatusCode']}): {message}"
         if response.get("LogStreamArn"):
             reason += f" (log stream {response['LogStreamArn']})"
-        return EndpointInvocationError(self.endpoint_name, rows, code, reason)
+        return EndpointInvocationError(self.endpoint_name, rows, code, reason, self._operation)
 
 
 def describe_rows(index: pd.Index, start: int, stop: int) -> str:

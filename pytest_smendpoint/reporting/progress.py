@@ -138,3 +138,27 @@ class TransformProgress(DeployProgress):
             f"smendpoint: transform job {self.endpoint} {status} after {elapsed:.0f} s "
             f"({self.instances}; {self.done()})"
         )
+
+
+class AsyncRequestProgress(DeployProgress):
+    """The `on_status` callback of one asynchronous request that is taking a while (sm_invoke
+    on an asynchronous endpoint): InProgress until its output or failure object appears."""
+
+    passing = frozenset({"InProgress"})
+
+    def __init__(self, base: DeployProgress, endpoint: str, inference_id: str, rows: str) -> None:
+        super().__init__(
+            base.writer,
+            tty=base.tty,
+            endpoint=endpoint,
+            instances=rows,
+            interval=base.interval,
+            uncaptured=base.uncaptured,
+        )
+        self.inference_id = inference_id
+
+    def line(self, status: str, elapsed: float) -> str:
+        return (
+            f"smendpoint: asynchronous request {self.inference_id} to endpoint {self.endpoint} "
+            f"{status} after {elapsed:.0f} s ({self.instances})"
+        )

@@ -37,3 +37,6 @@ INVOCATION_TIMEOUT_SECONDS = 60.0
 # The runtime client waits longer than that, so the endpoint's own bound answers first (over
 # HTTP, botocore's default 60 s read timeout would race it, and a timed-out read is retried).
 CLIENT_READ_TIMEOUT_SECONDS = INVOCATION_TIMEOUT_SECONDS + 10
+# Asynchronous inference (InvokeEndpointAsync): requests "up to 1GB" read from S3 (SageMaker's
+# asynchronous inference overview), in decimal bytes here, the smaller reading of "1GB".
+ASYNC_PAYLOAD_CEILING_BYTES = 1_000_000_000

@@ -362,8 +362,13 @@ class _Validator:
         if asynchronous.output_path is not None:
             asynchronous = dataclasses.replace(asynchronous, enabled=True)
         if not asynchronous.enabled:
-            for name in ("async_failure_path", "async_max_concurrent_invocations"):
-                if self.raw[name].value is not None:
+            for name in (
+                "async_failure_path",
+                "async_max_concurrent_invocations",
+                "async_invocation_timeout",
+            ):
+                given = self.raw[name]
+                if given.value is not None and given.source != "default":
                     raise self.fail(name, "goes with --sm-async (or --sm-async-output-path)")
         if asynchronous.enabled and serverless.enabled:
             raise self.fail(

@@ -19,7 +19,7 @@ KNOWN = (
     "serverless_inference_config, "
     "serverless_memory_mb, serverless_max_concurrency, serverless_provisioned_concurrency, "
     "async_inference, async_output_path, async_failure_path, async_max_concurrent_invocations, "
-    "async_invocation_timeout"
+    "async_invocation_timeout, async_inference_config"
 )
 NAME_RULE = (
     "breaks SageMaker's naming rule ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$ "

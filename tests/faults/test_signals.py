@@ -172,3 +172,80 @@ def test_sigterm_during_the_tests_of_a_serverless_session_deletes_its_endpoint(r
     assert "endpoint: serverless 2048 MB, max concurrency 5" in output
     assert "teardown deleted" in output
     assert left_behind(marks) == [], output
+
+
+ASYNC_CONFTEST = INNER_CONFTEST.replace(
+    """    with open(os.path.join(MARKS, "left.json"), "w") as handle:
+        json.dump(left, handle)""",
+    """    with open(os.path.join(MARKS, "left.json"), "w") as handle:
+        json.dump(left, handle)
+    s3 = sm_backend.boto_session.client("s3")
+    keys = []
+    for bucket in s3.list_buckets()["Buckets"]:
+        listed = s3.list_objects_v2(Bucket=bucket["Name"]).get("Contents", [])
+        keys += ["s3://" + bucket["Name"] + "/" + i["Key"] for i in listed if "/async/" in i["Key"]]
+    with open(os.path.join(MARKS, "async.json"), "w") as handle:
+        json.dump({"objects": keys, "uploads": list(sm_backend.uploads)}, handle)""",
+)
+ASYNC_TEST = r"""
+import os
+import pandas as pd
+
+def test_waiting(sm_invoke):
+    with open(os.path.join(os.environ["SM_MARK_DIR"], "testing"), "w"):
+        pass
+    sm_invoke(pd.DataFrame({"a": [1.0], "b": [2.0], "c": [3.0], "d": [4.0]}))
+"""
+HANGING_SCRIPT = """
+import os, threading
+
+import joblib
+
+
+def model_fn(model_dir):
+    return joblib.load(os.path.join(model_dir, "model.joblib"))
+
+
+def predict_fn(data, model):
+    threading.Event().wait()  # sleep-ok: in the model process, until it is stopped
+"""
+
+
+def test_sigterm_while_an_async_request_waits_ends_it_and_leaves_only_what_teardown_deletes(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    """The request stops waiting at once; its input is deleted then, its output and failure
+    locations go on the session's uploads (deleted after the endpoint), the endpoint is deleted."""
+    from helpers.models import build_sklearn_model
+
+    model_dir = build_sklearn_model(tmp_path / "hanging", inference_script=HANGING_SCRIPT)
+    pytester.makeconftest(ASYNC_CONFTEST)
+    pytester.makepyfile(test_inner=ASYNC_TEST)
+    marks = pytester.path / "marks"
+    marks.mkdir()
+    env = {**os.environ, "SM_MARK_DIR": str(marks), "SM_STALL": "0"}
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-s",
+            f"--sm-model-data={model_dir}", f"--sm-image-uri={IMAGE}", *SKLEARN_ENV_ARGS,
+            "--sm-async", "--sm-async-invocation-timeout=600",
+        ],
+        cwd=pytester.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        wait_for(marks / "testing", process)
+        time.sleep(1.0)  # sleep-ok: the request is sent and waiting (the model never answers)
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=90)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 128 + signal.SIGTERM, output
+    assert "teardown deleted" in output
+    assert left_behind(marks) == [], output
+    left = json.loads((marks / "async.json").read_text())
+    assert not any(uri.endswith(".csv") for uri in left["objects"]), left  # the input went
+    assert set(left["objects"]) <= set(left["uploads"]), left
+    # The request was in flight: its locations wait for the session's end, to be deleted.
+    assert any(uri.endswith("-error.out") for uri in left["uploads"]), left

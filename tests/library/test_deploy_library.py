@@ -217,3 +217,27 @@ def test_a_real_endpoint_reads_float32_only_when_its_image_alone_says_so(
         role=ROLE,
     ) as endpoint:
         assert endpoint.record.csv_float32 is float32
+
+
+@pytest.mark.slow  # over 1.5 s (loads the model)
+def test_the_library_invokes_an_asynchronous_endpoint_and_leaves_no_async_data(
+    sklearn_model_dir: Path,
+) -> None:
+    import joblib
+    from sklearn.datasets import load_iris
+
+    from pytest_smendpoint import open_account
+
+    features, _ = load_iris(return_X_y=True, as_frame=True)
+    expected = joblib.load(sklearn_model_dir / "model.joblib").predict(features.to_numpy())
+    # `async` is a Python keyword: the option goes in as a mapping (or async_output_path=...).
+    settings = make_settings(
+        model_data=str(sklearn_model_dir), image_uri=IMAGE, env=SKLEARN_ENV, **{"async": True}
+    )
+    with open_account(settings) as account:
+        with deploy(settings=settings, account=account) as endpoint:
+            predictions = endpoint.invoke(features)
+        s3 = account.client("s3")
+        listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="pytest-smendpoint/")
+        assert [i["Key"] for i in listed.get("Contents", []) if "/async/" in i["Key"]] == []
+    assert (predictions.to_numpy().ravel() == expected).all()

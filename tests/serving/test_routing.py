@@ -109,19 +109,21 @@ def test_handler_exception_is_a_model_error_with_the_original_message(
     assert logged and "ValueError: bad row 7" in logged[0].getMessage()
 
 
-@pytest.mark.parametrize(
-    "operation", ["invoke_endpoint_async", "invoke_endpoint_with_response_stream"]
-)
-def test_async_and_streaming_invocations_are_refused_clearly(runtime: Any, operation: str) -> None:
-    kwargs: dict[str, Any] = {"EndpointName": "any"}
-    if operation == "invoke_endpoint_async":
-        kwargs["InputLocation"] = "s3://bucket/in.csv"
-    else:
-        kwargs["Body"] = b"1"
+def test_streaming_invocations_are_refused_clearly(runtime: Any) -> None:
     with pytest.raises(ClientError) as raised:
-        getattr(runtime, operation)(**kwargs)
+        runtime.invoke_endpoint_with_response_stream(EndpointName="any", Body=b"1")
     assert raised.value.response["Error"]["Code"] == "ValidationError"
     assert "is not served locally by pytest-smendpoint" in str(raised.value)
+
+
+def test_async_invocations_are_served_and_say_what_sagemaker_says(runtime: Any) -> None:
+    """InvokeEndpointAsync is answered (aws/backends/moto/async_invocations.py): a missing
+    endpoint gets SageMaker's own words, as InvokeEndpoint's."""
+    with pytest.raises(ClientError) as raised:
+        runtime.invoke_endpoint_async(EndpointName="any", InputLocation="s3://bucket/in.csv")
+    assert raised.value.response["Error"]["Code"] == "ValidationError"
+    assert raised.value.response["Error"]["Message"].startswith("Endpoint any of account ")
+    assert raised.value.response["Error"]["Message"].endswith(" not found.")
 
 
 def test_variant_name_and_custom_attributes_come_back(

@@ -338,6 +338,12 @@ CLI_CASES = (
             id="async-failure-path-without-async",
         ),
         pytest.param(
+            ("--sm-async-invocation-timeout=30",),
+            "--sm-async-invocation-timeout=30 (command line): "
+            "goes with --sm-async (or --sm-async-output-path)",
+            id="async-invocation-timeout-without-async",
+        ),
+        pytest.param(
             ("--sm-async-output-path=/tmp/out",),
             "--sm-async-output-path=/tmp/out (command line): must be an s3://bucket/prefix URI",
             id="async-output-not-s3",

@@ -409,6 +409,7 @@ CASES = (
         120,
         "sm_async_invocation_timeout = 3600",
         3600,
+        context_ini="sm_async = true",
     ),
     Case(
         "run_label",

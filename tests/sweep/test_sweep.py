@@ -357,3 +357,29 @@ def test_sweep_without_s3_permissions_says_so_and_still_sweeps_resources() -> No
         "smendpoint sweep (test): uploads under s3 not listed: AccessDenied: Access Denied",
         "smendpoint sweep (test): nothing tagged by pytest-smendpoint is older than 1h",
     ]
+
+
+def test_a_killed_sessions_asynchronous_requests_are_swept_as_its_uploads(
+    moto_server: MotoServer,
+) -> None:
+    """Inputs, outputs and failure objects of asynchronous requests live under the session's
+    prefix (the default S3OutputPath and S3FailurePath too): the sweep finds them by age."""
+    s3 = moto_server.client("s3")
+    bucket = "sagemaker-us-east-1-123456789012"
+    s3.create_bucket(Bucket=bucket)
+    base = "pytest-smendpoint/20260101-000000-abcdef/async/pytest-sm-20260101-000000-abcdef"
+    keys = [f"{base}/input/0a1b.csv", f"{base}/output/r1.out", f"{base}/failures/r2-error.out"]
+    for key in keys:
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    storage = sweep.UploadStorage(s3, moto_server.client("sts"), "us-east-1")
+    later = datetime.now(timezone.utc) + timedelta(days=1)
+    lines: list[str] = []
+    sm = moto_server.client("sagemaker")
+    assert (
+        sweep.run_sweep(
+            sm, 3600, delete=True, where="test", write=lines.append, now=later, storage=storage
+        )
+        == 0
+    )
+    assert lines[-1] == "smendpoint sweep: deleted 3 of 3"
+    assert s3.list_objects_v2(Bucket=bucket).get("Contents", []) == []

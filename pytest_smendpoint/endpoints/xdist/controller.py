@@ -170,9 +170,11 @@ class Controller(SessionGuard):
         """Delete what workers uploaded to S3 (they handed the URIs over); True on a failure,
         which is reported with the commands that finish the job."""
         from pytest_smendpoint.aws.uploads import (
+            delete_under,
             delete_uploads,
             is_session_upload,
             removal_commands,
+            session_key_prefix,
         )
         from pytest_smendpoint.errors import TeardownError
 
@@ -189,14 +191,27 @@ class Controller(SessionGuard):
             for uri in (data.get("model_data_url"), environment.get("SAGEMAKER_SUBMIT_DIRECTORY")):
                 if uri and is_session_upload(uri, self.identity.session_id):
                     uris.append(uri)
-        if not uris or self.settings.keep_endpoint:
+        if self.settings.keep_endpoint:
             return False
-
-        with self._clients() as (client, _, _):
-            failures = delete_uploads(client("s3"), uris)
+        commands = removal_commands(uris)
+        failures: list[str] = []
+        with self._clients() as (client, region, _):
+            if uris:
+                failures += delete_uploads(client("s3"), uris)
+            if self.settings.async_inference.enabled:
+                # The run's asynchronous endpoints are gone: whatever any client's requests
+                # left under the run's own default output and failure paths goes too.
+                account = client("sts").get_caller_identity()["Account"]
+                prefix = (
+                    f"s3://sagemaker-{region}-{account}/"
+                    f"{session_key_prefix(self.identity.session_id)}/async/"
+                )
+                lost = delete_under(client("s3"), prefix)
+                failures += lost
+                commands += [f"aws s3 rm --recursive {prefix}"] if lost else []
         if failures:
             reporter = self.config.pluginmanager.get_plugin("terminalreporter")
-            message = str(TeardownError(failures, removal_commands(uris)))
+            message = str(TeardownError(failures, commands))
             if reporter is not None:
                 reporter.write_line(message, red=True)
         return bool(failures)

@@ -11,7 +11,8 @@ import logging
 import re
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
@@ -60,6 +61,12 @@ MOTO_CONFIG: dict[str, Any] = {
 _CREDENTIAL_REGION = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/")
 _HOST_REGION = re.compile(r"runtime\.sagemaker\.([a-z0-9-]+)\.amazonaws")
 _PATH = re.compile(r"^/endpoints/([^/]+)/([a-z-]+)$")
+# One answer: status, headers, body.
+Answer = tuple[int, dict[str, str], bytes]
+# A sagemaker-runtime operation answered beside InvokeEndpoint (by a module above this one,
+# InvokeEndpointAsync): (endpoint name, the request, its region) -> the answer.
+Operation = Callable[[str, AWSPreparedRequest, str], Answer]
+NO_OPERATIONS: Mapping[str, Operation] = MappingProxyType({})
 # InvokeEndpoint's CustomAttributes: at most 1024 characters (the API reference's constraint).
 CUSTOM_ATTRIBUTES_MAX = 1024
 
@@ -79,6 +86,7 @@ class _Dispatcher:
 
     def __init__(self) -> None:
         self.serving: LocalServing | None = None
+        self.operations: Mapping[str, Operation] = NO_OPERATIONS
 
     def __call__(
         self, request: AWSPreparedRequest, event_name: str = "", **kwargs: Any
@@ -87,7 +95,7 @@ class _Dispatcher:
         if serving is None:
             return None
         operation = event_name.rsplit(".", 1)[-1]
-        status, headers, body = answer(serving, operation, request)
+        status, headers, body = answer(serving, operation, request, self.operations)
         request.url = ANSWERED_URL  # see MOTO_CONFIG
         headers["Content-Length"] = str(len(body))
         headers["x-amzn-RequestId"] = str(uuid.uuid4())
@@ -98,8 +106,9 @@ _DISPATCHER = _Dispatcher()
 _REGISTER_LOCK = threading.Lock()
 
 
-def attach(serving: LocalServing) -> None:
-    """Point the dispatcher at `serving` and make sure botocore calls it."""
+def attach(serving: LocalServing, operations: Mapping[str, Operation] = NO_OPERATIONS) -> None:
+    """Point the dispatcher at `serving` (and the other `operations` it answers) and make sure
+    botocore calls it."""
     import boto3
     from botocore.handlers import BUILTIN_HANDLERS, REGISTER_FIRST
 
@@ -113,6 +122,7 @@ def attach(serving: LocalServing) -> None:
         if boto3.DEFAULT_SESSION is not None:
             boto3.DEFAULT_SESSION.events.register_first(EVENT, _DISPATCHER, unique_id=UNIQUE_ID)
         _DISPATCHER.serving = serving
+        _DISPATCHER.operations = operations
 
 
 def detach(serving: LocalServing) -> None:
@@ -120,17 +130,23 @@ def detach(serving: LocalServing) -> None:
     with _REGISTER_LOCK:
         if _DISPATCHER.serving is serving:
             _DISPATCHER.serving = None
+            _DISPATCHER.operations = NO_OPERATIONS
 
 
 def answer(
-    serving: LocalServing, operation: str, request: AWSPreparedRequest
-) -> tuple[int, dict[str, str], bytes]:
+    serving: LocalServing,
+    operation: str,
+    request: AWSPreparedRequest,
+    operations: Mapping[str, Operation] = NO_OPERATIONS,
+) -> Answer:
     """One sagemaker-runtime call as (status, headers, body), with SageMaker's error shapes."""
     path = urlsplit(request.url).path
     match = _PATH.match(path)
     name = unquote(match.group(1)) if match else path
+    if operation in operations:
+        return operations[operation](name, request, _region(request, serving.region))
     if operation != "InvokeEndpoint":
-        return _validation_error(
+        return validation_error(
             f"{operation} on endpoint {name} is not served locally by pytest-smendpoint; "
             "use InvokeEndpoint"
         )
@@ -138,31 +154,31 @@ def answer(
     body = _body_bytes(request.body)
     if len(body) > PAYLOAD_CEILING_BYTES:
         return _too_large(PAYLOAD_CEILING_BYTES)
-    custom_attributes = _header(headers, "X-Amzn-SageMaker-Custom-Attributes")
+    custom_attributes = header(headers, "X-Amzn-SageMaker-Custom-Attributes")
     if custom_attributes is not None and len(custom_attributes) > CUSTOM_ATTRIBUTES_MAX:
         # The API's constraint (botocore checks no maximum length), in AWS's own words.
-        return _validation_error(
+        return validation_error(
             f"1 validation error detected: Value at 'customAttributes' failed to satisfy "
             f"constraint: Member must have length less than or equal to {CUSTOM_ATTRIBUTES_MAX}"
         )
     invoke = InvokeRequest(
         endpoint_name=name,
         body=body,
-        content_type=_header(headers, "Content-Type"),
-        accept=_header(headers, "Accept"),
+        content_type=header(headers, "Content-Type"),
+        accept=header(headers, "Accept"),
         custom_attributes=custom_attributes,
-        target_variant=_header(headers, "X-Amzn-SageMaker-Target-Variant"),
+        target_variant=header(headers, "X-Amzn-SageMaker-Target-Variant"),
     )
     try:
         result, variant = serving.invoke(invoke, _region(request, serving.region))
     except EndpointNotFound as error:
-        return _validation_error(str(error))
+        return validation_error(str(error))
     except EndpointNotServed as error:
-        return _validation_error(
+        return validation_error(
             f"Endpoint {name} of account {serving.account_id} is not in service: {error}"
         )
     except InvocationRefused as error:  # an unknown TargetVariant, no variant with weight
-        return _validation_error(str(error))
+        return validation_error(str(error))
     except PayloadTooLarge as error:  # over a serverless endpoint's 4 MiB
         return _too_large(error.limit)
     except Throttled as error:
@@ -181,7 +197,7 @@ def answer(
     return 200, out, result.body
 
 
-def _validation_error(message: str) -> tuple[int, dict[str, str], bytes]:
+def validation_error(message: str) -> Answer:
     # rest-json: botocore takes the code from x-amzn-ErrorType and the text from "message".
     headers = {"x-amzn-ErrorType": "ValidationError", "Content-Type": "application/json"}
     return 400, headers, json.dumps({"message": message}).encode("utf-8")
@@ -234,7 +250,7 @@ def _model_error(
     return 424, headers, json.dumps(body).encode("utf-8")
 
 
-def _header(headers: Any, name: str) -> str | None:
+def header(headers: Any, name: str) -> str | None:
     value = headers.get(name)
     if value is None:
         return None
@@ -256,6 +272,6 @@ def _body_bytes(body: Any) -> bytes:
 
 def _region(request: AWSPreparedRequest, default: str) -> str:
     """The region the client signed for (else its URL's), which picks moto's backend."""
-    authorization = _header(request.headers, "Authorization") or ""
+    authorization = header(request.headers, "Authorization") or ""
     match = _CREDENTIAL_REGION.search(authorization) or _HOST_REGION.search(request.url)
     return match.group(1) if match else default

@@ -75,8 +75,21 @@ def chunks(account_id: str, bucket: str, key: str, size: int = CHUNK_BYTES) -> I
         yield data
 
 
-def store(account_id: str, bucket: str, key: str, source: IO[bytes]) -> None:
-    """Write `source` (from its current position) as the object (one put; moto keeps every value
-    whole in memory anyway)."""
+def size_of(account_id: str, bucket: str, key: str) -> int:
+    """The object's size in bytes (ObjectsError: no such bucket or object)."""
     _bucket(account_id, bucket)
-    _backend(account_id).put_object(bucket, key, source.read())
+    found = _backend(account_id).get_object(bucket, key)
+    if found is None:
+        raise ObjectsError(f"The S3 object s3://{bucket}/{key} does not exist.")
+    return int(found.size)
+
+
+def store(
+    account_id: str, bucket: str, key: str, source: IO[bytes], content_type: str | None = None
+) -> None:
+    """Write `source` (from its current position) as the object (one put; moto keeps every value
+    whole in memory anyway), with its Content-Type when given."""
+    _bucket(account_id, bucket)
+    written = _backend(account_id).put_object(bucket, key, source.read())
+    if content_type is not None:
+        written.set_metadata({"Content-Type": content_type})

@@ -53,6 +53,9 @@ class RemoteServing:
     def job_ended(self, job_name: str, seconds: float) -> bool | None:
         return None  # the server runs the job: the worker polls DescribeTransformJob
 
+    def inference_ended(self, inference_id: str, seconds: float) -> bool | None:
+        return None  # the server answers it: the worker polls the output objects
+
     def runtime_description(self, endpoint_name: str) -> str | None:
         try:
             return ask(self.server_url, endpoint_name)

@@ -22,7 +22,6 @@ from pytest_smendpoint.aws.backends.moto import served_by
 from pytest_smendpoint.aws.backends.moto.routing import answer
 from pytest_smendpoint.aws.backends.moto.served_by import SERVED_BY_PATH
 from pytest_smendpoint.aws.backends.moto.serving import MotoServing
-from pytest_smendpoint.serving.local_serving import LocalServing
 
 # sagemaker-runtime paths: /endpoints/{name}/invocations (InvokeEndpoint), .../async-invocations,
 # .../invocations-response-stream. Several services are signed "sagemaker"; only runtime uses this.
@@ -81,7 +80,7 @@ class ServingMiddleware:
 
     def __init__(self, app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]]) -> None:
         self.app = app
-        self.serving: LocalServing | None = None
+        self.serving: MotoServing | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         serving = self.serving
@@ -103,7 +102,7 @@ class ServingMiddleware:
 
     def _invoke(
         self,
-        serving: LocalServing,
+        serving: MotoServing,
         operation: str,
         environ: dict[str, Any],
         start_response: StartResponse,
@@ -122,7 +121,7 @@ class ServingMiddleware:
             body,
             False,
         )
-        status, headers, payload = answer(serving, operation, request)
+        status, headers, payload = answer(serving, operation, request, serving.operations)
         headers["Content-Length"] = str(len(payload))
         start_response(_status_line(status), list(headers.items()))
         return [payload]
