@@ -102,16 +102,16 @@ def test_byte_and_row_budgets_together(numbers: pd.DataFrame) -> None:
 
 @pytest.mark.slow  # over 1.5 s: not in the quick loop
 def test_default_budget_stays_under_sagemakers_limit(fake_runtime: type[FakeRuntime]) -> None:
-    # About 30 MB of CSV through the default 5 MB budget and the 6 MiB ceiling.
+    # About 30 MB of CSV through the default 2.5 MB budget and the 6 MiB ceiling.
     rng = np.random.default_rng(1)
     df = pd.DataFrame(rng.normal(size=(60_000, 25)))
     runtime = fake_runtime(answer=lambda rows: (b"0\n" * len(rows), "text/csv"))
     invoker = Invoker(runtime, "ep")
     invoker(df)
     sizes = [len(body) for body in runtime.bodies]
-    assert len(sizes) > 5
-    assert max(sizes) <= 5_000_000
-    assert min(sizes[:-1]) > 5_000_000 - 1000  # full, but for the last line's width
+    assert len(sizes) > 10
+    assert max(sizes) <= 2_500_000
+    assert min(sizes[:-1]) > 2_500_000 - 1000  # full, but for the last line's width
     invoker(df, max_payload_bytes=PAYLOAD_CEILING_BYTES)
     assert max(len(body) for body in runtime.bodies) <= 6_291_456
     assert b"".join(runtime.bodies[len(sizes) :]) == whole_csv(df)

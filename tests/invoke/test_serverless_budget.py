@@ -27,12 +27,12 @@ def wide(rows: int) -> pd.DataFrame:
     return pd.DataFrame(rng.random((rows, 10)) * 1e6, columns=[f"f{i}" for i in range(10)])
 
 
-def test_the_default_budget_is_clamped_to_four_mb_on_a_serverless_endpoint() -> None:
+def test_a_session_budget_over_four_mb_is_clamped_on_a_serverless_endpoint() -> None:
     df = wide(60_000)  # about 12 MB of CSV
-    assert InvokeSettings().max_payload_bytes == 5_000_000  # the session's default: 5 MB
+    session = InvokeSettings(max_payload_bytes=5_000_000)  # e.g. --sm-max-payload-mb=5
     serverless, instances = FakeRuntime(), FakeRuntime()
-    Invoker(serverless, "ep", InvokeSettings(), SERVERLESS)(df)
-    Invoker(instances, "ep", InvokeSettings())(df)
+    Invoker(serverless, "ep", session, SERVERLESS)(df)
+    Invoker(instances, "ep", session)(df)
     assert SERVERLESS_PAYLOAD_BUDGET_BYTES == 4_000_000
     assert max(map(len, serverless.bodies)) <= 4_000_000 < max(map(len, instances.bodies))
     assert sum(map(len, serverless.bodies)) == sum(map(len, instances.bodies))

@@ -544,7 +544,7 @@ def test_defaults_with_nothing_configured(pytester: pytest.Pytester) -> None:
             assert invoke.label == ("label",)
             assert invoke.label_explicit is False
             assert invoke.features is None
-            assert invoke.max_payload_bytes == 5_000_000
+            assert invoke.max_payload_bytes == 2_500_000
             assert invoke.max_rows_per_request is None
             assert invoke.max_concurrency == 4
             assert invoke.accept == "text/csv"
