@@ -56,12 +56,14 @@ class MotoKind:
         with _isolated_environment(region):
             import moto
 
+            from pytest_smendpoint.aws.backends.moto import closed_account
             from pytest_smendpoint.aws.backends.moto.compat import sdk_v3_compatibility
             from pytest_smendpoint.aws.backends.moto.routing import MOTO_CONFIG
             from pytest_smendpoint.aws.backends.moto.serving import MotoServing
 
             # moto types `config` as its DefaultConfig TypedDict; MOTO_CONFIG is the plain dict
             # of the sections it merges (routing.py).
+            closed_account.install()
             mock = moto.mock_aws(config=MOTO_CONFIG)  # type: ignore[call-overload]
             mock.start()
             serving = MotoServing(
@@ -78,6 +80,7 @@ class MotoKind:
                 finally:
                     _forget_sdk_v3_clients()
                     mock.stop()
+                    closed_account.arm()  # threads the tests left must not reach real AWS
 
     def start_run_server(self, settings: Settings) -> Any:
         """Moto's server on 127.0.0.1 with the models served behind it. It costs moto's import
