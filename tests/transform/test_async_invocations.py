@@ -249,3 +249,20 @@ def test_the_xgboost_container_answers_an_asynchronous_request(
     got = account.s3.get_object(Bucket=BUCKET, Key=f"async/output/{response['InferenceId']}.out")
     served = [float(v) for v in got["Body"].read().decode().split()]
     np.testing.assert_allclose(served, booster.predict(xgb.DMatrix(features)), rtol=1e-5)
+
+
+def test_invoke_endpoint_on_an_asynchronous_endpoint_is_refused(
+    account: Account, model_folder: Path
+) -> None:
+    """SageMaker answers a real-time InvokeEndpoint on an asynchronous endpoint with a
+    ValidationError: a test that does so offline must fail here too."""
+    name = endpoint(account, account.model(model_folder), "async-only")
+    runtime = account.backend.client("sagemaker-runtime")
+    with pytest.raises(ClientError) as caught:
+        runtime.invoke_endpoint(EndpointName=name, Body=csv_of(ROWS[:2]), ContentType="text/csv")
+    assert caught.value.response["Error"]["Code"] == "ValidationError"
+    assert caught.value.response["Error"]["Message"] == (
+        "Endpoint async-only of account 123456789012 is an asynchronous inference endpoint: "
+        "InvokeEndpoint is refused, call InvokeEndpointAsync (SageMaker answers ValidationError "
+        "here; these words are pytest-smendpoint's)"
+    )

@@ -26,7 +26,12 @@ from typing import TYPE_CHECKING, Any
 from botocore.awsrequest import AWSPreparedRequest
 
 from pytest_smendpoint.aws.backends.moto import s3_objects
-from pytest_smendpoint.aws.backends.moto.routing import Answer, header, validation_error
+from pytest_smendpoint.aws.backends.moto.routing import (
+    Answer,
+    header,
+    invoke_endpoint,
+    validation_error,
+)
 from pytest_smendpoint.aws.backends.moto.state import moto_sagemaker_state
 from pytest_smendpoint.serving.errors import InvocationError, LocalServingError
 from pytest_smendpoint.serving.invocation import InvokeRequest
@@ -63,14 +68,34 @@ class AsyncInvocations:
         self._lock = threading.Lock()
         self._closed = False
 
+    def refuse_or_invoke(self, name: str, request: AWSPreparedRequest, region: str) -> Answer:
+        """InvokeEndpoint: refused on an asynchronous endpoint, as SageMaker refuses it with a
+        ValidationError (field reports: strands-agents/harness-sdk#1969, "raises
+        ValidationError"; aws/amazon-sagemaker-examples#4879's review: predict() and invoke()
+        "are both wrong" on an async endpoint; SageMaker's own text is not published, these
+        words are the plugin's); anything else is served as a real-time call."""
+        endpoint = self.serving.deployments.find(region, name)
+        if endpoint is not None and self._async_config(region, endpoint)[1].get("OutputConfig"):
+            return validation_error(
+                f"Endpoint {name} of account {self.account_id} is an asynchronous inference "
+                "endpoint: InvokeEndpoint is refused, call InvokeEndpointAsync (SageMaker "
+                "answers ValidationError here; these words are pytest-smendpoint's)"
+            )
+        return invoke_endpoint(self.serving, name, request, region)
+
+    def _async_config(self, region: str, endpoint: Any) -> tuple[Any, dict[str, Any]]:
+        """The endpoint's config and its AsyncInferenceConfig ({} when it has none)."""
+        state = moto_sagemaker_state(self.account_id, region)
+        config = state.endpoint_configs.get(endpoint.endpoint_config_name)
+        settings = (getattr(config, "async_inference_config", None) or {}) if config else {}
+        return config, dict(settings)
+
     def answer(self, name: str, request: AWSPreparedRequest, region: str) -> Answer:
         """InvokeEndpointAsync: (status, headers, body), the request queued on success."""
         endpoint = self.serving.deployments.find(region, name)
         if endpoint is None:
             return validation_error(f"Endpoint {name} of account {self.account_id} not found.")
-        state = moto_sagemaker_state(self.account_id, region)
-        config = state.endpoint_configs.get(endpoint.endpoint_config_name)
-        settings = (getattr(config, "async_inference_config", None) or {}) if config else {}
+        config, settings = self._async_config(region, endpoint)
         output_config = settings.get("OutputConfig") or {}
         output_path = output_config.get("S3OutputPath")
         if not output_path:

@@ -150,6 +150,14 @@ def answer(
             f"{operation} on endpoint {name} is not served locally by pytest-smendpoint; "
             "use InvokeEndpoint"
         )
+    return invoke_endpoint(serving, name, request, _region(request, serving.region))
+
+
+def invoke_endpoint(
+    serving: LocalServing, name: str, request: AWSPreparedRequest, region: str
+) -> Answer:
+    """InvokeEndpoint on a real-time or serverless endpoint (another operation may check the
+    endpoint's kind first: async_invocations.py)."""
     headers = request.headers
     body = _body_bytes(request.body)
     if len(body) > PAYLOAD_CEILING_BYTES:
@@ -170,7 +178,7 @@ def answer(
         target_variant=header(headers, "X-Amzn-SageMaker-Target-Variant"),
     )
     try:
-        result, variant = serving.invoke(invoke, _region(request, serving.region))
+        result, variant = serving.invoke(invoke, region)
     except EndpointNotFound as error:
         return validation_error(str(error))
     except EndpointNotServed as error:

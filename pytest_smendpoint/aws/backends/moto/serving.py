@@ -42,7 +42,10 @@ class MotoServing(LocalServing):
     @property
     def operations(self) -> Mapping[str, routing.Operation]:
         """The sagemaker-runtime operations answered beside InvokeEndpoint."""
-        return {"InvokeEndpointAsync": self.async_invocations.answer}
+        return {
+            "InvokeEndpointAsync": self.async_invocations.answer,
+            "InvokeEndpoint": self.async_invocations.refuse_or_invoke,
+        }
 
     def job_ended(self, job_name: str, seconds: float) -> bool | None:
         """The job runs here: its end is an event, not something to poll for."""
