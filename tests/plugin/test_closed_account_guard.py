@@ -46,3 +46,27 @@ def test_loopback_and_a_later_mock_are_not_refused() -> None:
         local.list_buckets()
     with moto.mock_aws():  # the user's own mock: moto answers, the guard stands aside
         assert boto3.client("s3", region_name="us-east-1").list_buckets()["Buckets"] == []
+
+
+def test_only_the_mocked_accounts_credentials_are_refused() -> None:
+    """A request signed with other credentials (restored after the session: a plugin that
+    uploads reports to real S3) is not the guard's to stop."""
+    from botocore.awsrequest import AWSRequest
+
+    from pytest_smendpoint.aws.backends.moto import closed_account
+
+    with open_account(make_settings()):
+        pass
+
+    def request(key: str) -> AWSRequest:
+        signed = AWSRequest("GET", "https://bucket.s3.amazonaws.com/key")
+        signed.headers["Authorization"] = (
+            f"AWS4-HMAC-SHA256 Credential={key}/20261207/us-east-1/s3/aws4_request, "
+            "SignedHeaders=host, Signature=0"
+        )
+        return signed
+
+    closed_account._GUARD(request("AKIAREALKEY"))  # passes: no error
+    for fake in sorted(closed_account.FAKE_ACCESS_KEYS):
+        with pytest.raises(ClosedAccountError):
+            closed_account._GUARD(request(fake))

@@ -7,9 +7,11 @@ next HeadObject would go to the real s3.amazonaws.com with moto's fake credentia
 
 This guard is installed when a moto session opens (sessions and clients copy botocore's handlers
 when they are made, so it must be there before the first one) and armed when it closes. Armed,
-it refuses every request to an AWS host while no moto mock is active, with an error that says
-why; requests to other hosts (127.0.0.1: the plugin's own moto server, --sm-backend=aws with
-AWS_ENDPOINT_URL) and every request while a mock is active pass.
+it refuses a request to an AWS host signed with the mocked account's fake credentials while no
+moto mock is active, with an error that says why. Requests with other credentials (a plugin of
+the user's that uploads to real S3 after the session, with the credentials restored), requests
+to other hosts (127.0.0.1: the plugin's own moto server, --sm-backend=aws with AWS_ENDPOINT_URL)
+and every request while a mock is active pass.
 
 botocore has no setting for "refuse real endpoints", hence a before-send handler, registered as
 routing.py registers its dispatcher (BUILTIN_HANDLERS, for sessions made later, and boto3's
@@ -17,6 +19,7 @@ default session, which may exist already)."""
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +29,10 @@ from pytest_smendpoint.errors import SmEndpointError
 EVENT = "before-send"
 UNIQUE_ID = "pytest-smendpoint-closed-account-guard"
 AWS_HOST_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
+# The access keys a moto session hands out: the plugin's isolated environment's, and moto's own
+# mock credentials (which replace them while the mock is on).
+FAKE_ACCESS_KEYS = frozenset({"testing", "FOOBARKEY"})
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
 
 
 class ClosedAccountError(SmEndpointError, RuntimeError):
@@ -41,7 +48,7 @@ class _Guard:
         if not self.armed or _mock_active():
             return None
         host = urlsplit(str(getattr(request, "url", ""))).hostname or ""
-        if not host.endswith(AWS_HOST_SUFFIXES):
+        if not host.endswith(AWS_HOST_SUFFIXES) or not _signed_with_fake_keys(request):
             return None
         raise ClosedAccountError(
             f"pytest-smendpoint: {request.method} {host} refused: the session's mocked AWS "
@@ -71,6 +78,15 @@ def install() -> None:
 def arm() -> None:
     """Refuse requests to AWS hosts from now on, whenever no moto mock is active."""
     _GUARD.armed = True
+
+
+def _signed_with_fake_keys(request: Any) -> bool:
+    """Whether SigV4 signed the request with a key a moto session handed out."""
+    authorization = (getattr(request, "headers", None) or {}).get("Authorization") or ""
+    if isinstance(authorization, bytes):
+        authorization = authorization.decode("latin-1")
+    found = _CREDENTIAL.search(authorization)
+    return found is not None and found.group(1) in FAKE_ACCESS_KEYS
 
 
 def _mock_active() -> bool:
