@@ -69,6 +69,16 @@ class DeployProgress:
             uncaptured=uncaptured,
         )
 
+    def writing(self) -> dict[str, Any]:
+        """Where and how this progress writes: what a line of another kind (a transform job's,
+        an asynchronous request's) shares with the session's deploy lines."""
+        return {
+            "writer": self.writer,
+            "tty": self.tty,
+            "interval": self.interval,
+            "uncaptured": self.uncaptured,
+        }
+
     def describe(self, plan: Any) -> None:
         """Name the endpoint and its instances from the plan actually deployed (a
         before_deploy hook may have changed it)."""
@@ -123,14 +133,7 @@ class TransformProgress(DeployProgress):
     def __init__(
         self, base: DeployProgress, job_name: str, instances: str, done: Callable[[], str]
     ) -> None:
-        super().__init__(
-            base.writer,
-            tty=base.tty,
-            endpoint=job_name,
-            instances=instances,
-            interval=base.interval,
-            uncaptured=base.uncaptured,
-        )
+        super().__init__(**base.writing(), endpoint=job_name, instances=instances)
         self.done = done
 
     def line(self, status: str, elapsed: float) -> str:
@@ -147,14 +150,7 @@ class AsyncRequestProgress(DeployProgress):
     passing = frozenset({"InProgress"})
 
     def __init__(self, base: DeployProgress, endpoint: str, inference_id: str, rows: str) -> None:
-        super().__init__(
-            base.writer,
-            tty=base.tty,
-            endpoint=endpoint,
-            instances=rows,
-            interval=base.interval,
-            uncaptured=base.uncaptured,
-        )
+        super().__init__(**base.writing(), endpoint=endpoint, instances=rows)
         self.inference_id = inference_id
 
     def line(self, status: str, elapsed: float) -> str:
