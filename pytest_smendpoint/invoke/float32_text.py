@@ -7,8 +7,9 @@ writer prints for a float32 column), gives the model the same array from about h
 characters. The text is rounded twice on its way in, to float64 then to float32, and that
 lands on a different float32 for a few patterns (`7.038531e-26` reads as the float32 above the
 one it names): a column holding one of them keeps its full float64 text. The list is complete
-for every float32 (`benchmarks/float32_text_sweep.py` wrote and read back all 2**31 magnitudes),
-for as long as pyarrow writes the same digits, which `writer_is_shortest` checks once.
+for every float32 (`benchmarks/float32_text_sweep.py` wrote and read back all 2**31 magnitudes,
+with pyarrow's writer and with orjson's: the same one pattern), for as long as they write the
+same digits, which `writer_is_shortest` and orjson_csv.writes_shortest check once.
 """
 
 from __future__ import annotations

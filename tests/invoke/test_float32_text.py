@@ -8,8 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from helpers.float32_values import adversarial_values, as_frame, bodies
+from helpers.float32_values import adversarial_values, as_frame, bodies, without_twice_rounded
 
+from pytest_smendpoint.invoke import orjson_csv
 from pytest_smendpoint.invoke.csv_payloads import CsvEncoder
 from pytest_smendpoint.invoke.float32_text import (
     TWICE_ROUNDED_WRONG,
@@ -130,3 +131,83 @@ def test_the_invoker_sends_short_text_only_to_an_endpoint_that_reads_float32() -
         sent[name] = runtime.bodies
     assert sent["float32"] == [b"0.33333334,2.5\n0.1,1e-7\n"]
     assert sent["unknown"] == sent["switched off"] == [b"0.3333333333333333,2.5\n0.1,1e-7\n"]
+
+
+def _pyarrow_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(orjson_csv, "can_encode", lambda values: False)
+
+
+def test_orjson_writes_float32_text_the_containers_read_as_pyarrows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """orjson (three times faster) and pyarrow spell numbers differently (`1.0`, `1`); the
+    containers' decoders must read both as the same float32 array, bit for bit."""
+    frame = as_frame(without_twice_rounded(adversarial_values(seed=9)))
+    assert orjson_csv.can_encode(as_float32(frame.to_numpy()))
+    by_orjson = CsvEncoder(frame, float32=True).encode(0, len(frame)).decode()
+    full = CsvEncoder(frame).encode(0, len(frame)).decode()
+    _pyarrow_only(monkeypatch)
+    by_pyarrow = CsvEncoder(frame, float32=True).encode(0, len(frame)).decode()
+    assert by_orjson != by_pyarrow  # two writers, really
+    assert np.array_equal(sklearn_decode(by_orjson), sklearn_decode(by_pyarrow))
+    assert np.array_equal(sklearn_decode(by_orjson), sklearn_decode(full))
+    small = "".join(by_orjson.splitlines(True)[:40])
+    assert np.array_equal(
+        sklearn_decode(small), sklearn_decode("".join(by_pyarrow.splitlines(True)[:40]))
+    )
+    for script_mode in (False, True):
+        got = xgboost_decode(by_orjson, script_mode)
+        want = xgboost_decode(by_pyarrow, script_mode)
+        for part_got, part_want in zip(got, want, strict=True):
+            assert np.array_equal(part_got, part_want)
+
+
+def test_orjson_text_of_known_values() -> None:
+    frame = pd.DataFrame({"a": [1.0, -0.0, 1e-45, 3.4028234663852886e38], "b": [0.1, 2.5, 7, 1e16]})
+    assert CsvEncoder(frame, float32=True).encode(0, 4) == (
+        b"1.0,0.1\n-0.0,2.5\n1e-45,7.0\n3.4028235e+38,1e+16\n"
+    )
+
+
+def test_a_missing_value_anywhere_leaves_the_whole_frame_to_pyarrow() -> None:
+    """orjson writes NaN as `null`: a frame with one is written by pyarrow whole, so that each
+    row's text is the same whichever rows it is encoded with."""
+    values = np.arange(200 * 3, dtype=np.float64).reshape(200, 3) / 4
+    values[150, 1] = np.nan
+    encoder = CsvEncoder(pd.DataFrame(values), float32=True)
+    assert encoder.encode(0, 2) == b"0,0.25,0.5\n0.75,1,1.25\n"
+    whole = encoder.encode(0, 200)
+    assert b"".join(encoder.encode(i, i + 50) for i in range(0, 200, 50)) == whole
+    assert whole.splitlines()[150] == b"112.5,,113"
+
+
+def test_an_orjson_that_prints_other_digits_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    import orjson
+
+    real_dumps = orjson.dumps
+
+    def nine_digits(value: object, option: int | None = None) -> bytes:
+        assert isinstance(value, np.ndarray)
+        return real_dumps([float(f"{v:.9g}") for v in value.tolist()])
+
+    orjson_csv.writes_shortest.cache_clear()
+    monkeypatch.setattr(orjson, "dumps", nine_digits)
+    try:
+        assert not orjson_csv.writes_shortest()
+        frame = pd.DataFrame({"a": [0.1, 1.0], "b": [0.5, 2.0]})
+        assert CsvEncoder(frame, float32=True).encode(0, 2) == b"0.1,0.5\n1,2\n"  # pyarrow's
+    finally:
+        orjson_csv.writes_shortest.cache_clear()
+
+
+def test_no_orjson_leaves_float32_text_to_pyarrow(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    orjson_csv.writes_shortest.cache_clear()
+    monkeypatch.setitem(sys.modules, "orjson", None)  # import orjson raises ImportError
+    try:
+        assert not orjson_csv.writes_shortest()
+        frame = pd.DataFrame({"a": [0.1, 1.0], "b": [0.5, 2.0]})
+        assert CsvEncoder(frame, float32=True).encode(0, 2) == b"0.1,0.5\n1,2\n"
+    finally:
+        orjson_csv.writes_shortest.cache_clear()

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.float32_values import adversarial_values, as_frame, bodies
+from helpers.float32_values import adversarial_values, as_frame, bodies, without_twice_rounded
 from helpers.runtime_side import ask, faithful_runtime
 from test_runtime_differential import IMAGES, reference_folder
 
@@ -21,14 +21,19 @@ SMALL_ROWS = 40  # below it: the reference's own csv.reader steps
 
 
 def decode_cases() -> list[dict[str, Any]]:
-    short, full = bodies(as_frame(adversarial_values()))
-    short_lines, full_lines = short.splitlines(True), full.splitlines(True)
+    """Pairs of (short, full) bodies: a frame holding the twice-rounded pattern (pyarrow's
+    table writes its short text) and one without it (orjson writes it)."""
+    values = adversarial_values()
     cases = []
-    for size in (ROWS_PER_BODY, SMALL_ROWS):
-        for start in range(0, min(len(short_lines), 20 * size), size):
-            for text in (short_lines, full_lines):
-                body = base64.b64encode("".join(text[start : start + size]).encode())
-                cases.append({"op": "decode", "body": body.decode(), "content_type": "text/csv"})
+    for frame in (as_frame(values), as_frame(without_twice_rounded(values))):
+        short, full = bodies(frame)
+        short_lines, full_lines = short.splitlines(True), full.splitlines(True)
+        for size in (ROWS_PER_BODY, SMALL_ROWS):
+            for start in range(0, min(len(short_lines), 10 * size), size):
+                for text in (short_lines, full_lines):
+                    body = base64.b64encode("".join(text[start : start + size]).encode())
+                    case = {"op": "decode", "body": body.decode(), "content_type": "text/csv"}
+                    cases.append(case)
     return cases
 
 
