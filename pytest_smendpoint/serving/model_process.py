@@ -1,6 +1,7 @@
 """The model's own processes, as a container's model-server workers: SAGEMAKER_MODEL_SERVER_WORKERS
-of them (default 1), each loading the model and answering one request at a time over its pipes
-(see frames.py for why pipes). Calls from many threads queue for a free worker.
+of them (default: one per vCPU of the instance, up to this machine's cores; instance_cpus.py),
+each loading the model and answering one request at a time over its pipes (see frames.py for
+why pipes). Calls from many threads queue for a free worker.
 
 Supervised as gunicorn supervises the container's workers: one that dies (an exit, a signal, or
 killed at the 60 s bound) is replaced by a new one that loads the model again; the request it
@@ -20,12 +21,12 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_smendpoint.serving import forking, interrupt, reaping
+from pytest_smendpoint.serving import forking, frames, interrupt, reaping
 from pytest_smendpoint.serving.errors import InvocationError, ModelLoadError
 from pytest_smendpoint.serving.forking import EXIT_UNKNOWN, ForkedProcess
 from pytest_smendpoint.serving.frames import PipeClosed, read_frame, write_frame
@@ -83,11 +84,12 @@ class Launch:
     started: float | None = None
 
 
-def worker_count(environment: Mapping[str, str]) -> int:
-    """SAGEMAKER_MODEL_SERVER_WORKERS, default 1; the container cannot start with a bad value."""
+def worker_count(environment: Mapping[str, str], default: int = 1) -> int:
+    """SAGEMAKER_MODEL_SERVER_WORKERS, else `default` (instance_cpus.default_workers); the
+    container cannot start with a bad value."""
     raw = environment.get(WORKERS_VARIABLE)
     if raw is None or raw == "":
-        return 1
+        return default
     try:
         count = int(raw)
     except ValueError:
@@ -143,6 +145,8 @@ class _Worker:
         self.dead = False
         request_read, self.request_fd = os.pipe()
         self.reply_fd, reply_write = os.pipe()
+        frames.widen(self.request_fd)
+        frames.widen(self.reply_fd)
         try:
             self.process = self._forked(request_read, reply_write) or self._spawned(
                 request_read, reply_write
@@ -256,11 +260,17 @@ class _Worker:
 
 
 class ModelProcesses:
-    """A ServedModel: the model's worker processes; start() returns once all have loaded it."""
+    """A ServedModel: the model's worker processes; start() returns once `at_start` of them (all,
+    unless fewer are asked) have loaded it. The rest start when a request finds every started
+    worker busy, one at a time, in the background (the request takes whichever is free first):
+    a default of one worker per vCPU then costs a deploy no more than one worker does, and a
+    test that never sends two requests at once never pays for the second."""
 
-    def __init__(self, launch: Launch, workers: int) -> None:
+    def __init__(self, launch: Launch, workers: int, at_start: int | None = None) -> None:
         self.launch = launch
         self.workers = workers
+        self.at_start = workers if at_start is None else max(1, min(at_start, workers))
+        self._starting = 0  # workers being added in the background
         self._all: list[_Worker] = []
         self._idle: deque[_Worker] = deque()
         self._ready = threading.Condition()
@@ -273,7 +283,7 @@ class ModelProcesses:
 
     def start(self) -> None:
         try:
-            for number in range(self.workers):
+            for number in range(self.at_start):
                 worker = _Worker(self.launch, number)
                 self._all.append(worker)
                 worker.send_start()
@@ -364,6 +374,8 @@ class ModelProcesses:
                     raise InvocationError(500, "the model server is shutting down")
                 if self._idle:
                     return self._idle.popleft()
+                if len(self._all) + self._starting < self.workers:
+                    self._grow()
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise InvocationError(
@@ -392,26 +404,51 @@ class ModelProcesses:
             target=self._restart, args=(dead, how), name="smendpoint-restart", daemon=True
         ).start()
 
+    def _grow(self) -> None:
+        """One more worker, started in the background (called with `_ready` held)."""
+        number = len(self._all) + self._starting
+        self._starting += 1
+        threading.Thread(
+            target=self._add, args=(number,), name="smendpoint-grow", daemon=True
+        ).start()
+
+    def _add(self, number: int) -> None:
+        try:
+            self._start_worker(
+                number,
+                lambda why: self._fail_reason(
+                    f"the model server stopped: model process {number} could not load the "
+                    f"model: {why}"
+                ),
+            )
+        finally:
+            with self._ready:
+                self._starting -= 1
+
     def _restart(self, dead: _Worker, how: str) -> None:
         dead.stop()
         if self._stopping.is_set():
             return
+        self._start_worker(dead.number, lambda why: self._fail(dead, how, why))
+
+    def _start_worker(self, number: int, failed: Callable[[str], None]) -> None:
+        """A new worker loads the model and joins the idle ones; `failed(why)` if it cannot."""
         try:
-            worker = _Worker(self.launch, dead.number)
+            worker = _Worker(self.launch, number)
         except ModelLoadError as error:
-            self._fail(dead, how, str(error))
+            failed(str(error))
             return
         try:
             worker.send_start()
             self._await_ready(worker, time.monotonic() + self.launch.startup_timeout)
         except (ModelLoadError, PipeClosed, OSError) as error:
             # PipeClosed: the new process died before it read its start frame (or the serving
-            # closed meanwhile, which stopped it): a failed restart either way, never a crash
+            # closed meanwhile, which stopped it): a failed start either way, never a crash
             # of this thread.
             worker.dead = True
             worker.stop()
             if not self._stopping.is_set():
-                self._fail(dead, how, str(error) or type(error).__name__)
+                failed(str(error) or type(error).__name__)
             return
         with self._lock:
             closed = self._stopping.is_set()
@@ -425,10 +462,13 @@ class ModelProcesses:
             self._ready.notify()
 
     def _fail(self, dead: _Worker, how: str, why: str) -> None:
-        reason = (
+        self._fail_reason(
             f"the model server stopped: model process {dead.number} {how}, and a new one could "
             f"not load the model: {why}"
         )
+
+    def _fail_reason(self, reason: str) -> None:
+        """Every later call fails with `reason`, as gunicorn halts when a worker cannot boot."""
         logger.error("endpoint %s: %s", self.launch.endpoint_name, reason)
         with self._ready:
             self._broken = reason

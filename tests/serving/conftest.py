@@ -108,8 +108,8 @@ _NAMES = itertools.count(1)
 def deploy(sagemaker: Any) -> Callable[..., Deployed]:
     """Upload a model.tar.gz and create model, endpoint config and endpoint with boto3: by default
     on the scikit-learn image with SKLEARN_ENV (`base_env` replaces it), `env` merged over that
-    (a None value removes a variable); on an ml.m5.large, or serverless with `serverless` (the
-    variant's ServerlessConfig)."""
+    (a None value removes a variable); on an ml.m5.large (or `instance_type`), or serverless
+    with `serverless` (the variant's ServerlessConfig)."""
     s3 = boto3.client("s3", region_name=REGION)
 
     def create(
@@ -120,6 +120,7 @@ def deploy(sagemaker: Any) -> Callable[..., Deployed]:
         image: str = SKLEARN_IMAGE,
         base_env: Mapping[str, str] | None = None,
         serverless: Mapping[str, int] | None = None,
+        instance_type: str = "ml.m5.large",
     ) -> Deployed:
         number = next(_NAMES)
         key = f"m{number}/model.tar.gz"
@@ -142,7 +143,7 @@ def deploy(sagemaker: Any) -> Callable[..., Deployed]:
         if serverless is not None:
             production_variant["ServerlessConfig"] = dict(serverless)
         else:
-            production_variant.update(InitialInstanceCount=1, InstanceType="ml.m5.large")
+            production_variant.update(InitialInstanceCount=1, InstanceType=instance_type)
         sagemaker.create_endpoint_config(
             EndpointConfigName=config_name, ProductionVariants=[production_variant]
         )

@@ -16,6 +16,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from helpers.localsupport import (
 from sklearn.linear_model import LogisticRegression
 
 from pytest_smendpoint.aws.backends.moto.serving import MotoServing as LocalServing
+from pytest_smendpoint.serving import instance_cpus
 from pytest_smendpoint.serving.profiles import rule_for
 
 TWO_ROWS = csv_rows(FEATURES[:2])
@@ -283,6 +285,52 @@ def test_model_server_workers_start_that_many_processes(
     assert len(served.pids) == 2
     answered = {int(invoke(runtime, endpoint.name)) for _ in range(4)}
     assert answered == set(served.pids)
+
+
+@pytest.mark.parametrize(
+    ("instance_type", "cores", "workers"),
+    [("ml.m5.xlarge", 3, 3), ("ml.m5.xlarge", 8, 4), ("ml.m5.large", 1, 1)],
+)
+def test_unset_model_server_workers_grow_to_the_instances_vcpus_up_to_the_local_cores(
+    serving: LocalServing,
+    runtime: Any,
+    deploy: Callable[..., Deployed],
+    classifier: LogisticRegression,
+    monkeypatch: pytest.MonkeyPatch,
+    instance_type: str,
+    cores: int,
+    workers: int,
+) -> None:
+    """The container starts one worker per CPU it sees (an ml.m5.xlarge has 4): offline, one
+    at the deploy, and more, up to this machine's cores, as concurrent requests find them busy."""
+    monkeypatch.setattr(instance_cpus, "local_cores", lambda: cores)
+    script = """
+        import os, time
+
+        def output_fn(prediction, accept):
+            time.sleep(0.2)
+            return str(os.getpid())
+    """
+    endpoint = deploy(with_model(classifier, script), instance_type=instance_type)
+    served = model_processes(loaded_variants(serving, endpoint.name)[0])
+    assert len(served.pids) == 1
+    answered: list[int] = []
+    for _ in range(3):  # bursts of concurrent calls, until every worker has started
+        with ThreadPoolExecutor(8) as pool:
+            answered += pool.map(lambda _: int(invoke(runtime, endpoint.name)), range(8))
+        if len(served.pids) == workers:
+            break
+    assert len(served.pids) == workers
+    assert set(answered) <= set(served.pids)
+
+
+def test_instance_vcpus_follow_the_size_names() -> None:
+    sizes = ["ml.t2.medium", "ml.m5.large", "ml.c5.xlarge", "ml.m5.4xlarge", "ml.c5.9xlarge"]
+    assert [instance_cpus.instance_vcpus(name) for name in sizes] == [2, 2, 4, 16, 36]
+    assert instance_cpus.instance_vcpus("ml.c4.8xlarge") == 36  # not 4 x 8
+    assert instance_cpus.instance_vcpus("ml.g5.48xlarge") == 192
+    assert instance_cpus.instance_vcpus("local") is None
+    assert instance_cpus.default_workers(None) == 1  # serverless: its CPUs are not published
 
 
 def test_a_bad_worker_count_fails_the_endpoint(
@@ -581,7 +629,10 @@ def test_a_model_setting_import_time_variables_gets_a_fresh_interpreter(
         def output_fn(prediction, accept):
             return os.environ["OMP_NUM_THREADS"]
     """
-    endpoint = deploy(with_model(classifier, script), env={"OMP_NUM_THREADS": "1"})
+    endpoint = deploy(
+        with_model(classifier, script),
+        env={"OMP_NUM_THREADS": "1", "SAGEMAKER_MODEL_SERVER_WORKERS": "1"},
+    )
     [process] = model_processes(loaded_variants(serving, endpoint.name)[0])._all
     # Not forked from the zygote, whose numpy started its thread pools without the variable.
     assert isinstance(process.process, subprocess.Popen)

@@ -53,6 +53,11 @@ def model_fn(model_dir):
 """
 
 
+# One model process, where a test needs every call to reach the same one (unset, an ml.m5.large
+# gets one per vCPU up to this machine's cores).
+ONE_WORKER = {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"}
+
+
 def ordered(order: float) -> bytes:
     return f"{order},0.0,0.0\n{order},0.0,0.0\n".encode()
 
@@ -123,7 +128,7 @@ def test_a_worker_that_cannot_be_restarted_fails_later_calls_with_the_reason(
     classifier: LogisticRegression,
 ) -> None:
     script = FRAGILE_MODEL_FN + DIRECTED
-    endpoint = deploy(with_model(classifier, script))
+    endpoint = deploy(with_model(classifier, script), env=ONE_WORKER)
     assert "exited with code 3" in model_error(runtime, endpoint.name, ordered(-3))
     deadline = time.monotonic() + 30
     while True:  # the replacement loads in the background; calls queue meanwhile
@@ -140,7 +145,7 @@ def test_a_killed_zygote_leaves_workers_serving_and_replaceable(
     deploy: Callable[..., Deployed],
     classifier: LogisticRegression,
 ) -> None:
-    endpoint = deploy(with_model(classifier, DIRECTED))
+    endpoint = deploy(with_model(classifier, DIRECTED), env=ONE_WORKER)
     loaded = loaded_variants(serving, endpoint.name)[0]
     [worker] = model_processes(loaded)._all
     assert isinstance(worker.process, forking.ForkedProcess)
@@ -161,7 +166,7 @@ def test_the_invocation_limit_counts_time_queued_for_a_worker(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(model_process, "INVOKE_TIMEOUT", 1.5)
-    endpoint = deploy(with_model(classifier, DIRECTED))
+    endpoint = deploy(with_model(classifier, DIRECTED), env=ONE_WORKER)
     first = threading.Thread(target=invoke, args=(runtime, endpoint.name, ordered(1.2)))
     first.start()
     time.sleep(0.1)  # sleep-ok: let the first request take the only worker, not moto

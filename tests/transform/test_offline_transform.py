@@ -208,10 +208,10 @@ def test_model_processes_are_bounded_by_the_cores(
     )
     described = account.wait(job)
     assert described["TransformJobStatus"] == "Completed", described.get("FailureReason")
-    from pytest_smendpoint.serving.transform.run import local_slots
+    from pytest_smendpoint.serving.instance_cpus import local_cores
 
     pids = {p for answer in answers(account.read("out/rows.csv.out")) for p in answer}
-    assert 1 <= len(pids) <= local_slots()
+    assert 1 <= len(pids) <= local_cores()
 
 
 @pytest.mark.slow  # over 1.5 s

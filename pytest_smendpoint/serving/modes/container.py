@@ -32,7 +32,9 @@ def _start_profile(
 ) -> tuple[ServedModel, str]:
     """The model's processes under its image's runtime, and the line describing that runtime."""
     from pytest_smendpoint.serving import requirements
+    from pytest_smendpoint.serving.instance_cpus import default_workers
     from pytest_smendpoint.serving.model_process import (
+        WORKERS_VARIABLE,
         Launch,
         ModelProcesses,
         process_environment,
@@ -58,7 +60,8 @@ def _start_profile(
         staged = stage_for(image)(given)
     except StartupFailure as failure:
         raise ModelLoadError(str(failure)) from None
-    workers = worker_count(spec.environment)  # checked even when the caller decides
+    # Checked even when the caller decides.
+    workers = worker_count(spec.environment, default_workers(spec.instance_type))
     if spec.workers is not None:
         workers = spec.workers
     try:
@@ -105,7 +108,10 @@ def _start_profile(
         memory_limit=memory_limit,
         memory_text=_memory_text(spec, memory_limit),
     )
-    processes = ModelProcesses(launch, workers)
+    # The container's default (one per vCPU) grows with concurrent requests; a count the caller
+    # or SAGEMAKER_MODEL_SERVER_WORKERS sets starts whole.
+    default = spec.workers is None and not spec.environment.get(WORKERS_VARIABLE)
+    processes = ModelProcesses(launch, workers, at_start=1 if default else workers)
     try:
         processes.start()  # stops what it started before raising
     except ModelLoadError as error:

@@ -10,7 +10,6 @@ ServedModel: the same container profiles and model processes as endpoints)."""
 
 from __future__ import annotations
 
-import os
 import tempfile
 import threading
 from collections import deque
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import IO
 
 from pytest_smendpoint.serving.errors import InvocationError
+from pytest_smendpoint.serving.instance_cpus import local_cores
 from pytest_smendpoint.serving.invocation import (
     EXECUTION_PARAMETERS_PATH,
     InvokeRequest,
@@ -82,15 +82,6 @@ class _ObjectFailed(Exception):
     """One object failed; its data-log lines are written."""
 
 
-def local_slots() -> int:
-    """How many model processes this machine runs side by side: the cores this process may use.
-    More would only make the processes take turns on the same cores."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
-
-
 def concurrency(requested: int, instance_count: int, cores: int) -> int:
     """Requests in flight: MaxConcurrentTransforms per instance times the instances, bounded by
     the cores (the answers are the same at any concurrency; only the time differs)."""
@@ -120,7 +111,7 @@ class TransformRun:
         self.store = store
         self.stop = stop
         self.log = log
-        self.cores = local_slots() if cores is None else cores
+        self.cores = local_cores() if cores is None else cores
         self.workdir = workdir
         self.outcome = Outcome(status=COMPLETED)
         self._lock = threading.Lock()

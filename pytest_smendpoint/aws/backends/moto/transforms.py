@@ -28,6 +28,7 @@ from typing import IO, TYPE_CHECKING, Any
 from pytest_smendpoint.aws.backends.moto import s3_objects
 from pytest_smendpoint.aws.backends.moto.state import _variant_container
 from pytest_smendpoint.serving.errors import ModelLoadError
+from pytest_smendpoint.serving.instance_cpus import local_cores
 from pytest_smendpoint.serving.loader import LoadedModel
 from pytest_smendpoint.serving.pool import ModelKey
 from pytest_smendpoint.serving.transform.parameters import JobSettings
@@ -37,7 +38,6 @@ from pytest_smendpoint.serving.transform.run import (
     InputObject,
     TransformRun,
     concurrency,
-    local_slots,
 )
 from pytest_smendpoint.tempdirs import TRANSFORM_PREFIX
 
@@ -217,7 +217,7 @@ class TransformJobs:
         variant = {"VariantName": "AllTraffic", "ModelName": fake.model_name}
         variant["InstanceType"] = resources.get("InstanceType")
         spec = _variant_container(backend, job.name, variant)
-        cores = local_slots()
+        cores = local_cores()
         requested = settings.max_concurrent_transforms or cores
         environment = {
             **spec.environment,
