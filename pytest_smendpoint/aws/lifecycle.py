@@ -62,6 +62,12 @@ class ServingHooks(Protocol):
         None: this backend does not serve it, so the image and environment must tell)."""
         ...
 
+    def model_reads_csv_as_float32(self, model_name: str, instance_type: str) -> bool | None:
+        """Whether the model, as a transform job on `instance_type` would load it, reads CSV
+        numbers as float32 (asked before sm_transform writes its input); None: this backend
+        does not serve it, so the image and environment must tell."""
+        ...
+
     def job_ended(self, job_name: str, seconds: float) -> bool | None:
         """Wait up to `seconds` for a transform job this backend runs to end: True once it has,
         False if it still runs, None when the backend cannot tell (then the waiter polls)."""
@@ -87,6 +93,9 @@ class NoServing:
 
     def reads_csv_as_float32(self, endpoint_name: str) -> bool | None:
         return None  # the deployment judges by the image (its entry script is not seen here)
+
+    def model_reads_csv_as_float32(self, model_name: str, instance_type: str) -> bool | None:
+        return None
 
     def job_ended(self, job_name: str, seconds: float) -> bool | None:
         return None

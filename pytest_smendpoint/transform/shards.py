@@ -125,10 +125,13 @@ def write_shards(
     key_of: Callable[[int], str],
     longest: LongestRecord | None = None,
     max_object_bytes: int = MAX_OBJECT_BYTES,
+    float32: bool = False,
 ) -> list[Shard]:
     """Encode the source's rows into at least `shards` objects (fewer when there are fewer
     rows; more when an object would pass `max_object_bytes`), each handed to `upload(body,
-    key)`; the objects, in row order. `longest` hears of a row longer than its limit."""
+    key)`; the objects, in row order. `longest` hears of a row longer than its limit.
+    `float32`: the model reads CSV numbers as float32, so float64 columns are written as the
+    shortest text of the float32 it reads (csv_payloads.py)."""
     count = max(1, min(shards, source.rows))
     # The rows split as evenly as they go: the first `extra` objects one row more.
     base, extra = divmod(source.rows, count)
@@ -167,7 +170,7 @@ def write_shards(
         return quotas[placed] if placed < count - 1 else None
 
     try:
-        for piece, data in _encoded(frames, encoders):
+        for piece, data in _encoded(frames, encoders, float32):
             start = 0
             while start < len(piece):
                 wanted = quota()
@@ -176,7 +179,7 @@ def write_shards(
                     part, part_data = piece, data
                 else:  # an object's row quota ends inside this chunk: its parts are re-encoded
                     part = piece.iloc[start : start + room]
-                    part_data = CsvEncoder(part).encode(0, len(part))
+                    part_data = _encode(part, float32)
                 start += len(part)
                 if longest is not None:
                     longest.saw(part_data, part)
@@ -196,13 +199,13 @@ def write_shards(
 
 
 def _encoded(
-    frames: Iterator[pd.DataFrame], pool: ThreadPoolExecutor
+    frames: Iterator[pd.DataFrame], pool: ThreadPoolExecutor, float32: bool = False
 ) -> Iterator[tuple[pd.DataFrame, bytes]]:
     """Each chunk with its CSV, in order, encoded ENCODERS at a time on the pool's threads
     (pyarrow's writer releases the GIL): at most ENCODERS + 1 chunks' text in memory."""
     pending: deque[tuple[pd.DataFrame, Future[bytes]]] = deque()
     for frame in frames:
-        pending.append((frame, pool.submit(_encode, frame)))
+        pending.append((frame, pool.submit(_encode, frame, float32)))
         if len(pending) > ENCODERS:
             done, future = pending.popleft()
             yield done, future.result()
@@ -211,8 +214,8 @@ def _encoded(
         yield done, future.result()
 
 
-def _encode(frame: pd.DataFrame) -> bytes:
-    return CsvEncoder(frame).encode(0, len(frame))
+def _encode(frame: pd.DataFrame, float32: bool = False) -> bytes:
+    return CsvEncoder(frame, float32=float32).encode(0, len(frame))
 
 
 def _starts(rows: int) -> range:

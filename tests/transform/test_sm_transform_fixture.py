@@ -292,3 +292,55 @@ def test_the_aws_code_path_runs_the_same_job_and_deletes_what_it_wrote(
             assert s3.list_objects_v2(Bucket=bucket["Name"]).get("Contents", []) == []
     finally:
         server.stop()
+
+
+FLOAT32_TEXT_TEST = """
+import boto3, numpy as np, pandas as pd
+from helpers_transform import expected, holdout
+
+def test_input_text(sm_transform):
+    frame = holdout()
+    frame[frame.columns[:-1]] = frame[frame.columns[:-1]] / 3  # not float32-exact
+    predictions = sm_transform(frame, keep_data=True)
+    assert (predictions.to_numpy() == expected(frame, MODEL_DIR)).all()
+    s3 = boto3.client("s3")
+    [bucket] = [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    [key] = [
+        item["Key"] for item in s3.list_objects_v2(Bucket=bucket)["Contents"]
+        if "/input/" in item["Key"]
+    ]
+    text = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    read = pd.read_csv(pd.io.common.BytesIO(text), header=None).to_numpy()
+    features = frame.drop(columns="label").to_numpy()
+    # What the container reads (float64, then float32) is the features' float32 either way.
+    assert (read.astype(np.float32) == features.astype(np.float32)).all()
+    print("EXACT_FLOAT64", bool((read == features).all()), "BYTES", len(text))
+"""
+
+
+@pytest.mark.parametrize(("option", "exact"), [((), False), (("--sm-no-float32-csv",), True)])
+def test_the_input_is_the_float32_text_for_a_model_that_reads_float32(
+    pytester: pytest.Pytester,
+    sklearn_model_dir: Path,
+    option: tuple[str, ...],
+    exact: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The model's default input_fn reads CSV as float32 (asked of the model, loaded once before
+    the input is written): the input holds the shortest text of those float32, unless turned
+    off, when it holds every float64 as it is."""
+    from pytest_smendpoint.transform import runner
+
+    monkeypatch.setattr(runner, "FLOAT32_MIN_ROWS", 100)  # iris has 150 (pytester: in-process)
+    result = run(pytester, sklearn_model_dir, FLOAT32_TEXT_TEST, "-s", *option)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([f"EXACT_FLOAT64 {exact} BYTES *"])
+
+
+def test_a_small_input_keeps_full_precision_without_asking_the_model(
+    pytester: pytest.Pytester, sklearn_model_dir: Path
+) -> None:
+    """150 rows: not worth a second load of the model to ask it (FLOAT32_MIN_ROWS)."""
+    result = run(pytester, sklearn_model_dir, FLOAT32_TEXT_TEST, "-s")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["EXACT_FLOAT64 True BYTES *"])

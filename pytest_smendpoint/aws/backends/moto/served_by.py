@@ -62,6 +62,11 @@ class RemoteServing:
         except OSError:  # a report line is not worth failing a deploy over; it says "not recorded"
             return None
 
+    def model_reads_csv_as_float32(self, model_name: str, instance_type: str) -> bool | None:
+        """Not asked of the controller: the image and environment tell (sm_transform then keeps
+        full precision for a model with an entry script)."""
+        return None
+
     def reads_csv_as_float32(self, endpoint_name: str) -> bool:
         try:
             return ask_csv_float32(self.server_url, endpoint_name)

@@ -47,6 +47,10 @@ class MotoServing(LocalServing):
             "InvokeEndpoint": self.async_invocations.refuse_or_invoke,
         }
 
+    def model_reads_csv_as_float32(self, model_name: str, instance_type: str) -> bool | None:
+        """Loaded once here to ask it (transforms.py)."""
+        return self.transforms.reads_csv_as_float32(self.region, model_name, instance_type)
+
     def job_ended(self, job_name: str, seconds: float) -> bool | None:
         """The job runs here: its end is an event, not something to poll for."""
         return self.transforms.wait(self.region, job_name, seconds)

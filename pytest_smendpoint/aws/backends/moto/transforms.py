@@ -20,6 +20,7 @@ import shutil
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from pytest_smendpoint.aws.backends.moto import s3_objects
 from pytest_smendpoint.aws.backends.moto.state import _variant_container
-from pytest_smendpoint.serving.errors import ModelLoadError
+from pytest_smendpoint.serving.errors import LocalServingError, ModelLoadError
 from pytest_smendpoint.serving.instance_cpus import local_cores
 from pytest_smendpoint.serving.loader import LoadedModel
 from pytest_smendpoint.serving.pool import ModelKey
@@ -68,6 +69,7 @@ JOIN_TIMEOUT = 30.0
 
 # Whose a pool entry is, beside the endpoints' (local_serving.py keys theirs by endpoint).
 TRANSFORM_USER = "transform job"
+PROBE_USER = "sm_transform's question: does the model read float32"
 
 
 class Unsupported(Exception):
@@ -120,6 +122,31 @@ class TransformJobs:
         )
         job.thread.daemon = True
         job.thread.start()
+
+    def reads_csv_as_float32(self, region: str, model_name: str, instance_type: str) -> bool | None:
+        """Whether the account's model reads CSV numbers as float32, asked of the model itself:
+        loaded once, in one process, as a job would load it, then unloaded (sm_transform asks
+        before it writes the job's input, so that it can write the float32 text). None when
+        it does not load: the job then fails with the reason."""
+        from moto.sagemaker.models import sagemaker_backends
+
+        backend = sagemaker_backends[self.account_id][region]
+        variant = {"VariantName": "AllTraffic", "ModelName": model_name}
+        variant["InstanceType"] = instance_type
+        try:
+            spec = _variant_container(backend, f"{model_name}-probe", variant)
+        except Exception:  # no such model, or no container: CreateTransformJob says so
+            return None
+        spec = dataclasses.replace(spec, workers=1)
+        key = ModelKey((PROBE_USER, region, model_name, uuid.uuid4().hex), model_name, "AllTraffic")
+        try:
+            loaded = self.serving.pool.acquire(key, spec, self.serving._s3(region))
+        except (ModelLoadError, LocalServingError):
+            return None
+        try:
+            return loaded.csv_float32
+        finally:
+            self.serving.pool.release(key)
 
     def stop(self, region: str, name: str) -> None:
         """StopTransformJob: Stopping now, Stopped once the run has let go."""
