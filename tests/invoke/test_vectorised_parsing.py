@@ -35,6 +35,26 @@ EDGE_FLOATS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def vectorised_at_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The vectorised path on these small bodies too (answers under SMALL_ANSWER_BYTES are
+    read value by value, which costs less than pyarrow's call there)."""
+    monkeypatch.setattr(prediction_parsing, "SMALL_ANSWER_BYTES", 0)
+
+
+def test_a_small_answer_is_read_value_by_value_with_the_same_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    body = "".join(f"{v!r},{i}\n" for i, v in enumerate(EDGE_FLOATS)).encode()
+    vectorised = read(body, CSV, len(EDGE_FLOATS))
+    monkeypatch.setattr(prediction_parsing, "SMALL_ANSWER_BYTES", len(body) + 1)
+    parsed = parse_predictions(body, CSV, len(EDGE_FLOATS), "test")
+    assert not isinstance(parsed.rows, OutputArrays)  # the per-value path
+    small = read(body, CSV, len(EDGE_FLOATS))
+    pd.testing.assert_frame_equal(small, vectorised)
+    assert bits(small[0]) == bits(EDGE_FLOATS)
+
+
 def npy(array: npt.ArrayLike) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, np.asarray(array))
