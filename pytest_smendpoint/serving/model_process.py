@@ -270,7 +270,7 @@ class ModelProcesses:
         self.launch = launch
         self.workers = workers
         self.at_start = workers if at_start is None else max(1, min(at_start, workers))
-        self._starting = 0  # workers being added in the background
+        self._starting = 0  # workers being started in the background (added or replacing)
         self._all: list[_Worker] = []
         self._idle: deque[_Worker] = deque()
         self._ready = threading.Condition()
@@ -400,6 +400,8 @@ class ModelProcesses:
         with self._lock:
             if dead in self._all:
                 self._all.remove(dead)
+        with self._ready:
+            self._starting += 1  # so that a waiting request does not start one more meanwhile
         threading.Thread(
             target=self._restart, args=(dead, how), name="smendpoint-restart", daemon=True
         ).start()
@@ -426,10 +428,14 @@ class ModelProcesses:
                 self._starting -= 1
 
     def _restart(self, dead: _Worker, how: str) -> None:
-        dead.stop()
-        if self._stopping.is_set():
-            return
-        self._start_worker(dead.number, lambda why: self._fail(dead, how, why))
+        try:
+            dead.stop()
+            if self._stopping.is_set():
+                return
+            self._start_worker(dead.number, lambda why: self._fail(dead, how, why))
+        finally:
+            with self._ready:
+                self._starting -= 1
 
     def _start_worker(self, number: int, failed: Callable[[str], None]) -> None:
         """A new worker loads the model and joins the idle ones; `failed(why)` if it cannot."""

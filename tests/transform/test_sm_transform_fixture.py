@@ -259,7 +259,11 @@ def test_the_aws_code_path_runs_the_same_job_and_deletes_what_it_wrote(
     import boto3
 
     from pytest_smendpoint.aws.backends.moto.server import SharedMotoServer
+    from pytest_smendpoint.transform import runner
 
+    # Ask whether the model reads float32 even for iris: on this path the image and environment
+    # answer (DescribeModel), and an entry script's image keeps full precision.
+    monkeypatch.setattr(runner, "FLOAT32_MIN_ROWS", 100)
     server = SharedMotoServer("us-east-1", "123456789012")
     url = server.start()
     try:
