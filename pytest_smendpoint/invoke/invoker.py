@@ -439,7 +439,10 @@ class Invoker:
         retries = self._retries(int(response.get("ResponseMetadata", {}).get("RetryAttempts", 0)))
         where = f"endpoint {self.endpoint_name!r}, {rows}"
         try:
-            parsed = parse_predictions(body, response.get("ContentType"), payload.rows, where)
+            whole = payload.start == 0 and payload.stop == len(index)  # the call's one request
+            parsed = parse_predictions(
+                body, response.get("ContentType"), payload.rows, where, whole=whole
+            )
             if len(parsed.rows) != payload.rows:
                 raise PredictionCountError(self.endpoint_name, rows, payload.rows, len(parsed.rows))
         except InvokeError:

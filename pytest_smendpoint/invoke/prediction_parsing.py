@@ -73,10 +73,12 @@ class Predictions:
 
 
 def parse_predictions(
-    body: bytes, content_type: str | None, expected_rows: int, where: str
+    body: bytes, content_type: str | None, expected_rows: int, where: str, whole: bool = False
 ) -> Predictions:
     """Parse `body`; `expected_rows` only settles the one-row ambiguity (a flat list of k values
-    is k rows, except when one row was sent: then it is that row's k outputs)."""
+    is k rows, except when one row was sent: then it is that row's k outputs). `whole`: this is
+    the call's only answer, so a small CSV one may be read value by value (SMALL_ANSWER_BYTES);
+    one part of many stays an array, which to_pandas joins without a pass through lists."""
     media = (content_type or "").split(";", 1)[0].strip().lower()
     if media in NPY_TYPES:
         try:
@@ -97,7 +99,7 @@ def parse_predictions(
         ) from None
     try:
         if media in CSV_TYPES:
-            parsed = _from_csv(body, text, expected_rows)
+            parsed = _from_csv(body, text, expected_rows, whole)
         elif media in JSON_TYPES:
             parsed = _from_items(_json_items(json.loads(text)), expected_rows)
         elif media in JSON_LINES_TYPES:
@@ -125,13 +127,14 @@ def _sniffed(body: bytes, text: str, expected_rows: int) -> Predictions:
     return _from_csv(body, text, expected_rows)
 
 
-# Below this, an answer is read value by value: pyarrow's reader costs about 0.3 ms a call
-# whatever the size, the per-value path about 0.5 us a value (the same at about 12 KB; measured).
+# Below this, a call's only answer is read value by value: pyarrow's reader costs about 0.3 ms a
+# call whatever the size, the per-value path about 0.5 us a value (the same at about 12 KB).
 SMALL_ANSWER_BYTES = 8192
 
 
-def _from_csv(body: bytes, text: str, expected_rows: int) -> Predictions:
-    fast = _csv_arrays(body, expected_rows) if len(body) >= SMALL_ANSWER_BYTES else None
+def _from_csv(body: bytes, text: str, expected_rows: int, whole: bool = False) -> Predictions:
+    small = whole and len(body) < SMALL_ANSWER_BYTES
+    fast = None if small else _csv_arrays(body, expected_rows)
     if fast is not None:
         return Predictions(fast)
     lines = [line for line in csv.reader(io.StringIO(text, newline="")) if line]

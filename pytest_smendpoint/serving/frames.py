@@ -8,10 +8,10 @@ and a server loop), no port is ever raced for, and the model process's death rea
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import struct
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,16 +23,38 @@ _CHUNK = 1 << 20
 # Linux's fcntl F_SETPIPE_SZ (Python names it from 3.10 on); a pipe holds 64 KiB by default.
 _SET_PIPE_SIZE = 1031
 _PIPE_SIZE = 1 << 20
+# A user's pipes share a soft limit (/proc/sys/fs/pipe-user-pages-soft: 64 MiB, for users without
+# CAP_SYS_RESOURCE); past it, every new pipe of that user holds 8 KiB, the model's pipes and any
+# other program's. At most this many widened pipes at once in this process: a quarter of it.
+_MOST_WIDENED = 16
+_widened = 0
+_widened_lock = threading.Lock()
 
 
-def widen(fd: int) -> None:
+def widen(fd: int) -> bool:
     """Let the pipe hold 1 MiB (Linux's default ceiling, /proc/sys/fs/pipe-max-size) instead of
     64 KiB: a 2.5 MB body then crosses in three writes and reads instead of forty, each a switch
-    between the two processes. Elsewhere, or past a lowered ceiling, the pipe stays as it was."""
+    between the two processes. Whether it was widened: then `narrowed()` once it is closed.
+    Elsewhere, past a lowered ceiling or past _MOST_WIDENED, the pipe stays as it was."""
+    global _widened
     import fcntl
 
-    with contextlib.suppress(OSError):
-        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", _SET_PIPE_SIZE), _PIPE_SIZE)
+    with _widened_lock:
+        if _widened >= _MOST_WIDENED:
+            return False
+        try:
+            fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", _SET_PIPE_SIZE), _PIPE_SIZE)
+        except OSError:
+            return False
+        _widened += 1
+        return True
+
+
+def narrowed() -> None:
+    """A pipe `widen` widened is closed."""
+    global _widened
+    with _widened_lock:
+        _widened = max(0, _widened - 1)
 
 
 class PipeClosed(EOFError):

@@ -145,8 +145,8 @@ class _Worker:
         self.dead = False
         request_read, self.request_fd = os.pipe()
         self.reply_fd, reply_write = os.pipe()
-        frames.widen(self.request_fd)
-        frames.widen(self.reply_fd)
+        # The request pipe carries the bodies (a reply is a fraction of its request's size).
+        self.widened = frames.widen(self.request_fd)
         try:
             self.process = self._forked(request_read, reply_write) or self._spawned(
                 request_read, reply_write
@@ -243,6 +243,9 @@ class _Worker:
         for fd in (self.request_fd, self.reply_fd):
             with contextlib.suppress(OSError):
                 os.close(fd)
+        if self.widened:
+            self.widened = False
+            frames.narrowed()
         process = self.process
         below = reaping.descendants(process.pid)  # it kills them itself when it can
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -271,6 +274,7 @@ class ModelProcesses:
         self.workers = workers
         self.at_start = workers if at_start is None else max(1, min(at_start, workers))
         self._starting = 0  # workers being started in the background (added or replacing)
+        self._threads: list[threading.Thread] = []  # those starting them
         self._all: list[_Worker] = []
         self._idle: deque[_Worker] = deque()
         self._ready = threading.Condition()
@@ -397,22 +401,26 @@ class ModelProcesses:
             how,
             self.log_tail(),
         )
+        with self._ready:
+            self._starting += 1  # first: a waiting request never sees a free place meanwhile
         with self._lock:
             if dead in self._all:
                 self._all.remove(dead)
-        with self._ready:
-            self._starting += 1  # so that a waiting request does not start one more meanwhile
-        threading.Thread(
-            target=self._restart, args=(dead, how), name="smendpoint-restart", daemon=True
-        ).start()
+        self._background(self._restart, (dead, how), "smendpoint-restart")
 
     def _grow(self) -> None:
         """One more worker, started in the background (called with `_ready` held)."""
         number = len(self._all) + self._starting
         self._starting += 1
-        threading.Thread(
-            target=self._add, args=(number,), name="smendpoint-grow", daemon=True
-        ).start()
+        self._background(self._add, (number,), "smendpoint-grow")
+
+    def _background(self, target: Callable[..., None], args: tuple[Any, ...], name: str) -> None:
+        """A worker started on a thread of its own, which close() waits for."""
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()]
+            self._threads.append(thread)
+        thread.start()
 
     def _add(self, number: int) -> None:
         try:
@@ -500,8 +508,14 @@ class ModelProcesses:
             self._ready.notify_all()
         with self._lock:
             workers, self._all = self._all, []
+            threads, self._threads = self._threads, []
         for worker in workers:
             worker.stop()
+        # A worker still starting sees the stop and stops its process: wait for that, so that
+        # no model process outlives close().
+        for thread in threads:
+            if thread is not threading.current_thread():
+                thread.join(STOP_GRACE + 1.0)
 
 
 def _exit_status(worker: _Worker) -> int | None:

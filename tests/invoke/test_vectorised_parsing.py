@@ -48,8 +48,10 @@ def test_a_small_answer_is_read_value_by_value_with_the_same_result(
     body = "".join(f"{v!r},{i}\n" for i, v in enumerate(EDGE_FLOATS)).encode()
     vectorised = read(body, CSV, len(EDGE_FLOATS))
     monkeypatch.setattr(prediction_parsing, "SMALL_ANSWER_BYTES", len(body) + 1)
-    parsed = parse_predictions(body, CSV, len(EDGE_FLOATS), "test")
+    parsed = parse_predictions(body, CSV, len(EDGE_FLOATS), "test", whole=True)
     assert not isinstance(parsed.rows, OutputArrays)  # the per-value path
+    part = parse_predictions(body, CSV, len(EDGE_FLOATS), "test")  # one of several answers
+    assert isinstance(part.rows, OutputArrays)  # an array, which to_pandas joins as one
     small = read(body, CSV, len(EDGE_FLOATS))
     pd.testing.assert_frame_equal(small, vectorised)
     assert bits(small[0]) == bits(EDGE_FLOATS)
@@ -62,7 +64,8 @@ def npy(array: npt.ArrayLike) -> bytes:
 
 
 def read(body: bytes, content_type: str, rows: int) -> pd.Series | pd.DataFrame:
-    return to_pandas([parse_predictions(body, content_type, rows, "test")], pd.RangeIndex(rows))
+    parsed = parse_predictions(body, content_type, rows, "test", whole=True)
+    return to_pandas([parsed], pd.RangeIndex(rows))
 
 
 def per_value(

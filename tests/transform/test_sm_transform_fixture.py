@@ -4,6 +4,7 @@ nothing left behind: no model, no job running, no transform data in S3."""
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -259,7 +260,9 @@ def test_the_aws_code_path_runs_the_same_job_and_deletes_what_it_wrote(
     import boto3
 
     from pytest_smendpoint.aws.backends.moto.server import SharedMotoServer
-    from pytest_smendpoint.transform import runner
+
+    # sys.modules' runner, which the fixture imports (a start-up test may have reloaded it).
+    runner = importlib.import_module("pytest_smendpoint.transform.runner")
 
     # Ask whether the model reads float32 even for iris: on this path the image and environment
     # answer (DescribeModel), and an entry script's image keeps full precision.
@@ -333,7 +336,8 @@ def test_the_input_is_the_float32_text_for_a_model_that_reads_float32(
     """The model's default input_fn reads CSV as float32 (asked of the model, loaded once before
     the input is written): the input holds the shortest text of those float32, unless turned
     off, when it holds every float64 as it is."""
-    from pytest_smendpoint.transform import runner
+    # sys.modules' runner, which the fixture imports (a start-up test may have reloaded it).
+    runner = importlib.import_module("pytest_smendpoint.transform.runner")
 
     monkeypatch.setattr(runner, "FLOAT32_MIN_ROWS", 100)  # iris has 150 (pytester: in-process)
     result = run(pytester, sklearn_model_dir, FLOAT32_TEXT_TEST, "-s", *option)

@@ -20,7 +20,6 @@ import shutil
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,7 +68,8 @@ JOIN_TIMEOUT = 30.0
 
 # Whose a pool entry is, beside the endpoints' (local_serving.py keys theirs by endpoint).
 TRANSFORM_USER = "transform job"
-PROBE_USER = "sm_transform's question: does the model read float32"
+# How long sm_transform's question (does the model read float32?) waits for the model to load.
+PROBE_STARTUP_SECONDS = 60.0
 
 
 class Unsupported(Exception):
@@ -127,8 +127,11 @@ class TransformJobs:
         """Whether the account's model reads CSV numbers as float32, asked of the model itself:
         loaded once, in one process, as a job would load it, then unloaded (sm_transform asks
         before it writes the job's input, so that it can write the float32 text). None when
-        it does not load: the job then fails with the reason."""
+        it does not load within PROBE_STARTUP_SECONDS: the input is then written at full
+        precision, and the job's own load says why, in its FailureReason."""
         from moto.sagemaker.models import sagemaker_backends
+
+        from pytest_smendpoint.serving.loader import load_model
 
         backend = sagemaker_backends[self.account_id][region]
         variant = {"VariantName": "AllTraffic", "ModelName": model_name}
@@ -137,16 +140,28 @@ class TransformJobs:
             spec = _variant_container(backend, f"{model_name}-probe", variant)
         except Exception:  # no such model, or no container: CreateTransformJob says so
             return None
-        spec = dataclasses.replace(spec, workers=1)
-        key = ModelKey((PROBE_USER, region, model_name, uuid.uuid4().hex), model_name, "AllTraffic")
+        options = self.serving.pool.options
+        # A model that hangs at load would otherwise wait out the start-up bound twice.
+        bound = min(PROBE_STARTUP_SECONDS, options.startup_timeout)
         try:
-            loaded = self.serving.pool.acquire(key, spec, self.serving._s3(region))
-        except (ModelLoadError, LocalServingError):
+            loaded = load_model(
+                dataclasses.replace(spec, workers=1),
+                self.serving._s3(region),
+                dataclasses.replace(options, startup_timeout=bound),
+            )
+        except (ModelLoadError, LocalServingError) as error:
+            logger.info(
+                "model %s did not load within %g s to say whether it reads CSV as float32 (%s): "
+                "sm_transform writes its input at full precision",
+                model_name,
+                bound,
+                str(error).splitlines()[0] if str(error) else type(error).__name__,
+            )
             return None
         try:
             return loaded.csv_float32
         finally:
-            self.serving.pool.release(key)
+            loaded.close()
 
     def stop(self, region: str, name: str) -> None:
         """StopTransformJob: Stopping now, Stopped once the run has let go."""
