@@ -56,9 +56,9 @@ ProgressFactory = Callable[[str, str, str], Callable[[str, float], None]]
 
 
 def _sleep(inference_id: str, seconds: float) -> None:
-    # sleep-ok: polling real S3 between GetObject attempts; the moto backend replaces this
-    # pause with its own event (the request's end), so no poll sleeps against moto in-process.
-    time.sleep(seconds)
+    # Polling real S3 between GetObject attempts; the moto backend replaces this pause with its
+    # own event (the request's end), so no poll sleeps against moto in-process.
+    time.sleep(seconds)  # sleep-ok
 
 
 @dataclass

@@ -106,7 +106,9 @@ class CsvEncoder:
             rows = self.frame.iloc[start:stop]
             text: str = rows.to_csv(header=False, index=False, lineterminator="\n")
             return text.encode("utf-8")
-        if self._flat_ok:
+        # The values as one array serve orjson's float32 text at any size and the flat layout
+        # for a few rows; full-precision chunks of more go through the table without them.
+        if self._flat_ok and (self.float32 or stop - start <= _FLAT_MAX_ROWS):
             values = self._flat_values()
             if values is not None and self._by_orjson:
                 return orjson_csv.encode_rows(values[start:stop])

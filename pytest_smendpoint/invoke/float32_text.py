@@ -60,8 +60,14 @@ def writer_is_shortest() -> bool:
     sink = pa.BufferOutputStream()
     table = pa.table({"v": pa.array(probes)})
     pacsv.write_csv(table, sink, write_options=pacsv.WriteOptions(include_header=False))
-    written = sink.getvalue().to_pybytes().decode().split()
-    return len(written) == len(probes) and all(
+    return names_each_float32(sink.getvalue().to_pybytes().decode().split(), probes)
+
+
+def names_each_float32(texts: list[str], values: np.ndarray) -> bool:
+    """Whether each text is its float32's shortest, closest digits (numpy's `unique=True`),
+    sign included: the digits the twice-rounded patterns above were swept for."""
+    return len(texts) == len(values) and all(
         Decimal(text) == Decimal(np.format_float_scientific(value, unique=True))
-        for text, value in zip(written, probes, strict=True)
+        and np.signbit(float(text)) == np.signbit(value)
+        for text, value in zip(texts, values, strict=True)
     )

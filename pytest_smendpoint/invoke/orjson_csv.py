@@ -14,17 +14,16 @@ orjson that did not, or none installed, leaves every array to pyarrow.
 from __future__ import annotations
 
 import functools
-from decimal import Decimal
 
 import numpy as np
+
+from pytest_smendpoint.invoke.float32_text import names_each_float32
 
 _COMMA = ord(",")
 _NEWLINE = ord("\n")
 _ZERO = ord("0")
 _POINT = ord(".")
 _PROBES = 2048
-
-
 _CHECK_ROWS = 65536
 
 
@@ -101,18 +100,14 @@ def writes_shortest() -> bool:
         double_text = _fields(orjson.dumps(doubles, option=orjson.OPT_SERIALIZE_NUMPY))
     except Exception:  # an orjson that refuses numpy arrays: pyarrow writes them
         return False
-    if len(single_text) != len(singles) or len(double_text) != len(doubles):
-        return False
-    shortest = all(
-        Decimal(text) == Decimal(np.format_float_scientific(value, unique=True))
-        and np.signbit(float(text)) == np.signbit(value)
-        for text, value in zip(single_text, singles, strict=True)
+    return (
+        names_each_float32(single_text, singles)
+        and len(double_text) == len(doubles)
+        and all(
+            float(text) == value and np.signbit(float(text)) == np.signbit(value)
+            for text, value in zip(double_text, doubles.tolist(), strict=True)
+        )
     )
-    exact = all(
-        float(text) == value and np.signbit(float(text)) == np.signbit(value)
-        for text, value in zip(double_text, doubles.tolist(), strict=True)
-    )
-    return shortest and exact
 
 
 def _fields(text: bytes) -> list[str]:

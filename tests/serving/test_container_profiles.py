@@ -308,7 +308,7 @@ def test_unset_model_server_workers_grow_to_the_instances_vcpus_up_to_the_local_
         import os, time
 
         def output_fn(prediction, accept):
-            time.sleep(0.2)
+            time.sleep(0.2)  # sleep-ok: the model's own work, keeping its worker busy
             return str(os.getpid())
     """
     endpoint = deploy(with_model(classifier, script), instance_type=instance_type)
